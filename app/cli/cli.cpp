@@ -1,0 +1,115 @@
+#include "cli/cli.h"
+
+#include "qdq/errors.h"
+#include "qdq/threading.h"
+
+#include <cstdio>
+#include <iostream>
+
+namespace qdq::cli {
+
+std::vector<Command> &registry()
+{
+    static std::vector<Command> commands;
+    return commands;
+}
+
+RegisterCommand::RegisterCommand(Command command)
+{
+    registry().push_back(std::move(command));
+}
+
+void addCommonOptions(QCommandLineParser &parser)
+{
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    parser.addHelpOption();
+    parser.addOption({"json", "Machine-readable JSON on stdout."});
+    parser.addOption({"quiet", "No progress output on stderr."});
+    parser.addOption({"threads", "CPU threads to use (default: all).", "N"});
+}
+
+CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command)
+{
+    if (!parser.parse(args))
+        throw UsageError(parser.errorText().toStdString() + " (see 'qdq " + command + " --help')");
+    if (parser.isSet("help")) {
+        std::fputs(parser.helpText().toStdString().c_str(), stdout);
+        std::exit(Ok);
+    }
+    if (!parser.positionalArguments().isEmpty())
+        throw UsageError("unexpected argument '" + parser.positionalArguments().first().toStdString() + "' (see 'qdq " +
+                         command + " --help')");
+    if (parser.isSet("threads")) {
+        bool ok = false;
+        const int threads = parser.value("threads").toInt(&ok);
+        if (!ok || threads < 1)
+            throw UsageError("--threads expects a positive integer, got '" + parser.value("threads").toStdString() +
+                             "'");
+        setNumThreads(threads);
+    }
+    return CommonOptions{parser.isSet("json"), parser.isSet("quiet")};
+}
+
+QString requireOption(const QCommandLineParser &parser, const QString &name)
+{
+    if (!parser.isSet(name) || parser.value(name).isEmpty())
+        throw UsageError("missing required option --" + name.toStdString());
+    return parser.value(name);
+}
+
+void printJson(const nlohmann::json &value)
+{
+    std::cout << value.dump(2) << '\n';
+    std::cout.flush();
+}
+
+void printError(bool json, int code, const std::string &kind, const std::string &message, const std::string &where)
+{
+    std::cerr << "qdq: error: " << message;
+    if (!where.empty())
+        std::cerr << " (" << where << ")";
+    std::cerr << '\n';
+    if (json) {
+        nlohmann::json err = {{"code", code}, {"kind", kind}, {"message", message}};
+        if (!where.empty())
+            err["where"] = where;
+        printJson({{"error", err}});
+    }
+}
+
+int runGuarded(bool json, const std::function<int()> &body)
+{
+    try {
+        return body();
+    } catch (const UsageError &e) {
+        printError(json, Usage, "usage", e.what(), {});
+        return Usage;
+    } catch (const CancelledError &e) {
+        printError(json, Internal, e.kind(), e.message(), e.where().str());
+        return Internal;
+    } catch (const Error &e) {
+        printError(json, BadInput, e.kind(), e.message(), e.where().str());
+        return BadInput;
+    } catch (const std::bad_alloc &) {
+        printError(json, Internal, "internal", "out of memory", {});
+        return Internal;
+    } catch (const std::exception &e) {
+        printError(json, Internal, "internal", std::string("internal error: ") + e.what(), {});
+        return Internal;
+    }
+}
+
+void printProgress(bool quiet, const std::string &stage, long long done, long long total)
+{
+    if (quiet)
+        return;
+    if (total > 0)
+        std::fprintf(stderr, "\r%s %3lld%%", stage.c_str(), done * 100 / total);
+    else
+        std::fprintf(stderr, "\r%s %lld", stage.c_str(), done);
+    if (total > 0 && done >= total)
+        std::fputc('\n', stderr);
+    std::fflush(stderr);
+}
+
+} // namespace qdq::cli

@@ -1,0 +1,59 @@
+#pragma once
+// Shared plumbing of the `qdq` subcommands: the registry, exit codes, error reporting
+// and common options (design.md, "The command-line contract").
+
+#include <QCommandLineParser>
+#include <QStringList>
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace qdq::cli {
+
+enum ExitCode : int { Ok = 0, Usage = 1, BadInput = 2, ThresholdCrossed = 3, Internal = 4 };
+
+// A command-line mistake: wrong or missing option, bad option value. Exit code 1.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Command {
+    std::string name;
+    std::string summary;
+    // args[0] is "qdq <name>"; the rest are the subcommand's arguments.
+    std::function<int(const QStringList &args)> run;
+};
+
+std::vector<Command> &registry();
+
+struct RegisterCommand {
+    explicit RegisterCommand(Command command);
+};
+
+// Options every subcommand takes: --json, --quiet, --threads N, --help.
+struct CommonOptions {
+    bool json = false;
+    bool quiet = false;
+};
+void addCommonOptions(QCommandLineParser &parser);
+// Parses args; prints help and exits 0 on --help; throws UsageError on mistakes;
+// applies --threads. Returns the common options.
+CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command);
+// A required option's value; throws UsageError naming it when absent.
+QString requireOption(const QCommandLineParser &parser, const QString &name);
+
+// Runs body, turning exceptions into the contract's messages and exit codes.
+int runGuarded(bool json, const std::function<int()> &body);
+// Error output: `qdq: error: <message> (<where>)`, and with --json a JSON object on stdout.
+void printError(bool json, int code, const std::string &kind, const std::string &message, const std::string &where);
+
+void printJson(const nlohmann::json &value);
+// Progress line on stderr unless quiet ("\r<stage> 42%", newline when done).
+void printProgress(bool quiet, const std::string &stage, long long done, long long total);
+
+} // namespace qdq::cli

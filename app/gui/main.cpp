@@ -1,0 +1,120 @@
+// qdq-inspector: the desktop application.
+//   qdq-inspector [PATH]                          open PATH (file, folder or zip) at start
+//   qdq-inspector --screenshot FILE [--view NAME] [--model P] [--size WxH]
+//                                                 render the window offscreen to FILE and exit
+#include "main_window.h"
+
+#include "qdq/version.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QImageWriter>
+#include <QScreen>
+#include <QTabWidget>
+#include <QTimer>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace {
+
+bool wantsScreenshot(int argc, char **argv)
+{
+    for (int i = 1; i < argc; ++i)
+        if (QByteArray(argv[i]) == "--screenshot" || QByteArray(argv[i]).startsWith("--screenshot="))
+            return true;
+    return false;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    // A screenshot run needs no display: default to the offscreen platform unless the
+    // caller chose one (e.g. xcb under Xvfb for a real window).
+    if (wantsScreenshot(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+
+    QApplication app(argc, argv);
+    QApplication::setApplicationName("QDQ Inspector");
+    QApplication::setOrganizationName("qdq-inspector");
+    QApplication::setApplicationVersion(qdq::versionString());
+    QApplication::setDesktopFileName("qdq-inspector");
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription("Inspect quantized (Q/DQ) BERT checkpoints.");
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument("path", "Checkpoint file, folder or zip to open.", "[path]");
+    parser.addOption({"model", "Checkpoint to open (same as the positional path).", "path"});
+    parser.addOption({"screenshot", "Render the window to this PNG file and exit.", "file"});
+    parser.addOption({"view", "Tab to show before the screenshot (e.g. start).", "name"});
+    parser.addOption({"size", "Window size for the screenshot, WxH (default 1280x800).", "WxH"});
+    parser.process(app);
+
+    qdq::ui::MainWindow window;
+    const bool screenshot = parser.isSet("screenshot");
+    window.setInteractive(!screenshot);
+
+    QString path = parser.value("model");
+    if (path.isEmpty() && !parser.positionalArguments().isEmpty())
+        path = parser.positionalArguments().first();
+    if (!path.isEmpty() && !window.openPath(path) && screenshot) {
+        std::fprintf(stderr, "qdq-inspector: error: cannot open '%s'\n", qPrintable(path));
+        return 2;
+    }
+
+    if (!screenshot) {
+        window.show();
+        return QApplication::exec();
+    }
+
+    QSize size(1280, 800);
+    if (parser.isSet("size")) {
+        const QStringList wh = parser.value("size").split('x');
+        bool okW = false;
+        bool okH = false;
+        if (wh.size() == 2)
+            size = QSize(wh[0].toInt(&okW), wh[1].toInt(&okH));
+        if (!okW || !okH || size.width() < 200 || size.height() < 150) {
+            std::fprintf(stderr, "qdq-inspector: error: --size expects WxH of at least 200x150, got '%s'\n",
+                         qPrintable(parser.value("size")));
+            return 1;
+        }
+    }
+    if (parser.isSet("view")) {
+        const QString view = parser.value("view").toLower();
+        QTabWidget *tabs = window.tabs();
+        int found = -1;
+        for (int i = 0; i < tabs->count(); ++i)
+            if (tabs->tabText(i).remove('&').toLower() == view)
+                found = i;
+        if (found < 0) {
+            QStringList names;
+            for (int i = 0; i < tabs->count(); ++i)
+                names << tabs->tabText(i).remove('&').toLower();
+            std::fprintf(stderr, "qdq-inspector: error: unknown view '%s' (available: %s)\n", qPrintable(view),
+                         qPrintable(names.join(", ")));
+            return 1;
+        }
+        tabs->setCurrentIndex(found);
+    }
+    window.resize(size);
+    window.show();
+    QApplication::processEvents();
+
+    const QString file = parser.value("screenshot");
+    const QImage image = window.grab().toImage();
+    // write next to the target and rename, so a failed run leaves no partial file
+    const QString tmp = file + ".part";
+    QImageWriter writer(tmp, "png");
+    if (!writer.write(image) || !(QFile::remove(file) || !QFileInfo::exists(file)) || !QFile::rename(tmp, file)) {
+        QFile::remove(tmp);
+        std::fprintf(stderr, "qdq-inspector: error: cannot write screenshot '%s': %s\n", qPrintable(file),
+                     qPrintable(writer.errorString()));
+        return 2;
+    }
+    return 0;
+}

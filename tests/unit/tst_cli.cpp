@@ -1,0 +1,94 @@
+// The qdq command-line contract: --version, --help, exit codes, error lines, --json errors.
+#include "support/test_support.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTest>
+
+using namespace qdq::test;
+
+class TestCli : public QObject {
+    Q_OBJECT
+private slots:
+    void version();
+    void help();
+    void noArgumentsIsUsageError();
+    void unknownCommand();
+    void subcommandHelp();
+    void devicesJson();
+    void badOptionValueIsUsageError();
+    void unknownOptionIsUsageError();
+};
+
+void TestCli::version()
+{
+    const ProcessResult r = runCli({"--version"});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.startsWith("qdq-inspector 0.1.0"), r.out.constData());
+    QVERIFY(r.out.contains("oneDNN 2."));
+    QVERIFY(r.out.contains("CUDA backend: "));
+}
+
+void TestCli::help()
+{
+    const ProcessResult r = runCli({"--help"});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.contains("Usage: qdq <command>"));
+    QVERIFY(r.out.contains("devices"));
+    QVERIFY(r.out.contains("Exit codes"));
+}
+
+void TestCli::noArgumentsIsUsageError()
+{
+    const ProcessResult r = runCli({});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(r.err.contains("Usage: qdq"));
+}
+
+void TestCli::unknownCommand()
+{
+    const ProcessResult r = runCli({"frobnicate"});
+    QCOMPARE(r.exitCode, 1);
+    QCOMPARE(r.err.trimmed(), QByteArray("qdq: error: unknown command 'frobnicate' (see 'qdq --help')"));
+}
+
+void TestCli::subcommandHelp()
+{
+    const ProcessResult r = runCli({"devices", "--help"});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.contains("--json"));
+    QVERIFY(r.out.contains("--threads"));
+}
+
+void TestCli::devicesJson()
+{
+    const ProcessResult r = runCli({"devices", "--json", "--threads", "1"});
+    QCOMPARE(r.exitCode, 0);
+    QJsonParseError perr;
+    const QJsonDocument doc = QJsonDocument::fromJson(r.out, &perr);
+    QVERIFY2(perr.error == QJsonParseError::NoError, r.out.constData());
+    const QJsonObject o = doc.object();
+    QCOMPARE(o["cpu"].toObject()["threads"].toInt(), 1);
+    QVERIFY(o["cuda"].toObject()["compiled_in"].isBool());
+    QVERIFY(!o["cuda"].toObject()["message"].toString().isEmpty());
+}
+
+void TestCli::badOptionValueIsUsageError()
+{
+    const ProcessResult r = runCli({"devices", "--threads", "0", "--json"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(r.err.startsWith("qdq: error: --threads expects a positive integer"));
+    const QJsonObject err = QJsonDocument::fromJson(r.out).object()["error"].toObject();
+    QCOMPARE(err["code"].toInt(), 1);
+    QVERIFY(err["message"].toString().contains("--threads"));
+}
+
+void TestCli::unknownOptionIsUsageError()
+{
+    const ProcessResult r = runCli({"devices", "--frob"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("Unknown option 'frob'"), r.err.constData());
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Creates tools/reference/.venv: Debian's python3 (which sees python3-torch) plus the
+# pinned PyPI packages in requirements.txt. Idempotent; quiet when already set up.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+venv="$here/.venv"
+stamp="$venv/.requirements.sha256"
+want="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+/usr/bin/python3 -m venv --system-site-packages "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
+echo "$want" > "$stamp"
+echo "reference venv ready: $venv" >&2

@@ -1,0 +1,288 @@
+#include "main_window.h"
+
+#include "app_settings.h"
+#include "drop_overlay.h"
+#include "recent_files_model.h"
+
+#include "qdq/device.h"
+#include "qdq/threading.h"
+#include "qdq/version.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QKeySequence>
+#include <QLabel>
+#include <QListView>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QVBoxLayout>
+
+namespace qdq::ui {
+
+namespace {
+
+// The first local file or folder among the dragged URLs, or an empty string.
+QString localPathFromMime(const QMimeData *mime)
+{
+    if (!mime || !mime->hasUrls())
+        return {};
+    for (const QUrl &url : mime->urls())
+        if (url.isLocalFile())
+            return url.toLocalFile();
+    return {};
+}
+
+} // namespace
+
+MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
+{
+    setObjectName("mainWindow");
+    setWindowTitle(tr("QDQ Inspector"));
+    setWindowIcon(QIcon(":/qdq/icons/qdq-inspector.svg"));
+    setAcceptDrops(true);
+
+    m_recent = new RecentFilesModel(this);
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName("centralTabs");
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(createStartPage(), tr("Start"));
+    setCentralWidget(m_tabs);
+
+    createActions();
+    createStatusBar();
+    m_dropOverlay = new DropOverlay(this);
+
+    AppSettings settings;
+    if (!restoreGeometry(settings.windowGeometry()))
+        resize(1200, 780);
+    restoreState(settings.windowState());
+    setNumThreads(settings.threads());
+    updateStatus();
+}
+
+MainWindow::~MainWindow() = default;
+
+QWidget *MainWindow::createStartPage()
+{
+    auto *page = new QWidget;
+    page->setObjectName("startPage");
+    auto *layout = new QVBoxLayout(page);
+    layout->setContentsMargins(48, 40, 48, 40);
+    layout->setSpacing(14);
+
+    auto *title = new QLabel(tr("<h1>QDQ Inspector</h1>"));
+    auto *intro =
+        new QLabel(tr("Open a BERT or QDQBERT checkpoint — a Hugging Face folder, a <tt>.safetensors</tt> or "
+                      "<tt>.bin</tt> file, or a <tt>.zip</tt> of them — to compare FP32, fake-quant and INT8 "
+                      "numerics quantizer by quantizer.<br><br>Use <b>File ▸ Open</b> (%1) or drop a file or folder "
+                      "anywhere on this window.")
+                       .arg(QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText)));
+    intro->setWordWrap(true);
+    intro->setTextFormat(Qt::RichText);
+
+    auto *recentTitle = new QLabel(tr("<b>Recent checkpoints</b>"));
+    auto *recentList = new QListView;
+    recentList->setObjectName("recentList");
+    recentList->setModel(m_recent);
+    recentList->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    recentList->setMaximumHeight(220);
+    connect(recentList, &QListView::activated, this,
+            [this](const QModelIndex &index) { openPath(m_recent->pathAt(index.row())); });
+
+    layout->addWidget(title);
+    layout->addWidget(intro);
+    layout->addSpacing(12);
+    layout->addWidget(recentTitle);
+    layout->addWidget(recentList);
+    layout->addStretch(1);
+    return page;
+}
+
+void MainWindow::createActions()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *open = file->addAction(tr("&Open Checkpoint…"), this, &MainWindow::showOpenFileDialog);
+    open->setShortcut(QKeySequence::Open);
+    open->setObjectName("actionOpen");
+    QAction *openFolder = file->addAction(tr("Open &Folder…"), this, &MainWindow::showOpenFolderDialog);
+    openFolder->setShortcut(QKeySequence(tr("Ctrl+Shift+O")));
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    m_recentMenu->setObjectName("menuRecent");
+    connect(m_recent, &QAbstractItemModel::modelReset, this, &MainWindow::rebuildRecentMenu);
+    rebuildRecentMenu();
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    QAction *about = help->addAction(tr("&About QDQ Inspector"), this, &MainWindow::showAbout);
+    about->setObjectName("actionAbout");
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    m_recentMenu->clear();
+    for (int row = 0; row < m_recent->rowCount(); ++row) {
+        const QString path = m_recent->pathAt(row);
+        QAction *a = m_recentMenu->addAction(QStringLiteral("&%1 %2").arg(row + 1).arg(QFileInfo(path).fileName()));
+        a->setToolTip(path);
+        a->setStatusTip(path);
+        connect(a, &QAction::triggered, this, [this, path] { openPath(path); });
+    }
+    if (m_recent->rowCount() > 0) {
+        m_recentMenu->addSeparator();
+        m_recentMenu->addAction(tr("Clear Recent"), m_recent, &RecentFilesModel::clear);
+    }
+    m_recentMenu->setEnabled(m_recent->rowCount() > 0);
+}
+
+void MainWindow::createStatusBar()
+{
+    m_statusModel = new QLabel(this);
+    m_statusDevice = new QLabel(this);
+    m_statusPrecision = new QLabel(this);
+    m_statusThreads = new QLabel(this);
+    statusBar()->addWidget(m_statusModel, 1);
+    statusBar()->addPermanentWidget(m_statusDevice);
+    statusBar()->addPermanentWidget(m_statusPrecision);
+    statusBar()->addPermanentWidget(m_statusThreads);
+}
+
+void MainWindow::updateStatus()
+{
+    m_statusModel->setText(m_currentPath.isEmpty() ? tr("No model") : QFileInfo(m_currentPath).fileName());
+    m_statusModel->setToolTip(m_currentPath);
+    m_statusDevice->setText(tr("Device: CPU"));
+    m_statusPrecision->setText(tr("Precision: FP32"));
+    m_statusThreads->setText(tr("Threads: %1").arg(numThreads()));
+}
+
+bool MainWindow::openPath(const QString &path)
+{
+    const QFileInfo info(path);
+    if (path.isEmpty() || !info.exists()) {
+        reportError(tr("Cannot open “%1”: no such file or folder.").arg(path));
+        m_recent->remove(path);
+        return false;
+    }
+    if (!info.isReadable()) {
+        reportError(tr("Cannot open “%1”: permission denied.").arg(path));
+        return false;
+    }
+    m_currentPath = info.absoluteFilePath();
+    m_recent->add(m_currentPath);
+    setWindowFilePath(m_currentPath);
+    setWindowTitle(tr("%1 — QDQ Inspector").arg(info.fileName()));
+    updateStatus();
+    emit pathOpened(m_currentPath);
+    return true;
+}
+
+void MainWindow::showOpenFileDialog()
+{
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Open Checkpoint"), QString(),
+                                     tr("Checkpoints (*.safetensors *.bin *.pt *.pth *.zip *.json);;All files (*)"));
+    if (!path.isEmpty())
+        openPath(path);
+}
+
+void MainWindow::showOpenFolderDialog()
+{
+    const QString path = QFileDialog::getExistingDirectory(this, tr("Open Hugging Face Folder"));
+    if (!path.isEmpty())
+        openPath(path);
+}
+
+void MainWindow::showAbout()
+{
+    const CudaStatus cuda = cudaStatus();
+    QMessageBox box(this);
+    box.setObjectName("aboutBox");
+    box.setWindowTitle(tr("About QDQ Inspector"));
+    box.setIconPixmap(QIcon(":/qdq/icons/qdq-inspector.svg").pixmap(64, 64));
+    box.setText(tr("<h3>QDQ Inspector %1</h3>"
+                   "<p>Find where INT8 quantization of BERT loses accuracy: FP32, fake-quant (bit-exact with "
+                   "pytorch-quantization) and real INT8, quantizer by quantizer.</p>")
+                    .arg(QString::fromLatin1(versionString())));
+    box.setInformativeText(tr("Qt %1 · %2 · %3 CPU threads<br>CUDA: %4")
+                               .arg(QString::fromLatin1(qVersion()))
+                               .arg(QString::fromStdString(buildSummary()).section('\n', 1, 1))
+                               .arg(numThreads())
+                               .arg(QString::fromStdString(cuda.message)));
+    box.exec();
+}
+
+void MainWindow::reportError(const QString &message)
+{
+    statusBar()->showMessage(message, 8000);
+    emit errorOccurred(message);
+    if (m_interactive)
+        QMessageBox::warning(this, tr("QDQ Inspector"), message);
+}
+
+bool MainWindow::isDropHighlighted() const
+{
+    return m_dropOverlay->isVisible();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (!localPathFromMime(event->mimeData()).isEmpty()) {
+        event->acceptProposedAction();
+        m_dropOverlay->setGeometry(rect());
+        m_dropOverlay->raise();
+        m_dropOverlay->show();
+    } else {
+        event->ignore();
+    }
+}
+
+void MainWindow::dragMoveEvent(QDragMoveEvent *event)
+{
+    if (!localPathFromMime(event->mimeData()).isEmpty())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dragLeaveEvent(QDragLeaveEvent *event)
+{
+    m_dropOverlay->hide();
+    QMainWindow::dragLeaveEvent(event);
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    m_dropOverlay->hide();
+    const QString path = localPathFromMime(event->mimeData());
+    if (path.isEmpty()) {
+        event->ignore();
+        return;
+    }
+    event->acceptProposedAction();
+    openPath(path);
+}
+
+void MainWindow::resizeEvent(QResizeEvent *event)
+{
+    QMainWindow::resizeEvent(event);
+    if (m_dropOverlay)
+        m_dropOverlay->setGeometry(rect());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    AppSettings settings;
+    settings.setWindowGeometry(saveGeometry());
+    settings.setWindowState(saveState());
+    event->accept();
+}
+
+} // namespace qdq::ui

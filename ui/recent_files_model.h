@@ -1,0 +1,32 @@
+#pragma once
+// Recent files as a list model (style.md: "recent files are a model"), backing both the
+// File ▸ Open Recent menu and the start page list.
+
+#include <QAbstractListModel>
+#include <QStringList>
+
+namespace qdq::ui {
+
+class RecentFilesModel : public QAbstractListModel {
+    Q_OBJECT
+public:
+    enum Roles { PathRole = Qt::UserRole + 1 };
+
+    explicit RecentFilesModel(QObject *parent = nullptr);
+
+    [[nodiscard]] int rowCount(const QModelIndex &parent = {}) const override;
+    [[nodiscard]] QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+
+    [[nodiscard]] QString pathAt(int row) const;
+    // Records `path` as most recent (persisted through AppSettings).
+    void add(const QString &path);
+    void remove(const QString &path);
+    void clear();
+    // Re-reads the persisted list.
+    void reload();
+
+private:
+    QStringList m_paths;
+};
+
+} // namespace qdq::ui
