@@ -2,7 +2,9 @@
 
 #include "app_settings.h"
 #include "drop_overlay.h"
+#include "load_job.h"
 #include "recent_files_model.h"
+#include "tensor_table_model.h"
 
 #include "qdq/device.h"
 #include "qdq/threading.h"
@@ -14,14 +16,20 @@
 #include <QDragEnterEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QHeaderView>
 #include <QKeySequence>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QProgressBar>
+#include <QSortFilterProxyModel>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTableView>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 namespace qdq::ui {
@@ -49,6 +57,12 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     setAcceptDrops(true);
 
     m_recent = new RecentFilesModel(this);
+    m_tensorModel = new TensorTableModel(this);
+    m_loadJob = new LoadJob(this);
+    connect(m_loadJob, &LoadJob::loaded, this, &MainWindow::onLoaded);
+    connect(m_loadJob, &LoadJob::failed, this, &MainWindow::onLoadFailed);
+    connect(m_loadJob, &LoadJob::cancelled, this,
+            [this] { onLoadFailed(tr("Loading “%1” was cancelled.").arg(m_loadJob->path())); });
     m_tabs = new QTabWidget(this);
     m_tabs->setObjectName("centralTabs");
     m_tabs->setDocumentMode(true);
@@ -150,7 +164,24 @@ void MainWindow::createStatusBar()
     m_statusDevice = new QLabel(this);
     m_statusPrecision = new QLabel(this);
     m_statusThreads = new QLabel(this);
+    m_progress = new QProgressBar(this);
+    m_progress->setObjectName("loadProgress");
+    m_progress->setMaximumWidth(220);
+    m_progress->setTextVisible(true);
+    m_progress->hide();
+    m_cancel = new QToolButton(this);
+    m_cancel->setText(tr("Cancel"));
+    m_cancel->setToolTip(tr("Cancel loading"));
+    m_cancel->hide();
+    connect(m_cancel, &QToolButton::clicked, this, &MainWindow::cancelLoading);
+    connect(m_loadJob, &LoadJob::progressChanged, this, [this](const QString &stage, int percent) {
+        m_progress->setRange(0, percent < 0 ? 0 : 100);
+        m_progress->setValue(std::max(percent, 0));
+        m_progress->setFormat(stage + QStringLiteral(" %p%"));
+    });
     statusBar()->addWidget(m_statusModel, 1);
+    statusBar()->addPermanentWidget(m_progress);
+    statusBar()->addPermanentWidget(m_cancel);
     statusBar()->addPermanentWidget(m_statusDevice);
     statusBar()->addPermanentWidget(m_statusPrecision);
     statusBar()->addPermanentWidget(m_statusThreads);
@@ -177,12 +208,105 @@ bool MainWindow::openPath(const QString &path)
         reportError(tr("Cannot open “%1”: permission denied.").arg(path));
         return false;
     }
-    m_currentPath = info.absoluteFilePath();
+    const QString absolute = info.absoluteFilePath();
+    setBusy(true);
+    statusBar()->showMessage(tr("Loading %1…").arg(info.fileName()));
+    m_loadJob->start(absolute);
+    emit pathOpened(absolute);
+    return true;
+}
+
+void MainWindow::cancelLoading()
+{
+    m_loadJob->cancel();
+}
+
+bool MainWindow::isLoading() const
+{
+    return m_loadJob->isRunning();
+}
+
+void MainWindow::setBusy(bool busy)
+{
+    m_progress->setVisible(busy);
+    m_cancel->setVisible(busy);
+    if (busy) {
+        m_progress->setRange(0, 0);
+        m_progress->setFormat(tr("loading"));
+    }
+}
+
+void MainWindow::onLoaded(std::shared_ptr<const qdq::Checkpoint> checkpoint)
+{
+    setBusy(false);
+    m_checkpoint = std::move(checkpoint);
+    m_currentPath = m_loadJob->path();
     m_recent->add(m_currentPath);
+    m_tensorModel->setCheckpoint(m_checkpoint);
+    const QFileInfo info(m_currentPath);
     setWindowFilePath(m_currentPath);
     setWindowTitle(tr("%1 — QDQ Inspector").arg(info.fileName()));
+    statusBar()->showMessage(
+        tr("Loaded %1: %n tensor(s)", nullptr, static_cast<int>(m_checkpoint->tensors.size())).arg(info.fileName()),
+        6000);
+    if (m_tabs->count() == 1)
+        m_tabs->addTab(createTensorsPage(), tr("Tensors"));
+    showView(QStringLiteral("tensors"));
     updateStatus();
-    emit pathOpened(m_currentPath);
+    emit checkpointLoaded(m_currentPath);
+}
+
+void MainWindow::onLoadFailed(const QString &message)
+{
+    setBusy(false);
+    statusBar()->clearMessage();
+    reportError(message);
+}
+
+QWidget *MainWindow::createTensorsPage()
+{
+    auto *page = new QWidget;
+    page->setObjectName("tensorsPage");
+    auto *layout = new QVBoxLayout(page);
+    auto *filter = new QLineEdit;
+    filter->setObjectName("tensorFilter");
+    filter->setPlaceholderText(tr("Filter tensors (e.g. layer.3 or _amax)"));
+    filter->setClearButtonEnabled(true);
+    auto *proxy = new QSortFilterProxyModel(page);
+    proxy->setSourceModel(m_tensorModel);
+    proxy->setSortRole(TensorTableModel::SortRole);
+    proxy->setFilterKeyColumn(TensorTableModel::Name);
+    proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
+    connect(filter, &QLineEdit::textChanged, proxy, &QSortFilterProxyModel::setFilterFixedString);
+    auto *view = new QTableView;
+    view->setObjectName("tensorTable");
+    view->setModel(proxy);
+    view->setSortingEnabled(true);
+    view->sortByColumn(-1, Qt::AscendingOrder);
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setAlternatingRowColors(true);
+    view->verticalHeader()->hide();
+    view->horizontalHeader()->setSectionResizeMode(TensorTableModel::Name, QHeaderView::Stretch);
+    view->horizontalHeader()->setSectionResizeMode(TensorTableModel::ShapeColumn, QHeaderView::ResizeToContents);
+    layout->addWidget(filter);
+    layout->addWidget(view);
+    return page;
+}
+
+QStringList MainWindow::viewNames() const
+{
+    QStringList names;
+    for (int i = 0; i < m_tabs->count(); ++i)
+        names << m_tabs->tabText(i).remove('&').toLower();
+    return names;
+}
+
+bool MainWindow::showView(const QString &name)
+{
+    const int index = static_cast<int>(viewNames().indexOf(name.toLower()));
+    if (index < 0)
+        return false;
+    m_tabs->setCurrentIndex(index);
     return true;
 }
 

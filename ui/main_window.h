@@ -3,18 +3,24 @@
 // for opening checkpoints, openPath(), used by File ▸ Open, Open Recent, the command line and
 // drag-and-drop alike (style.md: "one way to open a file").
 
+#include "qdq/checkpoint.h"
+
 #include <QMainWindow>
-#include <QPointer>
+
+#include <memory>
 
 class QLabel;
-class QListView;
 class QMenu;
+class QProgressBar;
 class QTabWidget;
+class QToolButton;
 
 namespace qdq::ui {
 
 class DropOverlay;
+class LoadJob;
 class RecentFilesModel;
+class TensorTableModel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -28,18 +34,29 @@ public:
     [[nodiscard]] RecentFilesModel *recentFiles() const { return m_recent; }
     [[nodiscard]] QTabWidget *tabs() const { return m_tabs; }
     [[nodiscard]] bool isDropHighlighted() const;
+    [[nodiscard]] bool isLoading() const;
+    [[nodiscard]] std::shared_ptr<const qdq::Checkpoint> checkpoint() const { return m_checkpoint; }
+    [[nodiscard]] TensorTableModel *tensorModel() const { return m_tensorModel; }
+    // Selects the tab whose title (without '&', case-insensitive) is `name`; false if none.
+    bool showView(const QString &name);
+    [[nodiscard]] QStringList viewNames() const;
 
 public slots:
-    // Opens a checkpoint file, folder or zip. Returns false (and reports why) when the path
-    // cannot be opened.
+    // Opens a checkpoint file, folder or zip: checks the path, then loads it on a worker
+    // thread (checkpointLoaded or errorOccurred follow). Returns false (and reports why) when
+    // the path cannot be opened at all.
     bool openPath(const QString &path);
+    void cancelLoading();
     void showOpenFileDialog();
     void showOpenFolderDialog();
     void showAbout();
 
 signals:
-    // A path was accepted by openPath().
+    // A path was accepted by openPath() and is being loaded.
     void pathOpened(const QString &path);
+    // The checkpoint at `path` finished loading and is shown.
+    void checkpointLoaded(const QString &path);
+    // Loading failed or was cancelled (the message says which).
     void errorOccurred(const QString &message);
 
 protected:
@@ -57,6 +74,10 @@ private:
     void rebuildRecentMenu();
     void reportError(const QString &message);
     void updateStatus();
+    void onLoaded(std::shared_ptr<const qdq::Checkpoint> checkpoint);
+    void onLoadFailed(const QString &message);
+    void setBusy(bool busy);
+    QWidget *createTensorsPage();
 
     QTabWidget *m_tabs = nullptr;
     RecentFilesModel *m_recent = nullptr;
@@ -66,6 +87,11 @@ private:
     QLabel *m_statusDevice = nullptr;
     QLabel *m_statusPrecision = nullptr;
     QLabel *m_statusThreads = nullptr;
+    QProgressBar *m_progress = nullptr;
+    QToolButton *m_cancel = nullptr;
+    LoadJob *m_loadJob = nullptr;
+    TensorTableModel *m_tensorModel = nullptr;
+    std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     QString m_currentPath;
     bool m_interactive = true;
 };

@@ -9,10 +9,10 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QEventLoop>
 #include <QFileInfo>
 #include <QImageWriter>
 #include <QScreen>
-#include <QTabWidget>
 #include <QTimer>
 
 #include <cstdio>
@@ -61,14 +61,31 @@ int main(int argc, char **argv)
     QString path = parser.value("model");
     if (path.isEmpty() && !parser.positionalArguments().isEmpty())
         path = parser.positionalArguments().first();
-    if (!path.isEmpty() && !window.openPath(path) && screenshot) {
-        std::fprintf(stderr, "qdq-inspector: error: cannot open '%s'\n", qPrintable(path));
-        return 2;
-    }
 
     if (!screenshot) {
         window.show();
+        if (!path.isEmpty())
+            window.openPath(path);
         return QApplication::exec();
+    }
+
+    if (!path.isEmpty()) {
+        // a screenshot of a model view needs the model loaded first
+        QString error;
+        QEventLoop loop;
+        QObject::connect(&window, &qdq::ui::MainWindow::checkpointLoaded, &loop, &QEventLoop::quit);
+        QObject::connect(&window, &qdq::ui::MainWindow::errorOccurred, &loop, [&](const QString &message) {
+            error = message;
+            loop.quit();
+        });
+        if (!window.openPath(path) && error.isEmpty())
+            error = QStringLiteral("cannot open '%1'").arg(path);
+        if (error.isEmpty() && window.isLoading())
+            loop.exec();
+        if (!error.isEmpty()) {
+            std::fprintf(stderr, "qdq-inspector: error: %s\n", qPrintable(error));
+            return 2;
+        }
     }
 
     QSize size(1280, 800);
@@ -84,22 +101,10 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    if (parser.isSet("view")) {
-        const QString view = parser.value("view").toLower();
-        QTabWidget *tabs = window.tabs();
-        int found = -1;
-        for (int i = 0; i < tabs->count(); ++i)
-            if (tabs->tabText(i).remove('&').toLower() == view)
-                found = i;
-        if (found < 0) {
-            QStringList names;
-            for (int i = 0; i < tabs->count(); ++i)
-                names << tabs->tabText(i).remove('&').toLower();
-            std::fprintf(stderr, "qdq-inspector: error: unknown view '%s' (available: %s)\n", qPrintable(view),
-                         qPrintable(names.join(", ")));
-            return 1;
-        }
-        tabs->setCurrentIndex(found);
+    if (parser.isSet("view") && !window.showView(parser.value("view"))) {
+        std::fprintf(stderr, "qdq-inspector: error: unknown view '%s' (available: %s)\n",
+                     qPrintable(parser.value("view").toLower()), qPrintable(window.viewNames().join(", ")));
+        return 1;
     }
     window.resize(size);
     window.show();

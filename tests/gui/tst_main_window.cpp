@@ -3,11 +3,15 @@
 #include "main_window.h"
 #include "recent_files_model.h"
 #include "support/test_support.h"
+#include "tensor_table_model.h"
+
+#include "qdq/io/safetensors.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
 #include <QDragEnterEvent>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QMimeData>
 #include <QSet>
@@ -31,6 +35,20 @@ int distinctColours(const QImage &image)
     return static_cast<int>(colours.size());
 }
 
+// A tiny checkpoint folder: config.json and model.safetensors with one weight and one amax.
+QString writeTinyCheckpoint(const QTemporaryDir &dir)
+{
+    const qdq::Tensor w = qdq::Tensor::fromValues<float>({2, 2}, {1.f, 2.f, 3.f, 4.f});
+    const qdq::Tensor amax = qdq::Tensor::fromValues<float>({}, {2.5f});
+    qdq::writeSafetensors(dir.filePath("model.safetensors").toStdString(),
+                          {{"bert.encoder.layer.0.attention.self.query.weight", &w},
+                           {"bert.encoder.layer.0.attention.self.query._input_quantizer._amax", &amax}});
+    QFile config(dir.filePath("config.json"));
+    if (config.open(QIODevice::WriteOnly))
+        config.write(R"({"hidden_size": 2, "num_attention_heads": 1, "num_hidden_layers": 1, "intermediate_size": 4})");
+    return dir.path();
+}
+
 } // namespace
 
 class TestMainWindow : public QObject {
@@ -39,12 +57,14 @@ private slots:
     void initTestCase();
     void init();
     void rendersNonBlank();
-    void openPathRecordsRecent();
+    void openPathLoadsAndRecordsRecent();
+    void openCorruptFileReportsError();
     void openMissingPathReportsError();
     void dragAndDropOpens();
     void dragOfNonFileIsIgnored();
     void recentModelIsConsistent();
     void screenshotCommandWritesImage();
+    void screenshotOfLoadedModel();
     void screenshotUnknownViewFails();
 };
 
@@ -72,26 +92,51 @@ void TestMainWindow::rendersNonBlank()
     QCOMPARE(w.tabs()->tabText(0), QString("Start"));
 }
 
-void TestMainWindow::openPathRecordsRecent()
+void TestMainWindow::openPathLoadsAndRecordsRecent()
 {
     QTemporaryDir dir;
-    const QString file = dir.filePath("model.safetensors");
-    QFile f(file);
-    QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write("x");
-    f.close();
+    const QString folder = writeTinyCheckpoint(dir);
     MainWindow w;
     w.setInteractive(false);
     QSignalSpy opened(&w, &MainWindow::pathOpened);
-    QVERIFY(w.openPath(file));
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(folder));
     QCOMPARE(opened.count(), 1);
-    QCOMPARE(opened.at(0).at(0).toString(), file);
-    QCOMPARE(w.recentFiles()->rowCount(), 1);
-    QCOMPARE(w.recentFiles()->pathAt(0), file);
-    QVERIFY(w.windowTitle().startsWith("model.safetensors"));
+    QVERIFY(loaded.wait(10000));
+    QCOMPARE(loaded.at(0).at(0).toString(), folder);
+    QCOMPARE(w.checkpoint()->tensors.size(), std::size_t(2));
+    QCOMPARE(w.tensorModel()->rowCount(), 2);
+    // std::map order: "..._input_quantizer._amax" sorts before "...weight"
+    QCOMPARE(w.tensorModel()->index(0, TensorTableModel::Role).data().toString(), QString("input quantizer amax"));
+    QCOMPARE(w.tensorModel()->index(1, TensorTableModel::ShapeColumn).data().toString(), QString("[2, 2]"));
+    QAbstractItemModelTester tester(w.tensorModel(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QVERIFY(w.viewNames().contains("tensors"));
+    QCOMPARE(w.recentFiles()->pathAt(0), folder);
+    QVERIFY(w.windowTitle().startsWith(QFileInfo(folder).fileName()));
     // a second window sees the persisted list
     MainWindow other;
-    QCOMPARE(other.recentFiles()->pathAt(0), file);
+    QCOMPARE(other.recentFiles()->pathAt(0), folder);
+}
+
+void TestMainWindow::openCorruptFileReportsError()
+{
+    QTemporaryDir dir;
+    const QString file = dir.filePath("broken.safetensors");
+    QFile f(file);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("abc");
+    f.close();
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy errors(&w, &MainWindow::errorOccurred);
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(file));
+    QVERIFY(errors.wait(10000));
+    QCOMPARE(loaded.count(), 0);
+    const QString message = errors.at(0).at(0).toString();
+    QVERIFY2(message.contains(file) && message.contains("too short"), qPrintable(message));
+    QVERIFY(!w.checkpoint());
+    QCOMPARE(w.recentFiles()->rowCount(), 0); // only successful loads become recent
 }
 
 void TestMainWindow::openMissingPathReportsError()
@@ -109,6 +154,7 @@ void TestMainWindow::openMissingPathReportsError()
 void TestMainWindow::dragAndDropOpens()
 {
     QTemporaryDir dir;
+    writeTinyCheckpoint(dir);
     MainWindow w;
     w.setInteractive(false);
     w.show();
@@ -121,11 +167,13 @@ void TestMainWindow::dragAndDropOpens()
     QApplication::sendEvent(&w, &enter);
     QVERIFY(enter.isAccepted());
     QVERIFY(w.isDropHighlighted());
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
     QDropEvent drop(QPointF(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(&w, &drop);
     QVERIFY(!w.isDropHighlighted());
     QCOMPARE(opened.count(), 1);
     QCOMPARE(opened.at(0).at(0).toString(), dir.path());
+    QVERIFY(loaded.wait(10000)); // the same loading path as File > Open
 }
 
 void TestMainWindow::dragOfNonFileIsIgnored()
@@ -167,6 +215,23 @@ void TestMainWindow::screenshotCommandWritesImage()
     QCOMPARE(img.size(), QSize(900, 600));
     QVERIFY(distinctColours(img) > 20);
     QVERIFY(!QFile::exists(out + ".part"));
+}
+
+void TestMainWindow::screenshotOfLoadedModel()
+{
+    QTemporaryDir dir;
+    writeTinyCheckpoint(dir);
+    const QString out = dir.filePath("tensors.png");
+    qdq::test::ProcessResult r = qdq::test::runProcess(
+        QStringLiteral(QDQ_GUI_PATH), {"--screenshot", out, "--model", dir.path(), "--view", "tensors"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QVERIFY(distinctColours(QImage(out)) > 20);
+    // a model that fails to load: exit code 2, the message names the file, no image
+    const QString bad = dir.filePath("bad.png");
+    r = qdq::test::runProcess(QStringLiteral(QDQ_GUI_PATH), {"--screenshot", bad, "--model", out});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains(out.toUtf8()), r.err.constData());
+    QVERIFY(!QFile::exists(bad));
 }
 
 void TestMainWindow::screenshotUnknownViewFails()

@@ -1,0 +1,70 @@
+#include "load_job.h"
+
+#include "qdq/errors.h"
+
+#include <QtConcurrent>
+
+namespace qdq::ui {
+
+LoadJob::LoadJob(QObject *parent) : QObject(parent)
+{
+    connect(&m_watcher, &QFutureWatcher<Result>::finished, this, &LoadJob::onFinished);
+}
+
+LoadJob::~LoadJob()
+{
+    cancel();
+    m_watcher.waitForFinished();
+}
+
+bool LoadJob::isRunning() const
+{
+    return m_watcher.isRunning();
+}
+
+void LoadJob::start(const QString &path)
+{
+    cancel();
+    m_watcher.waitForFinished();
+    m_path = path;
+    m_progress = std::make_shared<qdq::Progress>();
+    // the callback runs on the worker thread; a queued invocation brings it to the GUI thread
+    m_progress->setCallback([this](const qdq::ProgressEvent &e) {
+        const int percent = e.total > 0 ? static_cast<int>(100 * e.done / e.total) : -1;
+        QMetaObject::invokeMethod(
+            this, [this, stage = QString::fromStdString(e.stage), percent] { emit progressChanged(stage, percent); },
+            Qt::QueuedConnection);
+    });
+    const std::shared_ptr<qdq::Progress> progress = m_progress;
+    const std::string file = path.toStdString();
+    m_watcher.setFuture(QtConcurrent::run([progress, file]() -> Result {
+        Result r;
+        try {
+            r.checkpoint = std::make_shared<const qdq::Checkpoint>(qdq::loadCheckpoint(file, progress.get()));
+        } catch (const qdq::CancelledError &) {
+            r.cancelled = true;
+        } catch (const std::exception &e) {
+            r.error = QString::fromStdString(e.what());
+        }
+        return r;
+    }));
+}
+
+void LoadJob::cancel()
+{
+    if (m_progress)
+        m_progress->cancel();
+}
+
+void LoadJob::onFinished()
+{
+    const Result r = m_watcher.result();
+    if (r.cancelled)
+        emit cancelled();
+    else if (r.checkpoint)
+        emit loaded(r.checkpoint);
+    else
+        emit failed(r.error);
+}
+
+} // namespace qdq::ui
