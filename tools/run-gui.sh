@@ -10,8 +10,9 @@ tools/install-deps.sh
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${QDQ_CMAKE_ARGS:-}
 cmake --build "$build" --parallel "$(nproc)" --target qdq qdq-inspector
 
+# the bundled demo model; until the real pretrained demo lands, the small generated one
 model=()
-for candidate in resources/demo/model resources/demo; do
-  if [ -f "$candidate/config.json" ]; then model=("$candidate"); break; fi
+for candidate in resources/demo/model resources/demo/tiny-qdqbert; do
+  if [ -f "$candidate/config.json" ]; then model=(--model "$candidate"); break; fi
 done
 exec "$build/app/qdq-inspector" "${model[@]}" "$@"

@@ -179,7 +179,7 @@ void MainWindow::createStatusBar()
         m_progress->setValue(std::max(percent, 0));
         m_progress->setFormat(stage + QStringLiteral(" %p%"));
     });
-    statusBar()->addWidget(m_statusModel, 1);
+    statusBar()->addPermanentWidget(m_statusModel);
     statusBar()->addPermanentWidget(m_progress);
     statusBar()->addPermanentWidget(m_cancel);
     statusBar()->addPermanentWidget(m_statusDevice);
@@ -285,9 +285,11 @@ QWidget *MainWindow::createTensorsPage()
     view->sortByColumn(-1, Qt::AscendingOrder);
     view->setSelectionBehavior(QAbstractItemView::SelectRows);
     view->setAlternatingRowColors(true);
+    view->setWordWrap(false);
     view->verticalHeader()->hide();
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
+    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     view->horizontalHeader()->setSectionResizeMode(TensorTableModel::Name, QHeaderView::Stretch);
-    view->horizontalHeader()->setSectionResizeMode(TensorTableModel::ShapeColumn, QHeaderView::ResizeToContents);
     layout->addWidget(filter);
     layout->addWidget(view);
     return page;
