@@ -33,7 +33,11 @@ CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, con
     if (!parser.parse(args))
         throw UsageError(parser.errorText().toStdString() + " (see 'qdq " + command + " --help')");
     if (parser.isSet("help")) {
-        std::fputs(parser.helpText().toStdString().c_str(), stdout);
+        // QCommandLineParser names the binary's full path; the user typed "qdq <command>"
+        QString help = parser.helpText();
+        const qsizetype eol = help.indexOf('\n');
+        help.replace(0, eol, QStringLiteral("Usage: qdq %1 [options]").arg(QString::fromStdString(command)));
+        std::fputs(help.toStdString().c_str(), stdout);
         std::exit(Ok);
     }
     if (!parser.positionalArguments().isEmpty())

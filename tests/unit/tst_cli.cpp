@@ -56,6 +56,7 @@ void TestCli::subcommandHelp()
 {
     const ProcessResult r = runCli({"devices", "--help"});
     QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.startsWith("Usage: qdq devices [options]\n"), r.out.constData());
     QVERIFY(r.out.contains("--json"));
     QVERIFY(r.out.contains("--threads"));
 }
