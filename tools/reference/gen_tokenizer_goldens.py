@@ -133,7 +133,7 @@ HAND_TEXTS = [
     "hello[MASK]world", "[CLS] text [SEP] more [SEP]", "[mask] [Mask] [MASK]", "[unused0] [unused1]",
     "\u0130STANBUL \u0130zmir", "\u212a\u2126\u212b", "ﬁ ﬂ ﬃ", "Ⅻ①²", "ＡＢＣ",
     "don't stop-believing: it's 2024!", "3.14159 1,000,000", "http://example.com/a?b=c&d=e",
-    "a\u0378b", "a\U000e0001b", "a\ue000b", "\u0345\u0301", "\r\n\r\n",
+    "a\u0378b", "a\U000e0001b", "\uf902\uf90a x\uf963x", "a\ue000b", "\u0345\u0301", "\r\n\r\n",
 ]
 HAND_PAIRS = [
     ("How old are you?", "I am six years old."),

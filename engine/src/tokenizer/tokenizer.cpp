@@ -234,6 +234,8 @@ private:
                 if (tokenizer::isWhitespaceSlow(c)) {
                     buf.push(' ', b, b + 1);
                 } else if (m_options.tokenizeChineseChars && tokenizer::isCjkSlow(c)) {
+                    // CJK compatibility ideographs have NFC singletons (U+F902 -> U+8ECA)
+                    ascii = false;
                     buf.push(' ', b, b + 1);
                     buf.push(c, b, b + 1);
                     buf.push(' ', b, b + 1);
