@@ -106,6 +106,13 @@ void TestTokenizer::cleanTextDropsControlsAndReplacement()
     // Unassigned code points (Cn) are controls to Python but not to the Rust normaliser (§6.8).
     QCOMPARE(small(flavored(TokenizerFlavor::Slow)).tokenizeToStrings("a\u0378b"), (Strings{"a", "##b"}));
     QCOMPARE(small(flavored(TokenizerFlavor::Fast)).tokenizeToStrings("a\u0378b"), (Strings{"[UNK]"}));
+    // Unicode versions (unicode_overrides.cpp): U+1FAE8 (Unicode 15) is unassigned to Python 3.11
+    // (Unicode 14), so dropped by the slow tokenizer; U+061D (Po, Unicode 14) is not punctuation
+    // to the Rust tables.
+    QCOMPARE(small(flavored(TokenizerFlavor::Slow)).tokenizeToStrings("a\U0001FAE8b"), (Strings{"a", "##b"}));
+    QCOMPARE(small(flavored(TokenizerFlavor::Fast)).tokenizeToStrings("a\U0001FAE8b"), (Strings{"[UNK]"}));
+    QCOMPARE(small(flavored(TokenizerFlavor::Slow)).tokenizeToStrings("a\u061Db"), (Strings{"a", "[UNK]", "b"}));
+    QCOMPARE(small(flavored(TokenizerFlavor::Fast)).tokenizeToStrings("a\u061Db"), (Strings{"[UNK]"}));
 }
 
 void TestTokenizer::whitespaceClasses()

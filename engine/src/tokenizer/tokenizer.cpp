@@ -206,7 +206,7 @@ private:
         }
         if (!ascii) {
             if (strip)
-                tokenizer::stripAccents(buf, 0, m_scratch);
+                tokenizer::stripAccents(buf, 0, m_scratch, true);
             if (lower)
                 tokenizer::lowerCase(buf, 0);
         }
@@ -292,7 +292,7 @@ private:
             word.push(buf.chars[k], buf.begins[k], buf.ends[k]);
         }
         if (!ascii)
-            tokenizer::stripAccents(word, 0, m_scratch);
+            tokenizer::stripAccents(word, 0, m_scratch, false);
         splitWords(word, 0, word.size());
     }
 
@@ -312,6 +312,7 @@ private:
     void splitWords(const CharBuffer &buf, std::size_t begin, std::size_t end)
     {
         const bool splitPunct = m_options.splitOnPunctuation;
+        const bool fast = m_options.flavor == TokenizerFlavor::Fast;
         std::size_t i = begin;
         while (i < end) {
             const char32_t c = buf.chars[i];
@@ -319,7 +320,7 @@ private:
                 ++i;
                 continue;
             }
-            if (splitPunct && tokenizer::isPunctuation(c)) {
+            if (splitPunct && tokenizer::isPunctuation(c, fast)) {
                 wordPiece(buf, i, i + 1);
                 ++i;
                 continue;
@@ -327,7 +328,7 @@ private:
             std::size_t j = i + 1;
             while (j < end) {
                 const char32_t d = buf.chars[j];
-                if (d == ' ' || tokenizer::isSplitSpace(d) || (splitPunct && tokenizer::isPunctuation(d)))
+                if (d == ' ' || tokenizer::isSplitSpace(d) || (splitPunct && tokenizer::isPunctuation(d, fast)))
                     break;
                 ++j;
             }

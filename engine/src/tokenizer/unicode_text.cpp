@@ -1,8 +1,11 @@
 #include "tokenizer/unicode_text.h"
 
+#include "tokenizer/unicode_overrides.h"
+
 #include <utf8proc.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace qdq::tokenizer {
 namespace {
@@ -17,6 +20,29 @@ int combiningClass(char32_t c) noexcept
     if (c < 0x300)
         return 0;
     return utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->combining_class;
+}
+
+// The reference's class of c where its Unicode data differs from utf8proc's, else nullopt.
+std::optional<CharClass> overrideFor(char32_t c, bool fast) noexcept
+{
+    const ClassOverride *table = fast ? kFastOverrides : kSlowOverrides;
+    const std::size_t count = fast ? kFastOverrideCount : kSlowOverrideCount;
+    const ClassOverride *end = table + count;
+    const ClassOverride *it =
+        std::upper_bound(table, end, c, [](char32_t value, const ClassOverride &o) { return value < o.first; });
+    if (it == table)
+        return std::nullopt;
+    --it;
+    return c <= it->last ? std::optional<CharClass>(it->cls) : std::nullopt;
+}
+
+bool isNonspacingMark(char32_t c, bool fast) noexcept
+{
+    if (c < 0x300)
+        return false;
+    if (const auto o = overrideFor(c, fast))
+        return *o == CharClass::NonspacingMark;
+    return category(c) == UTF8PROC_CATEGORY_MN;
 }
 
 bool isAsciiPunctuation(char32_t c) noexcept
@@ -114,10 +140,12 @@ char32_t composePair(char32_t starter, char32_t c) noexcept
 
 } // namespace
 
-bool isPunctuation(char32_t c) noexcept
+bool isPunctuation(char32_t c, bool fast) noexcept
 {
     if (c < 0x80)
         return isAsciiPunctuation(c);
+    if (const auto o = overrideFor(c, fast))
+        return *o == CharClass::Punctuation;
     const utf8proc_category_t cat = category(c);
     return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
 }
@@ -126,6 +154,10 @@ bool isControlSlow(char32_t c) noexcept
 {
     if (c == '\t' || c == '\n' || c == '\r')
         return false;
+    if (c >= 0x80) {
+        if (const auto o = overrideFor(c, false))
+            return *o == CharClass::Control;
+    }
     const utf8proc_category_t cat = category(c);
     return cat == UTF8PROC_CATEGORY_CN || cat >= UTF8PROC_CATEGORY_CC;
 }
@@ -134,6 +166,10 @@ bool isControlFast(char32_t c) noexcept
 {
     if (c == '\t' || c == '\n' || c == '\r')
         return false;
+    if (c >= 0x80) {
+        if (const auto o = overrideFor(c, true))
+            return *o == CharClass::Control;
+    }
     return category(c) >= UTF8PROC_CATEGORY_CC;
 }
 
@@ -238,7 +274,7 @@ void lowerCase(CharBuffer &buf, std::size_t from)
     buf.ends.insert(buf.ends.end(), expanded.ends.begin(), expanded.ends.end());
 }
 
-void stripAccents(CharBuffer &buf, std::size_t from, CharBuffer &scratch)
+void stripAccents(CharBuffer &buf, std::size_t from, CharBuffer &scratch, bool fast)
 {
     if (allAscii(buf, from))
         return;
@@ -246,7 +282,7 @@ void stripAccents(CharBuffer &buf, std::size_t from, CharBuffer &scratch)
     std::size_t out = from;
     for (std::size_t i = from; i < buf.size(); ++i) {
         const char32_t c = buf.chars[i];
-        if (c >= 0x300 && category(c) == UTF8PROC_CATEGORY_MN)
+        if (isNonspacingMark(c, fast))
             continue;
         buf.chars[out] = c;
         buf.begins[out] = buf.begins[i];

@@ -28,8 +28,9 @@ struct CharBuffer {
     [[nodiscard]] std::size_t size() const noexcept { return chars.size(); }
 };
 
-// reference §6.4: ASCII 33–47, 58–64, 91–96, 123–126 or a "P*" category.
-bool isPunctuation(char32_t c) noexcept;
+// reference §6.4: ASCII 33–47, 58–64, 91–96, 123–126 or a "P*" category. `fast` picks whose
+// Unicode data decides where the references differ from utf8proc (unicode_overrides.h).
+bool isPunctuation(char32_t c, bool fast) noexcept;
 // reference §6.4 (slow): category "C*" (Cc, Cf, Cs, Co and unassigned Cn) except \t \n \r.
 bool isControlSlow(char32_t c) noexcept;
 // reference §6.8 (fast): the Rust normaliser's "Other" test, which does not include unassigned
@@ -53,7 +54,7 @@ int lowerFull(char32_t c, char32_t out[2]) noexcept;
 void lowerCase(CharBuffer &buf, std::size_t from);
 // NFD of buf[from..] (decomposition and canonical ordering), then every Mn is deleted
 // (reference §6.3 step 5, "strip accents"). scratch is a reusable work buffer.
-void stripAccents(CharBuffer &buf, std::size_t from, CharBuffer &scratch);
+void stripAccents(CharBuffer &buf, std::size_t from, CharBuffer &scratch, bool fast);
 // NFC of buf[from..] (reference §6.3 step 3). Each composed code point gets the span of the
 // code points it was composed from.
 void composeNfc(CharBuffer &buf, std::size_t from, CharBuffer &scratch);
