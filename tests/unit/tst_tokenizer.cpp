@@ -13,6 +13,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <limits>
+
 using namespace qdq;
 
 namespace {
@@ -411,6 +413,15 @@ void TestTokenizer::fromDirectoryInfersCasing()
     QVERIFY(!cased.options().doLowerCase);
     QCOMPARE(cased.options().modelMaxLength, std::size_t{128});
     QCOMPARE(cased.tokenizeToStrings("Hello hello"), (Strings{"Hello", "[UNK]"}));
+
+    // transformers' "no limit" (1e30): truncation and max_length padding without a length do nothing
+    writeFile(dir.filePath("tokenizer_config.json"), R"({"model_max_length": 1e30})");
+    const Tokenizer unlimited = Tokenizer::fromDirectory(dir.path().toStdString());
+    QCOMPARE(unlimited.options().modelMaxLength, std::numeric_limits<std::size_t>::max());
+    EncodeOptions o;
+    o.truncation = TruncationStrategy::LongestFirst;
+    o.padding = PaddingStrategy::MaxLength;
+    QCOMPARE(unlimited.encode("Hello Hello Hello", o).size(), std::size_t{5});
 }
 
 void TestTokenizer::missingVocabNamesThePath()

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 namespace qdq {
 
@@ -654,6 +655,9 @@ std::vector<Encoding> Tokenizer::encodeBatch(const std::vector<std::string> &tex
             length = std::max(length, e.size());
     } else if (options.padding == PaddingStrategy::MaxLength) {
         length = options.maxLength.value_or(m_options.modelMaxLength);
+        // as transformers: no max_length and a model without a limit (1e30) -> no padding
+        if (!options.maxLength && m_options.modelMaxLength == std::numeric_limits<std::size_t>::max())
+            length = 0;
     }
     for (Encoding &e : out)
         pad(e, length);
