@@ -6,6 +6,29 @@
 
 namespace qdq::ui {
 
+namespace {
+
+// The tokenizer of a checkpoint folder (or of the folder holding a weights file).
+LoadedModel withTokenizer(LoadedModel model, const std::string &path)
+{
+    std::error_code ec;
+    const std::filesystem::path p(path);
+    const std::filesystem::path folder = std::filesystem::is_directory(p, ec) ? p : p.parent_path();
+    if (!std::filesystem::exists(folder / "vocab.txt", ec) && !std::filesystem::exists(folder / "tokenizer.json", ec)) {
+        model.tokenizerProblem = QObject::tr("This checkpoint has no vocab.txt or tokenizer.json beside it, so text "
+                                             "cannot be tokenized.");
+        return model;
+    }
+    try {
+        model.tokenizer = std::make_shared<const qdq::Tokenizer>(qdq::Tokenizer::fromDirectory(folder));
+    } catch (const std::exception &e) {
+        model.tokenizerProblem = QString::fromStdString(e.what());
+    }
+    return model;
+}
+
+} // namespace
+
 LoadJob::LoadJob(QObject *parent) : QObject(parent)
 {
     connect(&m_watcher, &QFutureWatcher<Result>::finished, this, &LoadJob::onFinished);
@@ -40,7 +63,8 @@ void LoadJob::start(const QString &path)
     m_watcher.setFuture(QtConcurrent::run([progress, file]() -> Result {
         Result r;
         try {
-            r.checkpoint = std::make_shared<const qdq::Checkpoint>(qdq::loadCheckpoint(file, progress.get()));
+            r.model.checkpoint = std::make_shared<const qdq::Checkpoint>(qdq::loadCheckpoint(file, progress.get()));
+            r.model = withTokenizer(std::move(r.model), file);
         } catch (const qdq::CancelledError &) {
             r.cancelled = true;
         } catch (const std::exception &e) {
@@ -61,8 +85,8 @@ void LoadJob::onFinished()
     const Result r = m_watcher.result();
     if (r.cancelled)
         emit cancelled();
-    else if (r.checkpoint)
-        emit loaded(r.checkpoint);
+    else if (r.model.checkpoint)
+        emit loaded(r.model);
     else
         emit failed(r.error);
 }

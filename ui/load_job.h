@@ -4,6 +4,7 @@
 
 #include "qdq/checkpoint.h"
 #include "qdq/progress.h"
+#include "qdq/tokenizer.h"
 
 #include <QFutureWatcher>
 #include <QObject>
@@ -12,6 +13,13 @@
 #include <memory>
 
 namespace qdq::ui {
+
+// What a load produces: the checkpoint and, when the checkpoint has a vocabulary, its tokenizer.
+struct LoadedModel {
+    std::shared_ptr<const qdq::Checkpoint> checkpoint;
+    std::shared_ptr<const qdq::Tokenizer> tokenizer;
+    QString tokenizerProblem; // why there is no tokenizer
+};
 
 class LoadJob : public QObject {
     Q_OBJECT
@@ -26,13 +34,13 @@ public:
 
 signals:
     void progressChanged(const QString &stage, int percent);
-    void loaded(std::shared_ptr<const qdq::Checkpoint> checkpoint);
+    void loaded(const qdq::ui::LoadedModel &model);
     void failed(const QString &message);
     void cancelled();
 
 private:
     struct Result {
-        std::shared_ptr<const qdq::Checkpoint> checkpoint;
+        LoadedModel model;
         QString error;
         bool cancelled = false;
     };

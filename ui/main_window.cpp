@@ -3,6 +3,7 @@
 #include "app_settings.h"
 #include "drop_overlay.h"
 #include "load_job.h"
+#include "playground_widget.h"
 #include "recent_files_model.h"
 #include "tensor_table_model.h"
 
@@ -13,6 +14,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -68,6 +70,12 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_tabs->setDocumentMode(true);
     m_tabs->addTab(createStartPage(), tr("Start"));
     setCentralWidget(m_tabs);
+
+    m_playground = new PlaygroundWidget(this);
+    auto *playgroundDock = new QDockWidget(tr("Playground"), this);
+    playgroundDock->setObjectName("playgroundDock");
+    playgroundDock->setWidget(m_playground);
+    addDockWidget(Qt::RightDockWidgetArea, playgroundDock);
 
     createActions();
     createStatusBar();
@@ -134,6 +142,10 @@ void MainWindow::createActions()
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    for (QDockWidget *dock : findChildren<QDockWidget *>())
+        view->addAction(dock->toggleViewAction());
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *about = help->addAction(tr("&About QDQ Inspector"), this, &MainWindow::showAbout);
@@ -236,10 +248,11 @@ void MainWindow::setBusy(bool busy)
     }
 }
 
-void MainWindow::onLoaded(std::shared_ptr<const qdq::Checkpoint> checkpoint)
+void MainWindow::onLoaded(const LoadedModel &model)
 {
     setBusy(false);
-    m_checkpoint = std::move(checkpoint);
+    m_checkpoint = model.checkpoint;
+    m_playground->setTokenizer(model.tokenizer, model.tokenizerProblem);
     m_currentPath = m_loadJob->path();
     m_recent->add(m_currentPath);
     m_tensorModel->setCheckpoint(m_checkpoint);

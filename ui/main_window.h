@@ -19,6 +19,8 @@ namespace qdq::ui {
 
 class DropOverlay;
 class LoadJob;
+class PlaygroundWidget;
+struct LoadedModel;
 class RecentFilesModel;
 class TensorTableModel;
 
@@ -37,6 +39,7 @@ public:
     [[nodiscard]] bool isLoading() const;
     [[nodiscard]] std::shared_ptr<const qdq::Checkpoint> checkpoint() const { return m_checkpoint; }
     [[nodiscard]] TensorTableModel *tensorModel() const { return m_tensorModel; }
+    [[nodiscard]] PlaygroundWidget *playground() const { return m_playground; }
     // Selects the tab whose title (without '&', case-insensitive) is `name`; false if none.
     bool showView(const QString &name);
     [[nodiscard]] QStringList viewNames() const;
@@ -74,7 +77,7 @@ private:
     void rebuildRecentMenu();
     void reportError(const QString &message);
     void updateStatus();
-    void onLoaded(std::shared_ptr<const qdq::Checkpoint> checkpoint);
+    void onLoaded(const LoadedModel &model);
     void onLoadFailed(const QString &message);
     void setBusy(bool busy);
     QWidget *createTensorsPage();
@@ -91,6 +94,7 @@ private:
     QToolButton *m_cancel = nullptr;
     LoadJob *m_loadJob = nullptr;
     TensorTableModel *m_tensorModel = nullptr;
+    PlaygroundWidget *m_playground = nullptr;
     std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     QString m_currentPath;
     bool m_interactive = true;
