@@ -128,12 +128,8 @@ Sniffed sniff(const Storage &b)
         return Sniffed::TorchLegacy;
     if (io::looksLikePickle(b))
         return Sniffed::Pickle;
-    if (b.size() >= 9) {
-        std::uint64_t len = 0;
-        std::memcpy(&len, p, 8);
-        if (len <= b.size() - 8 && p[8] == '{')
-            return Sniffed::Safetensors;
-    }
+    if (b.size() >= 9 && p[8] == '{')
+        return Sniffed::Safetensors; // header length and content are validated by SafetensorsFile
     std::size_t i = 0;
     while (i < b.size() && i < 64 && std::isspace(p[i]))
         ++i;

@@ -51,8 +51,7 @@ struct ZipReader {
           buffer(&raw), zip(&buffer)
     {
         if (!zip.open(QuaZip::mdUnzip))
-            throw FormatError("not a readable zip archive (damaged or truncated: zip error " +
-                                  std::to_string(zip.getZipError()) + ")",
+            throw FormatError("not a readable zip archive: no intact central directory (truncated or damaged)",
                               {name, {}, {}});
     }
     ~ZipReader() { zip.close(); }
