@@ -5,6 +5,7 @@
 // §2.2), inferred config, zero-copy views and `qdq info`.
 #include "qdq/checkpoint.h"
 #include "qdq/errors.h"
+#include "qdq/io/safetensors.h"
 #include "support/test_support.h"
 
 #include <QCryptographicHash>
@@ -12,7 +13,10 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTemporaryDir>
 #include <QTest>
+
+#include <fstream>
 
 using namespace qdq;
 using qdq::test::dataPath;
@@ -61,6 +65,7 @@ private slots:
     void folderConfigAndTokenizerFiles();
     void zeroCopyViews();
     void progressAndCancel();
+    void crossAttentionInventory();
     void infoCommand();
 };
 
@@ -309,6 +314,79 @@ void TestCheckpoint::progressAndCancel()
     Progress cancelled;
     cancelled.cancel();
     QVERIFY_THROWS_EXCEPTION(CancelledError, (void)loadCheckpoint(ckptPath("sharded_pytorch"), &cancelled));
+}
+
+// A hand-built one-layer decoder with cross-attention (reference §1.1: crossattention.* only with
+// add_cross_attention), written by the engine's own safetensors writer beside a config.json.
+void TestCheckpoint::crossAttentionInventory()
+{
+    QTemporaryDir dir;
+    const std::int64_t h = 8;
+    const std::int64_t inter = 16;
+    std::vector<std::pair<std::string, Tensor>> owned;
+    auto add = [&](const std::string &name, Shape shape) { owned.emplace_back(name, Tensor(DType::F32, shape)); };
+    add("embeddings.word_embeddings.weight", {10, h});
+    add("embeddings.position_embeddings.weight", {16, h});
+    add("embeddings.token_type_embeddings.weight", {2, h});
+    add("embeddings.LayerNorm.weight", {h});
+    add("embeddings.LayerNorm.bias", {h});
+    for (const char *block : {"attention", "crossattention"}) {
+        const std::string p = std::string("encoder.layer.0.") + block + ".";
+        for (const char *lin : {"self.query", "self.key", "self.value", "output.dense"}) {
+            add(p + lin + ".weight", {h, h});
+            add(p + lin + ".bias", {h});
+        }
+        add(p + "output.LayerNorm.weight", {h});
+        add(p + "output.LayerNorm.bias", {h});
+    }
+    add("encoder.layer.0.intermediate.dense.weight", {inter, h});
+    add("encoder.layer.0.intermediate.dense.bias", {inter});
+    add("encoder.layer.0.output.dense.weight", {h, inter});
+    add("encoder.layer.0.output.dense.bias", {h});
+    add("encoder.layer.0.output.LayerNorm.weight", {h});
+    add("encoder.layer.0.output.LayerNorm.bias", {h});
+    add("encoder.layer.0.crossattention.self.matmul_k_input_quantizer._amax", {});
+    add("encoder.layer.0.crossattention.self.key._weight_quantizer._amax", {h, 1});
+    add("encoder.layer.0.output.add_residual_input_quantizer._amax", {});
+    add("encoder.layer.0.attention.self.query._input_quantizer.clip.clip_value_max", {});
+    add("encoder.layer.3.output.dense._input_quantizer._amax", {}); // no layer 3 in the config
+    add("some.other.tensor", {1});
+    std::vector<std::pair<std::string, const Tensor *>> refs;
+    for (const auto &[name, t] : owned)
+        refs.emplace_back(name, &t);
+    writeSafetensors(dir.filePath("model.safetensors").toStdString(), refs);
+    std::ofstream(dir.filePath("config.json").toStdString())
+        << R"({"vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
+               "intermediate_size": 16, "max_position_embeddings": 16, "is_decoder": true,
+               "add_cross_attention": true})";
+
+    const Checkpoint ckpt = loadCheckpoint(dir.path().toStdString());
+    QVERIFY(ckpt.heads.empty());
+    QCOMPARE(static_cast<int>(ckpt.quantizers.size()), 34); // 20 + 14 cross-attention (reference §1.2)
+    QCOMPARE(ckpt.calibratedQuantizers(), 3);
+    const QuantizerInfo *k = ckpt.quantizer({0, SiteId::MatmulK, true});
+    QVERIFY(k && k->calibrated);
+    QCOMPARE(k->amaxKey, std::string("bert.encoder.layer.0.crossattention.self.matmul_k_input_quantizer._amax"));
+    QVERIFY(!ckpt.quantizer({0, SiteId::MatmulK, false})->calibrated);
+    QVERIFY(ckpt.quantizer({0, SiteId::KeyWeight, true})->perChannel);
+    QCOMPARE(ckpt.unexpectedKeys, (std::vector<std::string>{"bert.encoder.layer.3.output.dense._input_quantizer._amax",
+                                                            "some.other.tensor"}));
+    QVERIFY(ckpt.missingKeys.empty());
+    QVERIFY(ckpt.has("bert.encoder.layer.0.attention.self.query._input_quantizer.clip.clip_value_max"));
+
+    // a per-row amax whose rows disagree with its weight is a ShapeError naming the key
+    owned.emplace_back("encoder.layer.0.attention.self.value._weight_quantizer._amax", Tensor(DType::F32, {h + 1, 1}));
+    refs.emplace_back(owned.back().first, &owned.back().second);
+    writeSafetensors(dir.filePath("model.safetensors").toStdString(), refs);
+    try {
+        (void)loadCheckpoint(dir.path().toStdString());
+        QFAIL("no error");
+    } catch (const ShapeError &e) {
+        QVERIFY2(std::string(e.what()).find("per-channel amax [9, 1] does not match the 8 output rows") !=
+                     std::string::npos,
+                 e.what());
+        QCOMPARE(e.where().tensor, std::string("bert.encoder.layer.0.attention.self.value._weight_quantizer._amax"));
+    }
 }
 
 void TestCheckpoint::infoCommand()

@@ -301,17 +301,20 @@ private:
     // pre-quant scale). Keys of sites the config has no room for are left to unexpectedKeys.
     [[nodiscard]] bool isQuantizerKey(const std::string &key)
     {
-        std::string prefix;
-        const auto site = QuantizerSite::fromKey(key, &prefix);
-        if (!site || prefix != kBert || site->layer >= m_ckpt.config.numHiddenLayers ||
-            (site->crossAttention && !m_ckpt.config.addCrossAttention))
-            return false;
-        const std::string module = site->modulePath(kBert);
-        if (key == module + "._amax")
-            return true;
-        if (key == module + ".clip.clip_value_min" || key == module + ".clip.clip_value_max" ||
-            key == module + "._pre_quant_scale") {
-            m_extras.push_back(key);
+        static constexpr std::string_view kSuffixes[] = {"._amax", ".clip.clip_value_min", ".clip.clip_value_max",
+                                                         "._pre_quant_scale"};
+        for (const std::string_view suffix : kSuffixes) {
+            if (!endsWith(key, suffix))
+                continue;
+            const std::string_view module = std::string_view(key).substr(0, key.size() - suffix.size());
+            std::string prefix;
+            const auto site = QuantizerSite::fromKey(module, &prefix);
+            if (!site || prefix != kBert || site->modulePath(kBert) != module ||
+                site->layer >= m_ckpt.config.numHiddenLayers ||
+                (site->crossAttention && !m_ckpt.config.addCrossAttention))
+                return false;
+            if (suffix != "._amax")
+                m_extras.push_back(key);
             return true;
         }
         return false;
