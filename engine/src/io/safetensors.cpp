@@ -35,9 +35,14 @@ std::string safetensorsDTypeName(DType dtype)
 
 SafetensorsFile SafetensorsFile::open(const std::filesystem::path &path)
 {
+    return open(MappedFile::open(path), path);
+}
+
+SafetensorsFile SafetensorsFile::open(std::shared_ptr<Storage> bytes, const std::filesystem::path &path)
+{
     SafetensorsFile f;
     f.m_path = path;
-    f.m_file = MappedFile::open(path);
+    f.m_file = std::move(bytes);
     const std::string file = path.string();
     const std::size_t size = f.m_file->size();
     if (size < 8)

@@ -18,6 +18,9 @@ public:
     // Maps and validates the whole header (sizes, offsets, dtypes, overlaps) against the file
     // size before any tensor is touched. Throws IoError / FormatError naming file and tensor.
     static SafetensorsFile open(const std::filesystem::path &path);
+    // The same over bytes already in memory (a stored zip entry, an inflated one); `path` names
+    // them in messages.
+    static SafetensorsFile open(std::shared_ptr<Storage> bytes, const std::filesystem::path &path);
 
     [[nodiscard]] const std::vector<std::string> &names() const noexcept { return m_names; }
     [[nodiscard]] bool contains(const std::string &name) const { return m_entries.count(name) != 0; }
@@ -36,7 +39,7 @@ private:
         std::size_t end;
     };
     std::filesystem::path m_path;
-    std::shared_ptr<MappedFile> m_file;
+    std::shared_ptr<Storage> m_file;
     std::map<std::string, Entry> m_entries;
     std::vector<std::string> m_names; // in file order
     std::map<std::string, std::string> m_metadata;
