@@ -4,6 +4,7 @@
 
 #include "qdq/checkpoint.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -165,8 +166,11 @@ int runInfo(const QStringList &args)
             std::fputc('\n', stderr);
         throw;
     }
+    // stored tensors only: tied aliases share the bytes of the tensor they alias
     std::map<std::string, DTypeTotals> byDType;
     for (const auto &[name, t] : ckpt.tensors) {
+        if (std::find(ckpt.tiedKeys.begin(), ckpt.tiedKeys.end(), name) != ckpt.tiedKeys.end())
+            continue;
         DTypeTotals &d = byDType[std::string(dtypeName(t.dtype()))];
         ++d.count;
         d.bytes += t.nbytes();
