@@ -4,6 +4,7 @@
 #include "drop_overlay.h"
 #include "load_job.h"
 #include "playground_widget.h"
+#include "quantizer_table_model.h"
 #include "recent_files_model.h"
 #include "tensor_table_model.h"
 
@@ -60,6 +61,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
 
     m_recent = new RecentFilesModel(this);
     m_tensorModel = new TensorTableModel(this);
+    m_quantizerModel = new QuantizerTableModel(this);
     m_loadJob = new LoadJob(this);
     connect(m_loadJob, &LoadJob::loaded, this, &MainWindow::onLoaded);
     connect(m_loadJob, &LoadJob::failed, this, &MainWindow::onLoadFailed);
@@ -256,15 +258,27 @@ void MainWindow::onLoaded(const LoadedModel &model)
     m_currentPath = m_loadJob->path();
     m_recent->add(m_currentPath);
     m_tensorModel->setCheckpoint(m_checkpoint);
+    m_quantizerModel->setCheckpoint(m_checkpoint);
     const QFileInfo info(m_currentPath);
     setWindowFilePath(m_currentPath);
     setWindowTitle(tr("%1 — QDQ Inspector").arg(info.fileName()));
-    statusBar()->showMessage(
-        tr("Loaded %1: %n tensor(s)", nullptr, static_cast<int>(m_checkpoint->tensors.size())).arg(info.fileName()),
-        6000);
-    if (m_tabs->count() == 1)
-        m_tabs->addTab(createTensorsPage(), tr("Tensors"));
-    showView(QStringLiteral("tensors"));
+    statusBar()->showMessage(tr("Loaded %1: %2 tensors, %3 of %4 quantizers calibrated")
+                                 .arg(info.fileName())
+                                 .arg(m_checkpoint->tensors.size())
+                                 .arg(m_checkpoint->calibratedQuantizers())
+                                 .arg(m_checkpoint->quantizers.size()),
+                             8000);
+    if (m_tabs->count() == 1) {
+        m_tabs->addTab(createTablePage(m_quantizerModel, QuantizerTableModel::SortRole, QuantizerTableModel::Site,
+                                       QuantizerTableModel::Amax, tr("Filter quantizers (e.g. matmul or weight)"),
+                                       QStringLiteral("quantizerTable")),
+                       tr("Quantizers"));
+        m_tabs->addTab(createTablePage(m_tensorModel, TensorTableModel::SortRole, TensorTableModel::Name,
+                                       TensorTableModel::Name, tr("Filter tensors (e.g. layer.3 or _amax)"),
+                                       QStringLiteral("tensorTable")),
+                       tr("Tensors"));
+    }
+    showView(QStringLiteral("quantizers"));
     updateStatus();
     emit checkpointLoaded(m_currentPath);
 }
@@ -276,23 +290,23 @@ void MainWindow::onLoadFailed(const QString &message)
     reportError(message);
 }
 
-QWidget *MainWindow::createTensorsPage()
+QWidget *MainWindow::createTablePage(QAbstractItemModel *model, int sortRole, int filterColumn, int stretchColumn,
+                                     const QString &placeholder, const QString &objectName)
 {
     auto *page = new QWidget;
-    page->setObjectName("tensorsPage");
     auto *layout = new QVBoxLayout(page);
     auto *filter = new QLineEdit;
-    filter->setObjectName("tensorFilter");
-    filter->setPlaceholderText(tr("Filter tensors (e.g. layer.3 or _amax)"));
+    filter->setObjectName(objectName + "Filter");
+    filter->setPlaceholderText(placeholder);
     filter->setClearButtonEnabled(true);
     auto *proxy = new QSortFilterProxyModel(page);
-    proxy->setSourceModel(m_tensorModel);
-    proxy->setSortRole(TensorTableModel::SortRole);
-    proxy->setFilterKeyColumn(TensorTableModel::Name);
+    proxy->setSourceModel(model);
+    proxy->setSortRole(sortRole);
+    proxy->setFilterKeyColumn(filterColumn);
     proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
     connect(filter, &QLineEdit::textChanged, proxy, &QSortFilterProxyModel::setFilterFixedString);
     auto *view = new QTableView;
-    view->setObjectName("tensorTable");
+    view->setObjectName(objectName);
     view->setModel(proxy);
     view->setSortingEnabled(true);
     view->sortByColumn(-1, Qt::AscendingOrder);
@@ -302,7 +316,7 @@ QWidget *MainWindow::createTensorsPage()
     view->verticalHeader()->hide();
     view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
     view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    view->horizontalHeader()->setSectionResizeMode(TensorTableModel::Name, QHeaderView::Stretch);
+    view->horizontalHeader()->setSectionResizeMode(stretchColumn, QHeaderView::Stretch);
     layout->addWidget(filter);
     layout->addWidget(view);
     return page;

@@ -10,6 +10,7 @@
 #include <memory>
 
 class QLabel;
+class QAbstractItemModel;
 class QMenu;
 class QProgressBar;
 class QTabWidget;
@@ -22,6 +23,7 @@ class LoadJob;
 class PlaygroundWidget;
 struct LoadedModel;
 class RecentFilesModel;
+class QuantizerTableModel;
 class TensorTableModel;
 
 class MainWindow : public QMainWindow {
@@ -39,6 +41,7 @@ public:
     [[nodiscard]] bool isLoading() const;
     [[nodiscard]] std::shared_ptr<const qdq::Checkpoint> checkpoint() const { return m_checkpoint; }
     [[nodiscard]] TensorTableModel *tensorModel() const { return m_tensorModel; }
+    [[nodiscard]] QuantizerTableModel *quantizerModel() const { return m_quantizerModel; }
     [[nodiscard]] PlaygroundWidget *playground() const { return m_playground; }
     // Selects the tab whose title (without '&', case-insensitive) is `name`; false if none.
     bool showView(const QString &name);
@@ -80,7 +83,9 @@ private:
     void onLoaded(const LoadedModel &model);
     void onLoadFailed(const QString &message);
     void setBusy(bool busy);
-    QWidget *createTensorsPage();
+    // A filterable, sortable table of `model` (a page of the central tabs).
+    QWidget *createTablePage(QAbstractItemModel *model, int sortRole, int filterColumn, int stretchColumn,
+                             const QString &placeholder, const QString &objectName);
 
     QTabWidget *m_tabs = nullptr;
     RecentFilesModel *m_recent = nullptr;
@@ -94,6 +99,7 @@ private:
     QToolButton *m_cancel = nullptr;
     LoadJob *m_loadJob = nullptr;
     TensorTableModel *m_tensorModel = nullptr;
+    QuantizerTableModel *m_quantizerModel = nullptr;
     PlaygroundWidget *m_playground = nullptr;
     std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     QString m_currentPath;

@@ -130,11 +130,11 @@ void PlaygroundWidget::retokenize()
         }
     }
     m_strip->setChips(chips);
-    QString summary = tr("%n token(s)", nullptr, static_cast<int>(kept.size()));
+    QString summary = kept.size() == 1 ? tr("1 token") : tr("%1 tokens").arg(kept.size());
     if (unknown > 0)
-        summary += tr(" · %n unknown ([UNK])", nullptr, unknown);
+        summary += tr(" · %1 unknown ([UNK])").arg(unknown);
     if (truncated > 0)
-        summary += tr(" · %n cut by max length %1 (struck through)", nullptr, truncated).arg(m_maxLength->value());
+        summary += tr(" · %1 cut by max length %2 (struck through)").arg(truncated).arg(m_maxLength->value());
     m_summary->setText(summary);
 }
 

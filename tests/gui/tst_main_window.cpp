@@ -1,13 +1,17 @@
 // GUI smoke tests, offscreen: the main window renders, drag-and-drop and File ▸ Open share
 // openPath(), errors are reported, recent files persist, --screenshot writes a real image.
 #include "main_window.h"
+#include "playground_widget.h"
+#include "quantizer_table_model.h"
 #include "recent_files_model.h"
 #include "support/test_support.h"
 #include "tensor_table_model.h"
+#include "token_strip.h"
 
 #include "qdq/io/safetensors.h"
 
 #include <QAbstractItemModelTester>
+
 #include <QApplication>
 #include <QDragEnterEvent>
 #include <QFile>
@@ -20,6 +24,7 @@
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <cmath>
 
 using namespace qdq::ui;
 
@@ -63,6 +68,8 @@ private slots:
     void dragAndDropOpens();
     void dragOfNonFileIsIgnored();
     void recentModelIsConsistent();
+    void quantizerViewOfDemoModel();
+    void playgroundTokenizesLive();
     void screenshotCommandWritesImage();
     void screenshotOfLoadedModel();
     void screenshotUnknownViewFails();
@@ -202,6 +209,61 @@ void TestMainWindow::recentModelIsConsistent()
     QCOMPARE(model.rowCount(), 10); // moved to the front, not duplicated
     model.remove(dir.filePath("m5.bin"));
     QCOMPARE(model.rowCount(), 9);
+}
+
+void TestMainWindow::quantizerViewOfDemoModel()
+{
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QVERIFY(loaded.wait(20000));
+    QuantizerTableModel *m = w.quantizerModel();
+    QAbstractItemModelTester tester(m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(m->rowCount(), 2 * 20); // 2 layers x 20 sites (reference §1.2)
+    // row 1 = layer 0 query weight quantizer: per-row amax over 32 output channels
+    QCOMPARE(m->index(1, QuantizerTableModel::Site).data().toString(), QString("self.query._weight_quantizer"));
+    QCOMPARE(m->index(1, QuantizerTableModel::Kind).data().toString(), QString("weight"));
+    QVERIFY(m->index(1, QuantizerTableModel::Amax).data().toString().contains("(32 channels)"));
+    QCOMPARE(m->index(1, QuantizerTableModel::ShapeColumn).data().toString(), QString("[32, 1]"));
+    // its largest channel amax is max |w| of the query weight (max calibration, reference §4.2)
+    const std::vector<float> w0 =
+        w.checkpoint()->get("bert.encoder.layer.0.attention.self.query.weight").toFloatVector();
+    float maxAbs = 0.f;
+    for (float v : w0)
+        maxAbs = std::max(maxAbs, std::fabs(v));
+    QCOMPARE(m->index(1, QuantizerTableModel::Amax).data(QuantizerTableModel::SortRole).toDouble(),
+             static_cast<double>(maxAbs));
+    QCOMPARE(m->index(39, QuantizerTableModel::Site).data().toString(), QString("output.add_residual_input_quantizer"));
+    QCOMPARE(m->index(39, QuantizerTableModel::State).data().toString(), QString("calibrated"));
+    QCOMPARE(w.tabs()->tabText(w.tabs()->currentIndex()), QString("Quantizers"));
+}
+
+void TestMainWindow::playgroundTokenizesLive()
+{
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QVERIFY(loaded.wait(20000));
+    PlaygroundWidget *p = w.playground();
+    p->setMaxLength(6);
+    p->setText(QString::fromUtf8("the snowman \u2603 melts quickly"));
+    // ids from the real bert-base-uncased vocabulary: the=1996 snow=4586 ##man=2386 [UNK]=100
+    const QVector<TokenStrip::Chip> &chips = p->tokenStrip()->chips();
+    QStringList texts;
+    QList<int> ids;
+    for (const auto &c : chips) {
+        texts << c.text;
+        ids << c.id;
+    }
+    QCOMPARE(texts, (QStringList{"[CLS]", "the", "snow", "##man", "[UNK]", "[SEP]", "melt", "##s", "quickly"}));
+    QCOMPARE(ids.mid(0, 6), (QList<int>{101, 1996, 4586, 2386, 100, 102}));
+    QCOMPARE(chips[4].kind, TokenStrip::Chip::Unknown);
+    QCOMPARE(chips[5].kind, TokenStrip::Chip::Special);
+    QCOMPARE(chips[6].kind, TokenStrip::Chip::Truncated);
+    QCOMPARE(chips[8].kind, TokenStrip::Chip::Truncated);
+    QCOMPARE(p->summary(), QString("6 tokens · 1 unknown ([UNK]) · 3 cut by max length 6 (struck through)"));
 }
 
 void TestMainWindow::screenshotCommandWritesImage()
