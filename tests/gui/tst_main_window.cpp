@@ -67,6 +67,7 @@ private slots:
     void openMissingPathReportsError();
     void dragAndDropOpens();
     void dragOfNonFileIsIgnored();
+    void dropZipArchiveLoads();
     void recentModelIsConsistent();
     void quantizerViewOfDemoModel();
     void playgroundTokenizesLive();
@@ -194,6 +195,32 @@ void TestMainWindow::dragOfNonFileIsIgnored()
     QApplication::sendEvent(&w, &enter);
     QVERIFY(!enter.isAccepted());
     QVERIFY(!w.isDropHighlighted());
+}
+
+void TestMainWindow::dropZipArchiveLoads()
+{
+    // a downloaded archive of a Hugging Face folder, nested one level (written by Python's zipfile)
+    const QString zip = qdq::test::dataPath("checkpoints/hf_pytorch_nested.zip");
+    QVERIFY2(QFile::exists(zip), qPrintable(zip));
+    MainWindow w;
+    w.setInteractive(false);
+    w.show();
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QSignalSpy opened(&w, &MainWindow::pathOpened);
+    QSignalSpy errors(&w, &MainWindow::errorOccurred);
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(zip)});
+    QDragEnterEvent enter(QPoint(20, 20), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&w, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(20, 20), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&w, &drop);
+    QCOMPARE(opened.count(), 1);
+    QVERIFY(loaded.wait(20000) || !errors.isEmpty());
+    QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).value(0).toString()));
+    QCOMPARE(w.checkpoint()->container, std::string("zip"));
+    QCOMPARE(w.quantizerModel()->rowCount(), static_cast<int>(w.checkpoint()->quantizers.size()));
+    QVERIFY(w.quantizerModel()->rowCount() > 0);
 }
 
 void TestMainWindow::recentModelIsConsistent()
