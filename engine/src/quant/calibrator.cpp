@@ -443,6 +443,7 @@ std::optional<float> HistogramCalibrator::computeAmax(CalibMethod method, const 
         suffix[k] = suffix[k + 1] + bins[k];
     const std::int64_t total = suffix[0];
     std::optional<std::size_t> best;
+    std::optional<std::size_t> lastNan;
     double bestKl = std::numeric_limits<double>::infinity();
     for (auto i = static_cast<std::size_t>(options.startBin); i <= numBins;
          i += static_cast<std::size_t>(options.stride)) {
@@ -490,11 +491,17 @@ std::optional<float> HistogramCalibrator::computeAmax(CalibMethod method, const 
                 terms[j] = std::numeric_limits<double>::infinity();
         }
         const double kl = numpyPairwiseSum(terms.data(), static_cast<std::int64_t>(i));
+        if (std::isnan(kl)) { // 0/0 when nothing lands in range: np.argmin returns a NaN first
+            lastNan = i;
+            continue;
+        }
         if (kl <= bestKl) { // LAST minimum
             bestKl = kl;
             best = i;
         }
     }
+    if (lastNan)
+        best = lastNan; // argmin of the reversed list: the last NaN
     if (!best)
         throw UnsupportedError("histogram amax (entropy): no candidate bins after start_bin " +
                                std::to_string(options.startBin));
