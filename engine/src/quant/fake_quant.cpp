@@ -197,7 +197,7 @@ void nativeFakeQuant(std::span<const float> in, std::span<float> out, const Shap
         for (std::int64_t i = begin; i < end; ++i) {
             const float v = src[i] * inv;
             // static_cast<int64_t> of NaN/inf/huge is INT64_MIN on x86, clamped to the floor.
-            const float q = std::fabs(v) < kInt64Limit ? roundClamp(v, lo, hi) : lo;
+            const float q = std::fabs(v) < kInt64Limit ? roundClamp(v, lo, hi) + 0.0F : lo; // int64 round trip: no -0
             dst[i] = q * sc;
         }
     });
