@@ -60,8 +60,10 @@ Layout layoutFor(std::size_t inSize, std::size_t outSize, const Shape &shape, Am
                          " do not match shape " + shapeString(shape));
     if (amax.values.empty())
         throw ShapeError("fake quant: empty amax");
-    if (amax.values.size() == 1)
+    if (amax.values.size() == 1) {
+        l.inner = std::max<std::int64_t>(l.numel, 1); // one run per chunk
         return l;
+    }
     if (amax.axis < 0 || amax.axis >= static_cast<int>(shape.size()))
         throw ShapeError("fake quant: amax axis " + std::to_string(amax.axis) + " outside " + shapeString(shape));
     const auto axis = static_cast<std::size_t>(amax.axis);
@@ -159,8 +161,13 @@ void fakeQuant(std::span<const float> in, std::span<float> out, const Shape &sha
         }
         const float qs = s.quantScale[c];
         const float ds = s.divScale[c];
-        for (std::int64_t i = begin; i < end; ++i)
-            dst[i] = roundClamp(src[i] * qs, lo, hi) / ds; // reference §3.3: divide, not multiply
+        const float floorLevel = lo; // locals: no aliasing with the output for the vectoriser
+        const float ceilLevel = hi;
+        const float *from = src + begin;
+        float *to = dst + begin;
+        const std::int64_t count = end - begin;
+        for (std::int64_t i = 0; i < count; ++i)
+            to[i] = roundClamp(from[i] * qs, floorLevel, ceilLevel) / ds; // reference §3.3: divide, not multiply
     });
 }
 

@@ -3,6 +3,7 @@
 #include "qdq/errors.h"
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace qdq {
@@ -27,14 +28,18 @@ std::vector<float> reduceAbsMax(const Tensor &x, std::optional<int> axis)
     if (n == 0)
         throw ShapeError("amax of an empty tensor (" + x.describe() + ")");
     std::vector<float> result(static_cast<std::size_t>(channels), 0.0F);
-    // max over |x|; once NaN, stays NaN (torch.max propagates NaN)
-    for (std::int64_t i = 0; i < n; ++i) {
-        float &m = result[static_cast<std::size_t>((i / inner) % channels)];
-        const float a = std::fabs(p[i]);
-        if (std::isnan(a) || std::isnan(m))
-            m = std::isnan(m) ? m : a;
-        else if (a > m)
-            m = a;
+    // max over |x|; once NaN, stays NaN (torch.max propagates NaN). Runs of `inner` elements
+    // share one channel.
+    for (std::int64_t start = 0; start < n; start += inner) {
+        float &m = result[static_cast<std::size_t>((start / inner) % channels)];
+        float runMax = m;
+        bool nan = std::isnan(m);
+        for (std::int64_t i = start; i < start + inner; ++i) {
+            const float a = std::fabs(p[i]);
+            nan = nan || std::isnan(a);
+            runMax = a > runMax ? a : runMax;
+        }
+        m = nan ? std::numeric_limits<float>::quiet_NaN() : runMax;
     }
     return result;
 }
