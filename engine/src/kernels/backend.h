@@ -38,6 +38,9 @@ public:
     // In place over the last dim of scores [B,h,L,S] (contiguous): softmax(scores / divisor + mask)
     // where mask [B,L,S] (contiguous, broadcast over heads) may be undefined (reference §5.2, §5.3).
     virtual void scaledMaskedSoftmax(Tensor &scores, float divisor, const Tensor &mask) = 0;
+    // [B,L,h*d] (any layout) -> contiguous [B,h,L,d] (reference §5.3 head split) and back.
+    [[nodiscard]] virtual Tensor splitHeads(const Tensor &x, std::int64_t heads) = 0;
+    [[nodiscard]] virtual Tensor mergeHeads(const Tensor &x) = 0;
     // LayerNorm over the last dim of (a + b) (b may be undefined): biased variance, eps inside the sqrt.
     [[nodiscard]] virtual Tensor addLayerNorm(const Tensor &a, const Tensor &b, const Tensor &gamma, const Tensor &beta,
                                               float eps) = 0;

@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -251,6 +252,44 @@ public:
         memory mem(memory::desc({rows, keys}, memory::data_type::f32, memory::format_tag::ab), m_engine, s);
         prim->execute(m_stream, {{DNNL_ARG_SRC, mem}, {DNNL_ARG_DST, mem}});
         m_stream.wait();
+    }
+
+    Tensor splitHeads(const Tensor &x, std::int64_t heads) override
+    {
+        const Tensor src = x.contiguous();
+        const std::int64_t b = src.size(0);
+        const std::int64_t l = src.size(1);
+        const std::int64_t width = src.size(2);
+        const std::int64_t d = width / heads;
+        Tensor out = Tensor::empty(DType::F32, {b, heads, l, d});
+        const float *s = src.data<float>();
+        float *o = out.mutableData<float>();
+#pragma omp parallel for collapse(2) schedule(static)
+        for (std::int64_t bi = 0; bi < b; ++bi)
+            for (std::int64_t hi = 0; hi < heads; ++hi)
+                for (std::int64_t li = 0; li < l; ++li)
+                    std::memcpy(o + ((bi * heads + hi) * l + li) * d, s + (bi * l + li) * width + hi * d,
+                                static_cast<std::size_t>(d) * sizeof(float));
+        return out;
+    }
+
+    Tensor mergeHeads(const Tensor &x) override
+    {
+        const Tensor src = x.contiguous();
+        const std::int64_t b = src.size(0);
+        const std::int64_t heads = src.size(1);
+        const std::int64_t l = src.size(2);
+        const std::int64_t d = src.size(3);
+        Tensor out = Tensor::empty(DType::F32, {b, l, heads * d});
+        const float *s = src.data<float>();
+        float *o = out.mutableData<float>();
+#pragma omp parallel for collapse(2) schedule(static)
+        for (std::int64_t bi = 0; bi < b; ++bi)
+            for (std::int64_t hi = 0; hi < heads; ++hi)
+                for (std::int64_t li = 0; li < l; ++li)
+                    std::memcpy(o + (bi * l + li) * heads * d + hi * d, s + ((bi * heads + hi) * l + li) * d,
+                                static_cast<std::size_t>(d) * sizeof(float));
+        return out;
     }
 
     Tensor addLayerNorm(const Tensor &a, const Tensor &b, const Tensor &gamma, const Tensor &beta, float eps) override
