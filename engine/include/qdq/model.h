@@ -127,6 +127,8 @@ struct GenerateOptions {
     bool useCache = true;
 };
 
+// One forward() at a time per model (the backend's buffers and caches are per model); use one
+// model per worker thread for parallel runs.
 class QDQBertModel {
 public:
     // Builds the model for `options.task` over the checkpoint's tensors (state-dict names with

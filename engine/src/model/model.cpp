@@ -346,8 +346,8 @@ struct QDQBertModel::Impl {
         bool hasPast = false;
     };
 
-    Tensor embeddings(const ForwardInputs &in, const Tensor &ids, const Tensor &embeds, const Tensor &tokenTypes,
-                      const Tensor &positions, const Step &st)
+    Tensor embeddings(const Tensor &ids, const Tensor &embeds, const Tensor &tokenTypes, const Tensor &positions,
+                      const Step &st)
     {
         // reference §5.1
         const BertConfig &c = config;
@@ -404,7 +404,6 @@ struct QDQBertModel::Impl {
                 for (std::int64_t j = 0; j < l; ++j)
                     pos[static_cast<std::size_t>(i * l + j)] = st.past + j;
         }
-        (void)in;
         Tensor e = Tensor::empty(DType::F32, {b, l, h});
         float *out = e.mutableData<float>();
         const float *word = wordEmbeddings.data<float>();
@@ -545,7 +544,8 @@ struct QDQBertModel::Impl {
                         blk[i] *= f;
                 }
         }
-        observe(std::string(cross ? "cross_attentions." : "attentions.") + std::to_string(li), scores);
+        if (observer)
+            observer->observe(std::string(cross ? "cross_attentions." : "attentions.") + std::to_string(li), scores);
         const Tensor ps = site(li, SiteId::MatmulA, cross, scores.alias());
         const Tensor vs = site(li, SiteId::MatmulV, cross, v.alias());
         const Tensor ctx = backend->mergeHeads(backend->matmul(ps, vs));
@@ -743,7 +743,7 @@ ForwardOutputs QDQBertModel::Impl::forward(const ForwardInputs &in)
 
     // --- encoder -----------------------------------------------------------------------------
     ForwardOutputs out;
-    Tensor x = embeddings(in, ids, embeds, tokenTypes, positions, st);
+    Tensor x = embeddings(ids, embeds, tokenTypes, positions, st);
     observe("hidden_states.0", x);
     if (in.outputHiddenStates)
         out.hiddenStates.push_back(x.alias());
@@ -777,7 +777,8 @@ ForwardOutputs QDQBertModel::Impl::forward(const ForwardInputs &in)
                 out.crossAttentions.push_back(std::move(cprobs));
         }
         x = feedForward(li, layer, a);
-        observe("hidden_states." + std::to_string(i + 1), x);
+        if (observer)
+            observer->observe("hidden_states." + std::to_string(i + 1), x);
         if (in.outputHiddenStates)
             out.hiddenStates.push_back(x.alias());
         if (useCache)

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <malloc.h>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -123,7 +124,17 @@ std::string dimsKey(const Tensor &t)
 
 class CpuBackend final : public Backend {
 public:
-    CpuBackend() : m_engine(dnnl::engine::kind::cpu, 0), m_stream(m_engine) {}
+    CpuBackend() : m_engine(dnnl::engine::kind::cpu, 0), m_stream(m_engine)
+    {
+        // Activations are fresh tensors per call (MBs for bert-base). Keep freed blocks in the heap
+        // instead of returning them to the kernel, so a forward does not page-fault its buffers in
+        // again each time (glibc would mmap / trim them).
+        static std::once_flag once;
+        std::call_once(once, [] {
+            mallopt(M_MMAP_THRESHOLD, 256 << 20);
+            mallopt(M_TRIM_THRESHOLD, 512 << 20);
+        });
+    }
 
     [[nodiscard]] std::string name() const override { return "cpu (oneDNN)"; }
 
