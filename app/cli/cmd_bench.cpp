@@ -46,7 +46,10 @@ int runBench(const QStringList &args)
     parser.addOption({"runs", "Timed runs (default 10).", "N", "10"});
     parser.addOption({"warmup", "Untimed runs first (default 2).", "N", "2"});
     parser.addOption({"precision", "fp32.", "P", "fp32"});
+    parser.addOption({"device", "cpu.", "D", "cpu"});
     const CommonOptions common = parseArgs(parser, args, "bench");
+    if (parser.value("device") != "cpu")
+        throw UsageError("--device " + parser.value("device").toStdString() + " is not available yet; use cpu");
     if (parser.value("precision") != "fp32")
         throw UsageError("--precision " + parser.value("precision").toStdString() +
                          " is not available yet; this build runs fp32");
