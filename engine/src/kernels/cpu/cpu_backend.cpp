@@ -1,0 +1,376 @@
+// The CPU backend: oneDNN inner products (weights reordered once into the layout the primitive
+// wants, bias and activation fused as post-ops), oneDNN batched matmuls and softmax, and plain
+// loops (OpenMP, vectorisable) for the mask add and LayerNorm. Primitives are cached by shape.
+#include "kernels/backend.h"
+
+#include "qdq/errors.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <malloc.h>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace qdq::kernels {
+namespace {
+
+using dnnl::memory;
+using Dims = memory::dims;
+
+dnnl::algorithm eltwiseAlgorithm(Activation a)
+{
+    switch (a) {
+    case Activation::GeluErf:
+        return dnnl::algorithm::eltwise_gelu_erf;
+    case Activation::GeluTanh:
+        return dnnl::algorithm::eltwise_gelu_tanh;
+    case Activation::Relu:
+        return dnnl::algorithm::eltwise_relu;
+    case Activation::Silu:
+        return dnnl::algorithm::eltwise_swish; // x * sigmoid(alpha x), alpha = 1
+    case Activation::Tanh:
+        return dnnl::algorithm::eltwise_tanh;
+    case Activation::None:
+        break;
+    }
+    return dnnl::algorithm::undef;
+}
+
+void *mutablePtr(const Tensor &t)
+{
+    // oneDNN takes non-const handles even for inputs it only reads.
+    return const_cast<void *>(t.rawData());
+}
+
+class CpuPackedLinear final : public PackedLinear {
+public:
+    CpuPackedLinear(Tensor weight, Tensor bias, Activation activation)
+        : m_weight(std::move(weight)), m_bias(std::move(bias)), m_activation(activation)
+    {
+    }
+    [[nodiscard]] std::int64_t inFeatures() const noexcept override { return m_weight.size(1); }
+    [[nodiscard]] std::int64_t outFeatures() const noexcept override { return m_weight.size(0); }
+
+    struct Plan {
+        dnnl::inner_product_forward primitive;
+        memory weights; // reordered for this primitive
+    };
+
+    const Plan &plan(std::int64_t rows, const dnnl::engine &engine, dnnl::stream &stream)
+    {
+        std::lock_guard lock(m_mutex);
+        if (const auto it = m_plans.find(rows); it != m_plans.end())
+            return it->second;
+        const std::int64_t n = outFeatures();
+        const std::int64_t k = inFeatures();
+        const memory::desc src({rows, k}, memory::data_type::f32, memory::format_tag::ab);
+        const memory::desc wAny({n, k}, memory::data_type::f32, memory::format_tag::any);
+        const memory::desc dst({rows, n}, memory::data_type::f32, memory::format_tag::ab);
+        const memory::desc bias =
+            m_bias.defined() ? memory::desc({n}, memory::data_type::f32, memory::format_tag::a) : memory::desc();
+        dnnl::primitive_attr attr;
+        if (m_activation != Activation::None) {
+            dnnl::post_ops ops;
+            ops.append_eltwise(1.0f, eltwiseAlgorithm(m_activation), m_activation == Activation::Silu ? 1.0f : 0.0f,
+                               0.0f);
+            attr.set_post_ops(ops);
+        }
+        const dnnl::inner_product_forward::desc desc(dnnl::prop_kind::forward_inference, src, wAny, bias, dst);
+        const dnnl::inner_product_forward::primitive_desc pd(desc, attr, engine);
+        memory packed;
+        for (const auto &[md, mem] : m_packed) {
+            if (md == pd.weights_desc()) {
+                packed = mem;
+                break;
+            }
+        }
+        if (!packed) {
+            const memory::desc plain({n, k}, memory::data_type::f32, memory::format_tag::ab);
+            memory user(plain, engine, mutablePtr(m_weight));
+            packed = memory(pd.weights_desc(), engine);
+            dnnl::reorder(user, packed).execute(stream, user, packed);
+            stream.wait();
+            m_packed.emplace_back(pd.weights_desc(), packed);
+        }
+        return m_plans.emplace(rows, Plan{dnnl::inner_product_forward(pd), packed}).first->second;
+    }
+
+    [[nodiscard]] const Tensor &bias() const noexcept { return m_bias; }
+
+private:
+    Tensor m_weight; // f32 [N,K] contiguous
+    Tensor m_bias;   // f32 [N] contiguous or undefined
+    Activation m_activation;
+    std::mutex m_mutex;
+    std::unordered_map<std::int64_t, Plan> m_plans;
+    std::vector<std::pair<memory::desc, memory>> m_packed;
+};
+
+std::string dimsKey(const Tensor &t)
+{
+    std::string key;
+    for (std::int64_t v : t.shape())
+        key += std::to_string(v) + ',';
+    key += '/';
+    for (std::int64_t v : t.strides())
+        key += std::to_string(v) + ',';
+    return key;
+}
+
+class CpuBackend final : public Backend {
+public:
+    CpuBackend() : m_engine(dnnl::engine::kind::cpu, 0), m_stream(m_engine)
+    {
+        // Activations are fresh tensors per call (MBs for bert-base). Keep freed blocks in the heap
+        // instead of returning them to the kernel, so a forward does not page-fault its buffers in
+        // again each time (glibc would mmap / trim them).
+        static std::once_flag once;
+        std::call_once(once, [] {
+            mallopt(M_MMAP_THRESHOLD, 256 << 20);
+            mallopt(M_TRIM_THRESHOLD, 512 << 20);
+        });
+    }
+
+    [[nodiscard]] std::string name() const override { return "cpu (oneDNN)"; }
+
+    std::unique_ptr<PackedLinear> packLinear(const Tensor &weight, const Tensor &bias, Activation activation) override
+    {
+        if (weight.dim() != 2 || weight.dtype() != DType::F32)
+            throw ShapeError("linear weight must be f32 [out, in], got " + weight.describe());
+        Tensor b;
+        if (bias.defined()) {
+            if (bias.dim() != 1 || bias.size(0) != weight.size(0) || bias.dtype() != DType::F32)
+                throw ShapeError("linear bias " + bias.describe() + " does not fit weight " + weight.describe());
+            b = bias.contiguous();
+        }
+        return std::make_unique<CpuPackedLinear>(weight.contiguous(), std::move(b), activation);
+    }
+
+    Tensor linear(const Tensor &x, const PackedLinear &w) override
+    {
+        auto &packed = const_cast<CpuPackedLinear &>(static_cast<const CpuPackedLinear &>(w));
+        const std::int64_t k = packed.inFeatures();
+        if (x.dim() < 1 || x.size(-1) != k)
+            throw ShapeError("linear input " + x.describe() + " does not have " + std::to_string(k) + " features");
+        const Tensor src = x.contiguous();
+        const std::int64_t rows = k > 0 ? src.numel() / k : 0;
+        Shape outShape = x.shape();
+        outShape.back() = packed.outFeatures();
+        Tensor y = Tensor::empty(DType::F32, outShape);
+        if (rows == 0)
+            return y;
+        const auto &plan = packed.plan(rows, m_engine, m_stream);
+        const memory::desc srcMd({rows, k}, memory::data_type::f32, memory::format_tag::ab);
+        const memory::desc dstMd({rows, packed.outFeatures()}, memory::data_type::f32, memory::format_tag::ab);
+        memory srcMem(srcMd, m_engine, mutablePtr(src));
+        memory dstMem(dstMd, m_engine, y.mutableRawData());
+        std::unordered_map<int, memory> args{
+            {DNNL_ARG_SRC, srcMem}, {DNNL_ARG_WEIGHTS, plan.weights}, {DNNL_ARG_DST, dstMem}};
+        if (packed.bias().defined())
+            args.emplace(DNNL_ARG_BIAS,
+                         memory(memory::desc({packed.outFeatures()}, memory::data_type::f32, memory::format_tag::a),
+                                m_engine, mutablePtr(packed.bias())));
+        plan.primitive.execute(m_stream, args);
+        m_stream.wait();
+        return y;
+    }
+
+    Tensor matmul(const Tensor &a, const Tensor &b) override
+    {
+        if (a.dim() < 2 || a.dim() != b.dim() || a.size(-1) != b.size(-2))
+            throw ShapeError("matmul of " + a.describe() + " and " + b.describe());
+        for (int d = 0; d + 2 < a.dim(); ++d)
+            if (a.size(d) != b.size(d))
+                throw ShapeError("matmul batch dims differ: " + a.describe() + " and " + b.describe());
+        Shape outShape = a.shape();
+        outShape.back() = b.size(-1);
+        Tensor c = Tensor::empty(DType::F32, outShape);
+        if (c.numel() == 0)
+            return c;
+        if (a.size(-1) == 0) {
+            Tensor zeros(DType::F32, outShape);
+            return zeros;
+        }
+        const std::string key = dimsKey(a) + '|' + dimsKey(b);
+        dnnl::matmul *prim = nullptr;
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = m_matmuls.find(key);
+            if (it == m_matmuls.end()) {
+                const memory::desc amd(Dims(a.shape()), memory::data_type::f32, Dims(a.strides()));
+                const memory::desc bmd(Dims(b.shape()), memory::data_type::f32, Dims(b.strides()));
+                const memory::desc cmd(Dims(c.shape()), memory::data_type::f32, Dims(c.strides()));
+                const dnnl::matmul::desc desc(amd, bmd, cmd);
+                it = m_matmuls.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(desc, m_engine))).first;
+            }
+            prim = &it->second;
+        }
+        memory am(memory::desc(Dims(a.shape()), memory::data_type::f32, Dims(a.strides())), m_engine, mutablePtr(a));
+        memory bm(memory::desc(Dims(b.shape()), memory::data_type::f32, Dims(b.strides())), m_engine, mutablePtr(b));
+        memory cm(memory::desc(Dims(c.shape()), memory::data_type::f32, Dims(c.strides())), m_engine,
+                  c.mutableRawData());
+        prim->execute(m_stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+        m_stream.wait();
+        return c;
+    }
+
+    void scaledMaskedSoftmax(Tensor &scores, float divisor, const Tensor &mask) override
+    {
+        if (scores.dim() != 4 || !scores.isContiguous())
+            throw ShapeError("softmax expects contiguous [B,h,L,S] scores, got " + scores.describe());
+        const std::int64_t batch = scores.size(0);
+        const std::int64_t heads = scores.size(1);
+        const std::int64_t len = scores.size(2);
+        const std::int64_t keys = scores.size(3);
+        if (scores.numel() == 0)
+            return;
+        float *s = scores.mutableData<float>();
+        const float *m = mask.defined() ? mask.data<float>() : nullptr;
+        const std::int64_t rows = batch * heads * len;
+        // reference §5.3: scores / sqrt(d) (a division, as PyTorch does), then + mask (§5.2)
+#pragma omp parallel for schedule(static)
+        for (std::int64_t r = 0; r < rows; ++r) {
+            float *row = s + r * keys;
+            const std::int64_t b = r / (heads * len);
+            const std::int64_t l = r % len;
+            const float *mrow = m ? m + (b * len + l) * keys : nullptr;
+            if (mrow)
+                for (std::int64_t j = 0; j < keys; ++j)
+                    row[j] = row[j] / divisor + mrow[j];
+            else
+                for (std::int64_t j = 0; j < keys; ++j)
+                    row[j] = row[j] / divisor;
+        }
+        const std::string key = "softmax" + dimsKey(scores);
+        dnnl::softmax_forward *prim = nullptr;
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = m_softmax.find(key);
+            if (it == m_softmax.end()) {
+                const memory::desc md({rows, keys}, memory::data_type::f32, memory::format_tag::ab);
+                const dnnl::softmax_forward::desc desc(dnnl::prop_kind::forward_inference, md, 1);
+                it =
+                    m_softmax.emplace(key, dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(desc, m_engine)))
+                        .first;
+            }
+            prim = &it->second;
+        }
+        memory mem(memory::desc({rows, keys}, memory::data_type::f32, memory::format_tag::ab), m_engine, s);
+        prim->execute(m_stream, {{DNNL_ARG_SRC, mem}, {DNNL_ARG_DST, mem}});
+        m_stream.wait();
+    }
+
+    Tensor splitHeads(const Tensor &x, std::int64_t heads) override
+    {
+        const Tensor src = x.contiguous();
+        const std::int64_t b = src.size(0);
+        const std::int64_t l = src.size(1);
+        const std::int64_t width = src.size(2);
+        const std::int64_t d = width / heads;
+        Tensor out = Tensor::empty(DType::F32, {b, heads, l, d});
+        const float *s = src.data<float>();
+        float *o = out.mutableData<float>();
+#pragma omp parallel for collapse(2) schedule(static)
+        for (std::int64_t bi = 0; bi < b; ++bi)
+            for (std::int64_t hi = 0; hi < heads; ++hi)
+                for (std::int64_t li = 0; li < l; ++li)
+                    std::memcpy(o + ((bi * heads + hi) * l + li) * d, s + (bi * l + li) * width + hi * d,
+                                static_cast<std::size_t>(d) * sizeof(float));
+        return out;
+    }
+
+    Tensor mergeHeads(const Tensor &x) override
+    {
+        const Tensor src = x.contiguous();
+        const std::int64_t b = src.size(0);
+        const std::int64_t heads = src.size(1);
+        const std::int64_t l = src.size(2);
+        const std::int64_t d = src.size(3);
+        Tensor out = Tensor::empty(DType::F32, {b, l, heads * d});
+        const float *s = src.data<float>();
+        float *o = out.mutableData<float>();
+#pragma omp parallel for collapse(2) schedule(static)
+        for (std::int64_t bi = 0; bi < b; ++bi)
+            for (std::int64_t hi = 0; hi < heads; ++hi)
+                for (std::int64_t li = 0; li < l; ++li)
+                    std::memcpy(o + (bi * l + li) * heads * d + hi * d, s + ((bi * heads + hi) * l + li) * d,
+                                static_cast<std::size_t>(d) * sizeof(float));
+        return out;
+    }
+
+    Tensor addLayerNorm(const Tensor &a, const Tensor &b, const Tensor &gamma, const Tensor &beta, float eps) override
+    {
+        const Tensor x = a.contiguous();
+        const Tensor y = b.defined() ? b.contiguous() : Tensor();
+        if (y.defined() && y.shape() != x.shape())
+            throw ShapeError("residual add of " + a.describe() + " and " + b.describe());
+        const std::int64_t width = x.size(-1);
+        if (gamma.numel() != width || beta.numel() != width)
+            throw ShapeError("LayerNorm weights do not match width " + std::to_string(width));
+        Tensor out = Tensor::empty(DType::F32, x.shape());
+        const std::int64_t rows = width > 0 ? x.numel() / width : 0;
+        const float *xp = x.data<float>();
+        const float *yp = y.defined() ? y.data<float>() : nullptr;
+        const float *g = gamma.data<float>();
+        const float *be = beta.data<float>();
+        float *o = out.mutableData<float>();
+#pragma omp parallel for schedule(static)
+        for (std::int64_t r = 0; r < rows; ++r) {
+            float *orow = o + r * width;
+            const float *xrow = xp + r * width;
+            if (yp) {
+                const float *yrow = yp + r * width;
+                for (std::int64_t j = 0; j < width; ++j)
+                    orow[j] = xrow[j] + yrow[j]; // reference §5.4: the residual sum is in float
+            } else {
+                for (std::int64_t j = 0; j < width; ++j)
+                    orow[j] = xrow[j];
+            }
+            double sum = 0.0;
+            for (std::int64_t j = 0; j < width; ++j)
+                sum += orow[j];
+            const double mean = sum / static_cast<double>(width);
+            double sq = 0.0;
+            for (std::int64_t j = 0; j < width; ++j) {
+                const double d = orow[j] - mean;
+                sq += d * d;
+            }
+            // reference §5.4: biased variance, eps inside the square root
+            const auto rstd = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(width) + eps));
+            const auto meanF = static_cast<float>(mean);
+            for (std::int64_t j = 0; j < width; ++j)
+                orow[j] = (orow[j] - meanF) * rstd * g[j] + be[j];
+        }
+        return out;
+    }
+
+private:
+    dnnl::engine m_engine;
+    dnnl::stream m_stream;
+    std::mutex m_mutex;
+    std::unordered_map<std::string, dnnl::matmul> m_matmuls;
+    std::unordered_map<std::string, dnnl::softmax_forward> m_softmax;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> createCpuBackend()
+{
+    return std::make_unique<CpuBackend>();
+}
+
+std::unique_ptr<Backend> createBackend(BackendKind kind)
+{
+    switch (kind) {
+    case BackendKind::Cpu:
+        return createCpuBackend();
+    }
+    throw UnsupportedError("unknown backend");
+}
+
+} // namespace qdq::kernels

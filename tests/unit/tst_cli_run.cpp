@@ -1,0 +1,197 @@
+// qdq run / qdq bench through the built CLI: --inputs of a golden case gives the reference's
+// tensors in --save-tensors; bad input is exit code 2 with one clear line; usage mistakes exit 1.
+#include "support/test_support.h"
+
+#include "qdq/io/safetensors.h"
+#include "qdq/tensor.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace qdq;
+using namespace qdq::test;
+
+class TestCliRun : public QObject {
+    Q_OBJECT
+private slots:
+    void savesTheReferenceTensors_data();
+    void savesTheReferenceTensors();
+    void jsonResults();
+    void idsOutsideVocabularyIsExit2();
+    void wrongPastLengthIsExit2();
+    void missingHeadIsExit2();
+    void unknownInputNameIsExit2();
+    void textNeedsTheTokenizer();
+    void unknownTaskIsUsageError();
+    void generate();
+    void benchJson();
+
+private:
+    QTemporaryDir m_dir;
+    QString writeInputs(const QString &name, const std::vector<std::pair<std::string, const Tensor *>> &tensors)
+    {
+        const QString path = m_dir.filePath(name);
+        writeSafetensors(path.toStdString(), tensors);
+        return path;
+    }
+};
+
+void TestCliRun::savesTheReferenceTensors_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("task");
+    QTest::addColumn<QString>("kase");
+    QTest::addColumn<QStringList>("flags");
+    QTest::newRow("base") << "base"
+                          << "base"
+                          << "base_padding" << QStringList{"--output-attentions", "--output-hidden-states"};
+    QTest::newRow("decoder") << "decoder_cross"
+                             << "causal-lm"
+                             << "decoder_cross_past" << QStringList{"--output-attentions"};
+    QTest::newRow("qa") << "qa"
+                        << "question-answering"
+                        << "qa_clamped" << QStringList{};
+    QTest::newRow("legacy") << "base"
+                            << "base"
+                            << "base_mask3d_legacy" << QStringList{"--output-attentions", "--mask-constant", "legacy"};
+}
+
+void TestCliRun::savesTheReferenceTensors()
+{
+    QFETCH(QString, model);
+    QFETCH(QString, task);
+    QFETCH(QString, kase);
+    QFETCH(QStringList, flags);
+    const QString out = m_dir.filePath(kase + ".out.safetensors");
+    const ProcessResult r = runCli(QStringList{"run", "--model", dataPath("model/" + model), "--task", task, "--inputs",
+                                               dataPath("model/cases/" + kase + ".inputs.safetensors"),
+                                               "--save-tensors", out, "--threads", "1"} +
+                                   flags);
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const SafetensorsFile got = SafetensorsFile::open(out.toStdString());
+    const SafetensorsFile ref =
+        SafetensorsFile::open(dataPath("model/cases/" + kase + ".outputs.safetensors").toStdString());
+    QCOMPARE(got.names().size(), ref.names().size());
+    for (const std::string &name : ref.names()) {
+        QVERIFY2(got.contains(name), name.c_str());
+        const auto a = got.tensor(name).toFloatVector();
+        const auto b = ref.tensor(name).toFloatVector();
+        QCOMPARE(got.shape(name), ref.shape(name));
+        double maxRef = 0.0, err = 0.0;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            maxRef = std::max(maxRef, std::abs(static_cast<double>(b[i])));
+            err = std::max(err, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+        }
+        QVERIFY2(err <= (name == "loss" ? 1e-5 * std::abs(static_cast<double>(b[0])) : 1e-4 * std::max(1.0, maxRef)),
+                 (name + " error " + std::to_string(err)).c_str());
+    }
+}
+
+void TestCliRun::jsonResults()
+{
+    const ProcessResult r =
+        runCli({"run", "--model", dataPath("model/seqcls"), "--task", "sequence-classification", "--inputs",
+                dataPath("model/cases/seqcls_single.inputs.safetensors"), "--json", "--threads", "1"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(o["task"].toString(), QString("sequence-classification"));
+    QVERIFY(o["loss"].toDouble() > 0.0);
+    QVERIFY(o["milliseconds"].toDouble() > 0.0);
+    const QJsonArray results = o["results"].toArray();
+    QCOMPARE(results.size(), 2);
+    double sum = 0.0;
+    for (const auto &p : results[0].toObject()["probabilities"].toArray())
+        sum += p.toObject()["probability"].toDouble();
+    QVERIFY(std::abs(sum - 1.0) < 1e-5);
+    QCOMPARE(results[0].toObject()["probabilities"].toArray()[0].toObject()["label"].toString(), QString("LABEL_0"));
+}
+
+void TestCliRun::idsOutsideVocabularyIsExit2()
+{
+    const Tensor ids = Tensor::fromValues<std::int64_t>({1, 3}, {1, 2, 500});
+    const QString in = writeInputs("bad_ids.safetensors", {{"input_ids", &ids}});
+    const ProcessResult r = runCli({"run", "--model", dataPath("model/base"), "--task", "base", "--inputs", in});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.startsWith("qdq: error: input_ids contains token id 500 outside the vocabulary [0, 99)"),
+             r.err.constData());
+    QCOMPARE(r.err.count('\n'), 1);
+}
+
+void TestCliRun::wrongPastLengthIsExit2()
+{
+    const Tensor ids = Tensor::fromValues<std::int64_t>({1, 1}, {4});
+    const Tensor k(DType::F32, {1, 4, 3, 8});
+    const Tensor v(DType::F32, {1, 4, 3, 8});
+    const QString in = writeInputs("bad_past.safetensors",
+                                   {{"input_ids", &ids}, {"past_key_values.0.0", &k}, {"past_key_values.0.1", &v}});
+    const ProcessResult r =
+        runCli({"run", "--model", dataPath("model/causal_lm"), "--task", "causal-lm", "--inputs", in});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("past_key_values has 1 layers; the model has 2"), r.err.constData());
+}
+
+void TestCliRun::missingHeadIsExit2()
+{
+    const ProcessResult r = runCli({"run", "--model", dataPath("model/base"), "--task", "question-answering",
+                                    "--inputs", dataPath("model/cases/base_plain.inputs.safetensors"), "--json"});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.startsWith("qdq: error: checkpoint has no question-answering head; use --task base"),
+             r.err.constData());
+    QCOMPARE(QJsonDocument::fromJson(r.out).object()["error"].toObject()["code"].toInt(), 2);
+}
+
+void TestCliRun::unknownInputNameIsExit2()
+{
+    const Tensor ids = Tensor::fromValues<std::int64_t>({1, 2}, {1, 2});
+    const QString in = writeInputs("bad_name.safetensors", {{"input_idz", &ids}});
+    const ProcessResult r = runCli({"run", "--model", dataPath("model/base"), "--task", "base", "--inputs", in});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("unknown forward() argument") && r.err.contains("input_idz"), r.err.constData());
+}
+
+void TestCliRun::textNeedsTheTokenizer()
+{
+    const ProcessResult r = runCli({"run", "--model", dataPath("model/base"), "--task", "base", "--text", "hello"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("text input needs the tokenizer"), r.err.constData());
+}
+
+void TestCliRun::unknownTaskIsUsageError()
+{
+    const ProcessResult r = runCli({"run", "--model", dataPath("model/base"), "--task", "fill-mask", "--inputs", "x"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("unknown task 'fill-mask'"), r.err.constData());
+}
+
+void TestCliRun::generate()
+{
+    const Tensor ids = Tensor::fromValues<std::int64_t>({1, 3}, {3, 17, 42});
+    const QString in = writeInputs("prompt.safetensors", {{"input_ids", &ids}});
+    const ProcessResult r = runCli({"run", "--model", dataPath("model/causal_lm"), "--task", "causal-lm", "--inputs",
+                                    in, "--generate", "5", "--json"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonArray tokens = QJsonDocument::fromJson(r.out).object()["token_ids"].toArray();
+    QCOMPARE(tokens.size(), 8);
+    QCOMPARE(tokens[2].toInt(), 42);
+}
+
+void TestCliRun::benchJson()
+{
+    const ProcessResult r = runCli({"bench", "--model", dataPath("model/base"), "--seq", "8", "--batch", "2", "--runs",
+                                    "3", "--threads", "1", "--json"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(o["runs"].toInt(), 3);
+    const QJsonObject f = o["forward_ms"].toObject();
+    QVERIFY(f["min"].toDouble() > 0.0);
+    QVERIFY(f["min"].toDouble() <= f["median"].toDouble() && f["median"].toDouble() <= f["max"].toDouble());
+    QVERIFY(o["linears_only_ms"].toObject()["median"].toDouble() > 0.0);
+}
+
+QTEST_GUILESS_MAIN(TestCliRun)
+#include "tst_cli_run.moc"
