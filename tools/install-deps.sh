@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git python3 ca-certificates
   qt6-base-dev qt6-charts-dev qt6-svg-dev qt6-tools-dev qt6-base-dev-tools libqt6opengl6-dev
   libqt6svg6 qt6-qpa-plugins libgl-dev libxkbcommon-dev
   libdnnl-dev ocl-icd-opencl-dev opencl-headers libquazip1-qt6-dev libutf8proc-dev nlohmann-json3-dev

