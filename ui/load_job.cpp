@@ -1,6 +1,7 @@
 #include "load_job.h"
 
 #include "qdq/errors.h"
+#include "qdq/text_task.h"
 
 #include <QtConcurrent>
 
@@ -8,19 +9,11 @@ namespace qdq::ui {
 
 namespace {
 
-// The tokenizer of a checkpoint folder (or of the folder holding a weights file).
-LoadedModel withTokenizer(LoadedModel model, const std::string &path)
+// The checkpoint's own tokenizer (its files come with the checkpoint, zips included).
+LoadedModel withTokenizer(LoadedModel model)
 {
-    std::error_code ec;
-    const std::filesystem::path p(path);
-    const std::filesystem::path folder = std::filesystem::is_directory(p, ec) ? p : p.parent_path();
-    if (!std::filesystem::exists(folder / "vocab.txt", ec) && !std::filesystem::exists(folder / "tokenizer.json", ec)) {
-        model.tokenizerProblem = QObject::tr("This checkpoint has no vocab.txt or tokenizer.json beside it, so text "
-                                             "cannot be tokenized.");
-        return model;
-    }
     try {
-        model.tokenizer = std::make_shared<const qdq::Tokenizer>(qdq::Tokenizer::fromDirectory(folder));
+        model.tokenizer = std::make_shared<const qdq::Tokenizer>(qdq::tokenizerForCheckpoint(*model.checkpoint));
     } catch (const std::exception &e) {
         model.tokenizerProblem = QString::fromStdString(e.what());
     }
@@ -64,7 +57,7 @@ void LoadJob::start(const QString &path)
         Result r;
         try {
             r.model.checkpoint = std::make_shared<const qdq::Checkpoint>(qdq::loadCheckpoint(file, progress.get()));
-            r.model = withTokenizer(std::move(r.model), file);
+            r.model = withTokenizer(std::move(r.model));
         } catch (const qdq::CancelledError &) {
             r.cancelled = true;
         } catch (const std::exception &e) {

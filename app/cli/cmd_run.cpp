@@ -6,6 +6,7 @@
 #include "qdq/errors.h"
 #include "qdq/io/safetensors.h"
 #include "qdq/model.h"
+#include "qdq/text_task.h"
 
 #include <algorithm>
 #include <cmath>
@@ -23,122 +24,67 @@ std::string taskList()
     return s;
 }
 
-std::vector<float> softmax(const float *x, std::int64_t n)
+nlohmann::json resultJson(const TaskResult &r)
 {
-    std::vector<float> p(static_cast<std::size_t>(n));
-    const float mx = *std::max_element(x, x + n);
-    double sum = 0.0;
-    for (std::int64_t i = 0; i < n; ++i)
-        sum += std::exp(static_cast<double>(x[i] - mx));
-    for (std::int64_t i = 0; i < n; ++i)
-        p[static_cast<std::size_t>(i)] = static_cast<float>(std::exp(static_cast<double>(x[i] - mx)) / sum);
-    return p;
+    nlohmann::json j = nlohmann::json::object();
+    if (!r.probabilities.empty()) {
+        nlohmann::json probs = nlohmann::json::array();
+        for (const LabelScore &p : r.probabilities)
+            probs.push_back({{"label", p.label}, {"probability", p.probability}});
+        j["probabilities"] = probs;
+        j["prediction"] = r.prediction;
+    }
+    if (r.score)
+        j["score"] = *r.score;
+    if (!r.tokenLabels.empty())
+        j["labels"] = r.tokenLabels;
+    if (r.answer) {
+        j["start"] = r.answer->start;
+        j["end"] = r.answer->end;
+        j["score"] = r.answer->score;
+        if (!r.answer->text.empty())
+            j["answer"] = r.answer->text;
+    }
+    if (!r.topK.empty()) {
+        nlohmann::json positions = nlohmann::json::array();
+        for (const PositionTopK &p : r.topK) {
+            nlohmann::json top = nlohmann::json::array();
+            for (const TokenScore &t : p.top) {
+                nlohmann::json e = {{"token_id", t.id}, {"probability", t.probability}};
+                if (!t.token.empty())
+                    e["token"] = t.token;
+                top.push_back(e);
+            }
+            positions.push_back({{"position", p.position}, {"top_k", top}});
+        }
+        j["positions"] = positions;
+    }
+    return j;
 }
 
-std::string labelName(const BertConfig &c, std::int64_t i)
+// One readable line (or a few) per sequence for the table output.
+void printResult(std::size_t index, const TaskResult &r)
 {
-    if (i >= 0 && i < static_cast<std::int64_t>(c.id2label.size()))
-        return c.id2label[static_cast<std::size_t>(i)];
-    return "LABEL_" + std::to_string(i);
-}
-
-// Task-specific readable results (class probabilities, spans, top-k tokens).
-nlohmann::json taskResults(const QDQBertModel &model, const ForwardOutputs &out, int topK)
-{
-    const BertConfig &c = model.config();
-    nlohmann::json results = nlohmann::json::array();
-    switch (model.task()) {
-    case Task::Base:
-        break;
-    case Task::SequenceClassification:
-    case Task::NextSentence:
-    case Task::MultipleChoice: {
-        const std::int64_t n = out.logits.size(1);
-        const float *lp = out.logits.data<float>();
-        const bool multi = c.problemType == "multi_label_classification";
-        for (std::int64_t b = 0; b < out.logits.size(0); ++b) {
-            nlohmann::json row;
-            if (model.task() == Task::SequenceClassification && n == 1) {
-                row["score"] = lp[b];
-            } else {
-                std::vector<float> p = softmax(lp + b * n, n);
-                if (multi)
-                    for (std::int64_t i = 0; i < n; ++i)
-                        p[static_cast<std::size_t>(i)] = 1.0f / (1.0f + std::exp(-lp[b * n + i]));
-                nlohmann::json probs = nlohmann::json::array();
-                for (std::int64_t i = 0; i < n; ++i) {
-                    const std::string label = model.task() == Task::SequenceClassification ? labelName(c, i)
-                                              : model.task() == Task::NextSentence ? (i == 0 ? "is_next" : "not_next")
-                                                                                   : "choice_" + std::to_string(i);
-                    probs.push_back({{"label", label}, {"probability", p[static_cast<std::size_t>(i)]}});
-                }
-                row["probabilities"] = probs;
-                row["prediction"] = std::max_element(p.begin(), p.end()) - p.begin();
-            }
-            results.push_back(row);
-        }
-        break;
+    std::printf("result %zu:", index);
+    for (const LabelScore &p : r.probabilities)
+        std::printf(" %s %.4f", p.label.c_str(), static_cast<double>(p.probability));
+    if (r.score)
+        std::printf(" score %.6g", static_cast<double>(*r.score));
+    if (r.answer)
+        std::printf(" answer tokens %lld-%lld \"%s\" (score %.4g)", static_cast<long long>(r.answer->start),
+                    static_cast<long long>(r.answer->end), r.answer->text.c_str(),
+                    static_cast<double>(r.answer->score));
+    if (!r.tokenLabels.empty())
+        for (const std::string &l : r.tokenLabels)
+            std::printf(" %s", l.c_str());
+    std::printf("\n");
+    for (const PositionTopK &p : r.topK) {
+        std::printf("  position %lld:", static_cast<long long>(p.position));
+        for (const TokenScore &t : p.top)
+            std::printf(" %s %.4f", t.token.empty() ? std::to_string(t.id).c_str() : t.token.c_str(),
+                        static_cast<double>(t.probability));
+        std::printf("\n");
     }
-    case Task::TokenClassification: {
-        const std::int64_t l = out.logits.size(1);
-        const std::int64_t n = out.logits.size(2);
-        const float *lp = out.logits.data<float>();
-        for (std::int64_t b = 0; b < out.logits.size(0); ++b) {
-            nlohmann::json labels = nlohmann::json::array();
-            for (std::int64_t t = 0; t < l; ++t) {
-                const float *row = lp + (b * l + t) * n;
-                labels.push_back(labelName(c, std::max_element(row, row + n) - row));
-            }
-            results.push_back({{"labels", labels}});
-        }
-        break;
-    }
-    case Task::QuestionAnswering: {
-        const std::int64_t l = out.startLogits.size(1);
-        for (std::int64_t b = 0; b < out.startLogits.size(0); ++b) {
-            const float *s = out.startLogits.data<float>() + b * l;
-            const float *e = out.endLogits.data<float>() + b * l;
-            std::int64_t bs = 0, be = 0;
-            float best = -std::numeric_limits<float>::infinity();
-            for (std::int64_t i = 0; i < l; ++i)
-                for (std::int64_t j = i; j < std::min(l, i + 30); ++j)
-                    if (s[i] + e[j] > best) {
-                        best = s[i] + e[j];
-                        bs = i;
-                        be = j;
-                    }
-            results.push_back({{"start", bs}, {"end", be}, {"score", best}});
-        }
-        break;
-    }
-    case Task::MaskedLm:
-    case Task::CausalLm: {
-        const std::int64_t l = out.logits.size(1);
-        const std::int64_t v = out.logits.size(2);
-        for (std::int64_t b = 0; b < out.logits.size(0); ++b) {
-            nlohmann::json positions = nlohmann::json::array();
-            // causal-lm: the next token after the last position; masked-lm: every position
-            const std::int64_t from = model.task() == Task::CausalLm ? l - 1 : 0;
-            for (std::int64_t t = from; t < l; ++t) {
-                const std::vector<float> p = softmax(out.logits.data<float>() + (b * l + t) * v, v);
-                std::vector<std::int64_t> order(static_cast<std::size_t>(v));
-                std::iota(order.begin(), order.end(), 0);
-                const auto k = static_cast<std::ptrdiff_t>(std::min<std::int64_t>(topK, v));
-                std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](std::int64_t a, std::int64_t bb) {
-                    return p[static_cast<std::size_t>(a)] > p[static_cast<std::size_t>(bb)];
-                });
-                nlohmann::json top = nlohmann::json::array();
-                for (std::ptrdiff_t i = 0; i < k; ++i)
-                    top.push_back({{"token_id", order[static_cast<std::size_t>(i)]},
-                                   {"probability", p[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])]}});
-                positions.push_back({{"position", t}, {"top_k", top}});
-            }
-            results.push_back({{"positions", positions}});
-        }
-        break;
-    }
-    }
-    return results;
 }
 
 int runRun(const QStringList &args)
@@ -149,8 +95,12 @@ int runRun(const QStringList &args)
     parser.addOption({"model", "Checkpoint folder or file.", "P"});
     parser.addOption({"task", "Task head: " + QString::fromStdString(taskList()) + ".", "TASK"});
     parser.addOption({"inputs", "forward() arguments by name (input_ids, attention_mask, ...).", "in.safetensors"});
-    parser.addOption({"text", "Text to tokenize.", "T"});
-    parser.addOption({"text-pair", "Second text of a pair.", "T2"});
+    parser.addOption({"text", "Text to tokenize (repeat for a batch).", "T"});
+    parser.addOption({"text-pair",
+                      "Second text of a pair, one per --text (question answering: the context; multiple-choice: "
+                      "one per choice after a single --text).",
+                      "T2"});
+    parser.addOption({"max-length", "Truncate text input to N tokens (default: the model's maximum).", "N"});
     parser.addOption({"save-tensors", "Write every output by name.", "out.safetensors"});
     parser.addOption({"output-attentions", "Also return attentions.{i} (and cross_attentions.{i})."});
     parser.addOption({"output-hidden-states", "Also return hidden_states.{i}."});
@@ -182,20 +132,55 @@ int runRun(const QStringList &args)
         options.maskConstant = MaskConstant::Legacy;
     else if (parser.value("mask-constant") != "finfo-min")
         throw UsageError("--mask-constant expects finfo-min or legacy");
-    if (parser.isSet("text") || parser.isSet("text-pair"))
-        throw UsageError("text input needs the tokenizer (coming with the tokenizer issue); use --inputs");
-    if (!parser.isSet("inputs"))
-        throw UsageError("give --inputs in.safetensors (the forward() arguments by name)");
+    const bool textInput = parser.isSet("text");
+    if (textInput == parser.isSet("inputs"))
+        throw UsageError("give either --text T (tokenized with the checkpoint's vocabulary) or --inputs in.safetensors "
+                         "(the forward() arguments by name)");
+    if (!textInput && parser.isSet("text-pair"))
+        throw UsageError("--text-pair needs --text");
+    std::optional<std::size_t> maxLength;
+    if (parser.isSet("max-length")) {
+        const int n = parser.value("max-length").toInt(&ok);
+        if (!ok || n < 2)
+            throw UsageError("--max-length expects an integer of at least 2");
+        maxLength = static_cast<std::size_t>(n);
+    }
 
     const Checkpoint checkpoint = loadCheckpoint(modelPath.toStdString());
     QDQBertModel model(checkpoint, options);
 
-    const std::string inputsPath = parser.value("inputs").toStdString();
-    const SafetensorsFile file = SafetensorsFile::open(inputsPath);
-    std::map<std::string, Tensor> named;
-    for (const std::string &name : file.names())
-        named.emplace(name, file.tensor(name));
-    ForwardInputs inputs = ForwardInputs::fromNamed(std::move(named));
+    ForwardInputs inputs;
+    std::optional<Tokenizer> tokenizer;
+    std::optional<EncodedText> encoded;
+    if (textInput) {
+        const QStringList texts = parser.values("text");
+        const QStringList pairs = parser.values("text-pair");
+        std::vector<TextExample> examples;
+        if (*task == Task::MultipleChoice) {
+            if (texts.size() != 1 || pairs.size() < 2)
+                throw UsageError("multiple-choice takes one --text and one --text-pair per choice (at least two)");
+            for (const QString &choice : pairs)
+                examples.push_back({texts.front().toStdString(), choice.toStdString()});
+        } else {
+            if (!pairs.isEmpty() && pairs.size() != texts.size())
+                throw UsageError("give one --text-pair per --text (" + std::to_string(texts.size()) + " texts, " +
+                                 std::to_string(pairs.size()) + " pairs)");
+            for (qsizetype i = 0; i < texts.size(); ++i)
+                examples.push_back({texts[i].toStdString(), pairs.isEmpty()
+                                                                ? std::nullopt
+                                                                : std::optional<std::string>(pairs[i].toStdString())});
+        }
+        tokenizer.emplace(tokenizerForCheckpoint(checkpoint));
+        encoded.emplace(encodeForTask(*tokenizer, checkpoint.config, *task, examples, maxLength));
+        inputs = std::move(encoded->inputs);
+    } else {
+        const std::string inputsPath = parser.value("inputs").toStdString();
+        const SafetensorsFile file = SafetensorsFile::open(inputsPath);
+        std::map<std::string, Tensor> named;
+        for (const std::string &name : file.names())
+            named.emplace(name, file.tensor(name));
+        inputs = ForwardInputs::fromNamed(std::move(named));
+    }
     inputs.outputAttentions = parser.isSet("output-attentions");
     inputs.outputHiddenStates = parser.isSet("output-hidden-states");
 
@@ -204,12 +189,21 @@ int runRun(const QStringList &args)
         if (!ok || n < 1)
             throw UsageError("--generate expects a positive integer");
         if (!inputs.inputIds.defined())
-            throw UsageError("--generate needs input_ids in --inputs");
+            throw UsageError("--generate needs input_ids (from --text or --inputs)");
+        if (encoded) // generate from the real tokens, without the trailing [SEP]
+            inputs.inputIds = inputs.inputIds.slice(1, 0, inputs.inputIds.size(1) - 1).contiguous();
         GenerateOptions g;
         g.maxNewTokens = n;
         const std::vector<std::int64_t> tokens = model.generate(inputs.inputIds, g);
         if (common.json) {
-            printJson({{"task", taskName(*task)}, {"token_ids", tokens}});
+            nlohmann::json j = {{"task", taskName(*task)}, {"token_ids", tokens}};
+            if (tokenizer) {
+                std::vector<std::string> words;
+                for (std::int64_t id : tokens)
+                    words.push_back(tokenizer->tokenText(static_cast<std::int32_t>(id)));
+                j["tokens"] = words;
+            }
+            printJson(j);
         } else {
             for (std::size_t i = 0; i < tokens.size(); ++i)
                 std::printf("%s%lld", i ? " " : "", static_cast<long long>(tokens[i]));
@@ -220,6 +214,8 @@ int runRun(const QStringList &args)
 
     const ForwardOutputs out = model.forward(inputs);
     const auto outputs = out.named();
+    const std::vector<TaskResult> results =
+        interpretOutputs(model, out, topK, tokenizer ? &*tokenizer : nullptr, encoded ? &*encoded : nullptr);
     if (parser.isSet("save-tensors"))
         writeSafetensors(parser.value("save-tensors").toStdString(), outputs,
                          {{"task", std::string(taskName(*task))}, {"precision", "fp32"}});
@@ -227,9 +223,21 @@ int runRun(const QStringList &args)
         nlohmann::json list = nlohmann::json::array();
         for (const auto &[name, t] : outputs)
             list.push_back({{"name", name}, {"shape", t->shape()}, {"dtype", dtypeName(t->dtype())}});
-        nlohmann::json j = {
-            {"task", taskName(*task)},          {"precision", "fp32"}, {"backend", model.backendName()},
-            {"milliseconds", out.milliseconds}, {"outputs", list},     {"results", taskResults(model, out, topK)}};
+        nlohmann::json j = {{"task", taskName(*task)},
+                            {"precision", "fp32"},
+                            {"backend", model.backendName()},
+                            {"milliseconds", out.milliseconds},
+                            {"outputs", list}};
+        nlohmann::json resultList = nlohmann::json::array();
+        for (const TaskResult &r : results)
+            resultList.push_back(resultJson(r));
+        j["results"] = resultList;
+        if (encoded) {
+            nlohmann::json tokens = nlohmann::json::array();
+            for (const Encoding &e : encoded->encodings)
+                tokens.push_back({{"tokens", e.tokens}, {"ids", e.ids}});
+            j["inputs"] = tokens;
+        }
         if (out.loss.defined())
             j["loss"] = out.loss.toFloatVector().front();
         printJson(j);
@@ -241,10 +249,19 @@ int runRun(const QStringList &args)
         std::printf("loss      %.6g\n", static_cast<double>(out.loss.toFloatVector().front()));
     for (const auto &[name, t] : outputs)
         std::printf("%-24s %s\n", name.c_str(), t->describe().c_str());
+    if (encoded)
+        for (std::size_t i = 0; i < encoded->encodings.size(); ++i) {
+            std::printf("tokens %zu:", i);
+            for (const std::string &tok : encoded->encodings[i].tokens)
+                std::printf(" %s", tok.c_str());
+            std::printf("\n");
+        }
+    for (std::size_t i = 0; i < results.size(); ++i)
+        printResult(i, results[i]);
     return Ok;
 }
 
-const RegisterCommand registerRun({"run", "Run a task head (FP32) on --inputs; save every output", runRun});
+const RegisterCommand registerRun({"run", "Run a task head on --text or --inputs; save every output", runRun});
 
 } // namespace
 } // namespace qdq::cli

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,6 +101,11 @@ public:
     static Tokenizer fromDirectory(const std::filesystem::path &directory,
                                    TokenizerFlavor flavor = TokenizerFlavor::Fast);
     // A vocab.txt (one token per line, id = line index) with the given settings.
+    // The same from file contents by name ("vocab.txt", "tokenizer.json", "tokenizer_config.json",
+    // "config.json"), e.g. a checkpoint's tokenizer files read from a zip; `directory` is where
+    // they came from, used in messages.
+    static Tokenizer fromFiles(const std::map<std::string, std::string> &files, const std::filesystem::path &directory,
+                               TokenizerFlavor flavor = TokenizerFlavor::Fast);
     static Tokenizer fromVocabFile(const std::filesystem::path &vocabFile, TokenizerOptions options = {});
     // A folder (fromDirectory) or a vocab.txt file (fromVocabFile, lowercasing inferred from the
     // vocabulary as in fromDirectory).

@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <iterator>
 #include <limits>
+#include <map>
 
 namespace qdq {
 namespace {
@@ -16,22 +18,33 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::optional<json> readJson(const fs::path &path)
+using Files = std::map<std::string, std::string>;
+
+// The JSON object in files[name], if present; `path` names it in messages.
+std::optional<json> readJson(const Files &files, const std::string &name, const fs::path &path)
 {
-    std::error_code ec;
-    if (!fs::exists(path, ec))
+    const auto it = files.find(name);
+    if (it == files.end())
         return std::nullopt;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw IoError("cannot open the file", {path.string(), {}, {}});
     try {
-        json value = json::parse(in);
+        json value = json::parse(it->second);
         if (!value.is_object())
             throw FormatError("expected a JSON object at the top level", {path.string(), {}, {}});
         return value;
     } catch (const json::parse_error &e) {
         throw FormatError(std::string("malformed JSON: ") + e.what(), {path.string(), {}, {}});
     }
+}
+
+std::string readWholeFile(const fs::path &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw IoError("cannot open the file", {path.string(), {}, {}});
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad())
+        throw IoError("cannot read the file", {path.string(), {}, {}});
+    return data;
 }
 
 class FieldReader {
@@ -132,10 +145,21 @@ Tokenizer Tokenizer::fromDirectory(const fs::path &directory, TokenizerFlavor fl
     std::error_code ec;
     if (!fs::is_directory(directory, ec))
         throw IoError("not a model folder", {directory.string(), {}, {}});
+    Files files;
+    for (const char *name : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "config.json"})
+        if (fs::exists(directory / name, ec))
+            files.emplace(name, readWholeFile(directory / name));
+    return fromFiles(files, directory, flavor);
+}
+
+Tokenizer Tokenizer::fromFiles(const std::map<std::string, std::string> &files, const fs::path &directory,
+                               TokenizerFlavor flavor)
+{
     const fs::path vocabPath = directory / "vocab.txt";
     const fs::path tokenizerJsonPath = directory / "tokenizer.json";
     const fs::path tokenizerConfigPath = directory / "tokenizer_config.json";
     const fs::path configPath = directory / "config.json";
+    const bool hasVocabTxt = files.count("vocab.txt") != 0;
 
     TokenizerOptions options;
     options.flavor = flavor;
@@ -144,7 +168,7 @@ Tokenizer Tokenizer::fromDirectory(const fs::path &directory, TokenizerFlavor fl
 
     // tokenizer.json first; tokenizer_config.json overrides it, as BertTokenizerFast rebuilds
     // its normaliser from the config's arguments when they differ.
-    const std::optional<json> tokenizerJson = readJson(tokenizerJsonPath);
+    const std::optional<json> tokenizerJson = readJson(files, "tokenizer.json", tokenizerJsonPath);
     if (tokenizerJson) {
         const FieldReader top(*tokenizerJson, tokenizerJsonPath);
         if (const json *normalizer = top.find("normalizer");
@@ -169,7 +193,7 @@ Tokenizer Tokenizer::fromDirectory(const fs::path &directory, TokenizerFlavor fl
             if (prefix != "##")
                 throw UnsupportedError("only the '##' continuation prefix is supported",
                                        {tokenizerJsonPath.string(), {}, "model.continuing_subword_prefix"});
-            if (!fs::exists(vocabPath, ec)) {
+            if (!hasVocabTxt) {
                 const json *v = r.find("vocab");
                 if (!v || !v->is_object())
                     r.fail("vocab", "an object of token: id");
@@ -184,14 +208,14 @@ Tokenizer Tokenizer::fromDirectory(const fs::path &directory, TokenizerFlavor fl
         }
     }
     if (!vocab) {
-        if (!fs::exists(vocabPath, ec))
+        if (!hasVocabTxt)
             throw IoError("no vocab.txt (nor a WordPiece tokenizer.json) in the model folder",
                           {vocabPath.string(), {}, {}});
-        vocab = Vocabulary::fromFile(vocabPath);
+        vocab = Vocabulary::fromText(files.at("vocab.txt"), vocabPath.string());
     }
 
     bool modelMaxFromTokenizer = false;
-    if (const std::optional<json> config = readJson(tokenizerConfigPath)) {
+    if (const std::optional<json> config = readJson(files, "tokenizer_config.json", tokenizerConfigPath)) {
         const FieldReader r(*config, tokenizerConfigPath);
         if (r.find("do_lower_case")) {
             bool lower = true;
@@ -212,7 +236,8 @@ Tokenizer Tokenizer::fromDirectory(const fs::path &directory, TokenizerFlavor fl
             modelMaxFromTokenizer = true;
         }
     }
-    if (const std::optional<json> config = readJson(configPath); config && !modelMaxFromTokenizer) {
+    if (const std::optional<json> config = readJson(files, "config.json", configPath);
+        config && !modelMaxFromTokenizer) {
         const FieldReader r(*config, configPath);
         r.readSize("max_position_embeddings", options.modelMaxLength);
     }

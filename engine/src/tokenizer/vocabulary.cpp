@@ -17,6 +17,11 @@ std::unique_ptr<Vocabulary> Vocabulary::fromFile(const std::filesystem::path &pa
     std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad())
         throw IoError("cannot read the vocabulary file", {path.string(), {}, {}});
+    return fromText(data, path.string());
+}
+
+std::unique_ptr<Vocabulary> Vocabulary::fromText(const std::string &data, const std::string &origin)
+{
     std::vector<std::string> tokens;
     std::size_t start = 0;
     while (start < data.size()) {
@@ -27,9 +32,9 @@ std::unique_ptr<Vocabulary> Vocabulary::fromFile(const std::filesystem::path &pa
         start = end + 1;
     }
     if (tokens.empty())
-        throw FormatError("the vocabulary file is empty", {path.string(), {}, {}});
+        throw FormatError("the vocabulary file is empty", {origin, {}, {}});
     if (tokens.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
-        throw FormatError("the vocabulary file has too many lines", {path.string(), {}, {}});
+        throw FormatError("the vocabulary file has too many lines", {origin, {}, {}});
     return std::make_unique<Vocabulary>(std::move(tokens));
 }
 

@@ -16,6 +16,8 @@ class Vocabulary {
 public:
     // reference §6.5: one token per line, id = 0-based line index, only '\n' is stripped.
     static std::unique_ptr<Vocabulary> fromFile(const std::filesystem::path &path);
+    // The same from the file's contents; `origin` names the file in error messages.
+    static std::unique_ptr<Vocabulary> fromText(const std::string &data, const std::string &origin);
     explicit Vocabulary(std::vector<std::string> tokens);
 
     Vocabulary(const Vocabulary &) = delete;
