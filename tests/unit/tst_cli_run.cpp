@@ -26,7 +26,7 @@ private slots:
     void wrongPastLengthIsExit2();
     void missingHeadIsExit2();
     void unknownInputNameIsExit2();
-    void textNeedsTheTokenizer();
+    void textAndInputsAreExclusive();
     void unknownTaskIsUsageError();
     void generate();
     void benchJson();
@@ -154,11 +154,12 @@ void TestCliRun::unknownInputNameIsExit2()
     QVERIFY2(r.err.contains("unknown forward() argument") && r.err.contains("input_idz"), r.err.constData());
 }
 
-void TestCliRun::textNeedsTheTokenizer()
+void TestCliRun::textAndInputsAreExclusive()
 {
-    const ProcessResult r = runCli({"run", "--model", dataPath("model/base"), "--task", "base", "--text", "hello"});
+    const ProcessResult r = runCli(
+        {"run", "--model", dataPath("model/base"), "--task", "base", "--text", "hello", "--inputs", "in.safetensors"});
     QCOMPARE(r.exitCode, 1);
-    QVERIFY2(r.err.contains("text input needs the tokenizer"), r.err.constData());
+    QVERIFY2(r.err.contains("give either --text T"), r.err.constData());
 }
 
 void TestCliRun::unknownTaskIsUsageError()
