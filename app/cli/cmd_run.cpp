@@ -109,7 +109,9 @@ int runRun(const QStringList &args)
     parser.addOption({"top-k", "Tokens / classes listed per position (default 5).", "K", "5"});
     parser.addOption(
         {"mask-constant", "Attention-mask constant: finfo-min (default) or legacy (-10000 / -1e9).", "C", "finfo-min"});
-    parser.addOption({"generate", "causal-lm: append N tokens greedily (KV cache).", "N"});
+    parser.addOption({"generate", "causal-lm: append N tokens (greedy unless --sample-top-k; KV cache).", "N"});
+    parser.addOption({"sample-top-k", "With --generate: sample each token from the K most likely.", "K"});
+    parser.addOption({"seed", "With --sample-top-k: the random seed (default 0).", "S", "0"});
     const CommonOptions common = parseArgs(parser, args, "run");
 
     const QString modelPath = requireOption(parser, "model");
@@ -194,6 +196,14 @@ int runRun(const QStringList &args)
             inputs.inputIds = inputs.inputIds.slice(1, 0, inputs.inputIds.size(1) - 1).contiguous();
         GenerateOptions g;
         g.maxNewTokens = n;
+        if (parser.isSet("sample-top-k")) {
+            g.topK = parser.value("sample-top-k").toInt(&ok);
+            if (!ok || g.topK < 1)
+                throw UsageError("--sample-top-k expects a positive integer");
+        }
+        g.seed = parser.value("seed").toULongLong(&ok);
+        if (!ok)
+            throw UsageError("--seed expects a non-negative integer");
         const std::vector<std::int64_t> tokens = model.generate(inputs.inputIds, g);
         if (common.json) {
             nlohmann::json j = {{"task", taskName(*task)}, {"token_ids", tokens}};

@@ -179,6 +179,36 @@ void TestCliRun::generate()
     const QJsonArray tokens = QJsonDocument::fromJson(r.out).object()["token_ids"].toArray();
     QCOMPARE(tokens.size(), 8);
     QCOMPARE(tokens[2].toInt(), 42);
+
+    // the first generated token is the argmax of a plain forward's next-token distribution
+    const ProcessResult f = runCli({"run", "--model", dataPath("model/causal_lm"), "--task", "causal-lm", "--inputs",
+                                    in, "--top-k", "5", "--json"});
+    QVERIFY2(f.exitCode == 0, f.err.constData());
+    const QJsonArray top5 = QJsonDocument::fromJson(f.out)
+                                .object()["results"]
+                                .toArray()[0]
+                                .toObject()["positions"]
+                                .toArray()[0]
+                                .toObject()["top_k"]
+                                .toArray();
+    QCOMPARE(top5.size(), 5);
+    QCOMPARE(tokens[3].toInt(), top5[0].toObject()["token_id"].toInt());
+
+    // sampling: top-1 is greedy; top-5 with a seed is reproducible and stays within the top 5
+    auto sample = [&](const QString &k, const QString &seed) {
+        const ProcessResult s =
+            runCli({"run", "--model", dataPath("model/causal_lm"), "--task", "causal-lm", "--inputs", in, "--generate",
+                    "5", "--sample-top-k", k, "--seed", seed, "--json"});
+        return QJsonDocument::fromJson(s.out).object()["token_ids"].toArray();
+    };
+    QCOMPARE(sample("1", "3"), tokens);
+    const QJsonArray a = sample("5", "7");
+    QCOMPARE(a.size(), 8);
+    QCOMPARE(sample("5", "7"), a);
+    bool inTop5 = false;
+    for (const auto &t : top5)
+        inTop5 = inTop5 || t.toObject()["token_id"].toInt() == a[3].toInt();
+    QVERIFY(inTop5);
 }
 
 void TestCliRun::benchJson()
