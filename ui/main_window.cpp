@@ -1,12 +1,16 @@
 #include "main_window.h"
 
 #include "app_settings.h"
+#include "attention_view.h"
 #include "drop_overlay.h"
+#include "inference_worker.h"
 #include "load_job.h"
 #include "playground_widget.h"
 #include "quantizer_table_model.h"
 #include "recent_files_model.h"
 #include "tensor_table_model.h"
+
+#include "qdq/text_task.h"
 
 #include "qdq/device.h"
 #include "qdq/threading.h"
@@ -73,11 +77,15 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_tabs->addTab(createStartPage(), tr("Start"));
     setCentralWidget(m_tabs);
 
+    m_worker = new InferenceWorker(this);
     m_playground = new PlaygroundWidget(this);
-    auto *playgroundDock = new QDockWidget(tr("Playground"), this);
-    playgroundDock->setObjectName("playgroundDock");
-    playgroundDock->setWidget(m_playground);
-    addDockWidget(Qt::RightDockWidgetArea, playgroundDock);
+    m_playground->setWorker(m_worker);
+    m_playgroundDock = new QDockWidget(tr("Playground"), this);
+    m_playgroundDock->setObjectName("playgroundDock");
+    m_playgroundDock->setWidget(m_playground);
+    addDockWidget(Qt::RightDockWidgetArea, m_playgroundDock);
+    m_attention = new AttentionView(this);
+    connect(m_playground, &PlaygroundWidget::resultReady, m_attention, &AttentionView::setResult);
 
     createActions();
     createStatusBar();
@@ -254,6 +262,8 @@ void MainWindow::onLoaded(const LoadedModel &model)
 {
     setBusy(false);
     m_checkpoint = model.checkpoint;
+    m_worker->setModel(model.checkpoint, model.tokenizer);
+    m_playground->setTasks(qdq::availableTasks(*model.checkpoint));
     m_playground->setTokenizer(model.tokenizer, model.tokenizerProblem);
     m_currentPath = m_loadJob->path();
     m_recent->add(m_currentPath);
@@ -277,6 +287,7 @@ void MainWindow::onLoaded(const LoadedModel &model)
                                        TensorTableModel::Name, tr("Filter tensors (e.g. layer.3 or _amax)"),
                                        QStringLiteral("tensorTable")),
                        tr("Tensors"));
+        m_tabs->addTab(m_attention, tr("Attention"));
     }
     showView(QStringLiteral("quantizers"));
     updateStatus();
@@ -327,13 +338,19 @@ QStringList MainWindow::viewNames() const
     QStringList names;
     for (int i = 0; i < m_tabs->count(); ++i)
         names << m_tabs->tabText(i).remove('&').toLower();
+    names << QStringLiteral("playground");
     return names;
 }
 
 bool MainWindow::showView(const QString &name)
 {
+    if (name.compare(QLatin1String("playground"), Qt::CaseInsensitive) == 0) {
+        m_playgroundDock->show();
+        m_playgroundDock->raise();
+        return true;
+    }
     const int index = static_cast<int>(viewNames().indexOf(name.toLower()));
-    if (index < 0)
+    if (index < 0 || index >= m_tabs->count())
         return false;
     m_tabs->setCurrentIndex(index);
     return true;

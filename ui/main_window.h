@@ -11,6 +11,7 @@
 
 class QLabel;
 class QAbstractItemModel;
+class QDockWidget;
 class QMenu;
 class QProgressBar;
 class QTabWidget;
@@ -18,7 +19,9 @@ class QToolButton;
 
 namespace qdq::ui {
 
+class AttentionView;
 class DropOverlay;
+class InferenceWorker;
 class LoadJob;
 class PlaygroundWidget;
 struct LoadedModel;
@@ -43,6 +46,7 @@ public:
     [[nodiscard]] TensorTableModel *tensorModel() const { return m_tensorModel; }
     [[nodiscard]] QuantizerTableModel *quantizerModel() const { return m_quantizerModel; }
     [[nodiscard]] PlaygroundWidget *playground() const { return m_playground; }
+    [[nodiscard]] AttentionView *attentionView() const { return m_attention; }
     // Selects the tab whose title (without '&', case-insensitive) is `name`; false if none.
     bool showView(const QString &name);
     [[nodiscard]] QStringList viewNames() const;
@@ -101,6 +105,9 @@ private:
     TensorTableModel *m_tensorModel = nullptr;
     QuantizerTableModel *m_quantizerModel = nullptr;
     PlaygroundWidget *m_playground = nullptr;
+    QDockWidget *m_playgroundDock = nullptr;
+    InferenceWorker *m_worker = nullptr;
+    AttentionView *m_attention = nullptr;
     std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     QString m_currentPath;
     bool m_interactive = true;

@@ -3,6 +3,7 @@
 //   qdq-inspector --screenshot FILE [--view NAME] [--model P] [--size WxH]
 //                                                 render the window offscreen to FILE and exit
 #include "main_window.h"
+#include "playground_widget.h"
 
 #include "qdq/version.h"
 
@@ -52,6 +53,9 @@ int main(int argc, char **argv)
     parser.addOption({"screenshot", "Render the window to this PNG file and exit.", "file"});
     parser.addOption({"view", "Tab to show before the screenshot (e.g. start).", "name"});
     parser.addOption({"size", "Window size for the screenshot, WxH (default 1280x800).", "WxH"});
+    parser.addOption({"text", "Text for the playground (runs the head before the screenshot).", "T"});
+    parser.addOption({"text-pair", "Second text for the playground.", "T2"});
+    parser.addOption({"task", "Head for the playground, e.g. masked-lm.", "TASK"});
     parser.process(app);
 
     qdq::ui::MainWindow window;
@@ -72,20 +76,43 @@ int main(int argc, char **argv)
     if (!path.isEmpty()) {
         // a screenshot of a model view needs the model loaded first
         QString error;
+        bool done = false;
         QEventLoop loop;
-        QObject::connect(&window, &qdq::ui::MainWindow::checkpointLoaded, &loop, &QEventLoop::quit);
+        QObject::connect(&window, &qdq::ui::MainWindow::checkpointLoaded, &loop, [&] {
+            done = true;
+            loop.quit();
+        });
         QObject::connect(&window, &qdq::ui::MainWindow::errorOccurred, &loop, [&](const QString &message) {
             error = message;
+            done = true;
             loop.quit();
         });
         if (!window.openPath(path) && error.isEmpty())
             error = QStringLiteral("cannot open '%1'").arg(path);
-        if (error.isEmpty() && window.isLoading())
+        // the load finishes through queued signals: wait for one of them, however fast it was
+        if (error.isEmpty() && !done)
             loop.exec();
         if (!error.isEmpty()) {
             std::fprintf(stderr, "qdq-inspector: error: %s\n", qPrintable(error));
             return 2;
         }
+    }
+
+    if (parser.isSet("task")) {
+        const auto task = qdq::taskFromName(parser.value("task").toStdString());
+        if (!task || !window.playground()->selectTask(*task)) {
+            std::fprintf(stderr, "qdq-inspector: error: the model has no '%s' head\n",
+                         qPrintable(parser.value("task")));
+            return 1;
+        }
+    }
+    if (parser.isSet("text")) {
+        QEventLoop loop;
+        QObject::connect(window.playground(), &qdq::ui::PlaygroundWidget::resultReady, &loop, &QEventLoop::quit);
+        window.playground()->setText(parser.value("text"), parser.value("text-pair"));
+        window.playground()->runNow();
+        QTimer::singleShot(60000, &loop, &QEventLoop::quit);
+        loop.exec();
     }
 
     QSize size(1280, 800);

@@ -1,5 +1,7 @@
 // GUI smoke tests, offscreen: the main window renders, drag-and-drop and File ▸ Open share
 // openPath(), errors are reported, recent files persist, --screenshot writes a real image.
+#include "attention_view.h"
+#include "heatmap_widget.h"
 #include "main_window.h"
 #include "playground_widget.h"
 #include "quantizer_table_model.h"
@@ -17,6 +19,9 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QMimeData>
 #include <QSet>
 #include <QSignalSpy>
@@ -71,6 +76,8 @@ private slots:
     void recentModelIsConsistent();
     void quantizerViewOfDemoModel();
     void playgroundTokenizesLive();
+    void playgroundRunsHeadLikeCli();
+    void attentionViewShowsProbabilities();
     void screenshotCommandWritesImage();
     void screenshotOfLoadedModel();
     void screenshotUnknownViewFails();
@@ -291,6 +298,79 @@ void TestMainWindow::playgroundTokenizesLive()
     QCOMPARE(chips[6].kind, TokenStrip::Chip::Truncated);
     QCOMPARE(chips[8].kind, TokenStrip::Chip::Truncated);
     QCOMPARE(p->summary(), QString("6 tokens · 1 unknown ([UNK]) · 3 cut by max length 6 (struck through)"));
+}
+
+void TestMainWindow::playgroundRunsHeadLikeCli()
+{
+    const QString model = QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert");
+    const QString text = QStringLiteral("the capital of france is [MASK] .");
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(model));
+    QVERIFY(loaded.wait(20000));
+    PlaygroundWidget *p = w.playground();
+    QCOMPARE(p->task(), qdq::Task::MaskedLm);              // a head model opens on its head
+    QVERIFY(!p->selectTask(qdq::Task::QuestionAnswering)); // the checkpoint has no such head
+    QSignalSpy ready(p, &PlaygroundWidget::resultReady);
+    p->setText(text);
+    QVERIFY(ready.wait(20000)); // debounced run on the worker thread
+    const auto result = p->lastResult();
+    QVERIFY(result && result->error.isEmpty());
+    QCOMPARE(result->results.size(), std::size_t(1));
+    const auto &topK = result->results[0].topK;
+    QCOMPARE(topK.size(), std::size_t(1));
+    QCOMPARE(topK[0].position, std::int64_t(6));
+
+    // the CLI computes the same top-5 for the same text
+    const qdq::test::ProcessResult cli =
+        qdq::test::runCli({"run", "--model", model, "--task", "masked-lm", "--text", text, "--json"});
+    QVERIFY2(cli.exitCode == 0, cli.err.constData());
+    const QJsonArray top = QJsonDocument::fromJson(cli.out)
+                               .object()["results"]
+                               .toArray()[0]
+                               .toObject()["positions"]
+                               .toArray()[0]
+                               .toObject()["top_k"]
+                               .toArray();
+    QCOMPARE(top.size(), 5);
+    for (int i = 0; i < 5; ++i)
+        QCOMPARE(topK[0].top[static_cast<std::size_t>(i)].id,
+                 static_cast<std::int64_t>(top[i].toObject()["token_id"].toInt()));
+    QVERIFY(p->resultsHtml().contains(QString::fromStdString(topK[0].top[0].token).toHtmlEscaped()));
+}
+
+void TestMainWindow::attentionViewShowsProbabilities()
+{
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QVERIFY(loaded.wait(20000));
+    QVERIFY(w.showView("attention"));
+    QSignalSpy ready(w.playground(), &PlaygroundWidget::resultReady);
+    w.playground()->setText(QStringLiteral("hello world"));
+    w.playground()->runNow();
+    QVERIFY(ready.wait(20000));
+    AttentionView *view = w.attentionView();
+    view->showHead(1, 3);
+    HeatmapWidget *map = view->heatmap();
+    QCOMPARE(map->rows(), 4); // [CLS] hello world [SEP]
+    QCOMPARE(map->cols(), 4);
+    // each row is a softmax over the keys: probabilities in [0, 1] summing to 1
+    for (int r = 0; r < 4; ++r) {
+        double sum = 0.0;
+        for (int c = 0; c < 4; ++c) {
+            QVERIFY(map->valueAt(r, c) >= 0.f && map->valueAt(r, c) <= 1.f);
+            sum += static_cast<double>(map->valueAt(r, c));
+        }
+        QVERIFY2(std::fabs(sum - 1.0) < 1e-5, qPrintable(QString::number(sum)));
+    }
+    // the heatmap shows the requested layer and head of the worker's attentions
+    const auto &maps = w.playground()->lastResult()->attention;
+    QCOMPARE(maps.heads, 4);
+    QCOMPARE(map->valueAt(2, 1), maps.layers[1][static_cast<std::size_t>(3 * 16 + 2 * 4 + 1)]);
+    QCOMPARE(map->cellAt(QPoint(-5, -5)), QPoint(-1, -1));
 }
 
 void TestMainWindow::screenshotCommandWritesImage()

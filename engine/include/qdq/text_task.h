@@ -21,6 +21,9 @@ namespace qdq {
 [[nodiscard]] Tokenizer tokenizerForCheckpoint(const Checkpoint &checkpoint,
                                                TokenizerFlavor flavor = TokenizerFlavor::Fast);
 
+// The task heads the checkpoint has weights for, `base` first (always available).
+[[nodiscard]] std::vector<Task> availableTasks(const Checkpoint &checkpoint);
+
 struct TextExample {
     std::string text;
     std::optional<std::string> pair; // question answering: text = question, pair = context

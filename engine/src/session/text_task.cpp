@@ -23,6 +23,15 @@ Tokenizer tokenizerForCheckpoint(const Checkpoint &checkpoint, TokenizerFlavor f
     return Tokenizer::fromFiles(files, folder, flavor);
 }
 
+std::vector<Task> availableTasks(const Checkpoint &checkpoint)
+{
+    std::vector<Task> tasks;
+    for (Task t : allTasks())
+        if (t == Task::Base || QDQBertModel::missingHeadWeights(checkpoint, t).empty())
+            tasks.push_back(t);
+    return tasks;
+}
+
 EncodedText encodeForTask(const Tokenizer &tokenizer, const BertConfig &config, Task task,
                           const std::vector<TextExample> &examples, std::optional<std::size_t> maxLength)
 {
