@@ -1,5 +1,7 @@
 #include "app_settings.h"
 
+#include "qdq/quant/quant_descriptor.h"
+
 #include <QFileInfo>
 
 namespace qdq::ui {
@@ -7,6 +9,10 @@ namespace qdq::ui {
 namespace {
 const QString kRecentFiles = QStringLiteral("recentFiles");
 const QString kThreads = QStringLiteral("engine/threads");
+const QString kDevice = QStringLiteral("engine/device");
+const QString kPrecision = QStringLiteral("engine/defaultPrecision");
+const QString kProfile = QStringLiteral("quant/versionProfile");
+const QString kBins = QStringLiteral("quant/histogramBins");
 const QString kGeometry = QStringLiteral("window/geometry");
 const QString kState = QStringLiteral("window/state");
 } // namespace
@@ -48,6 +54,40 @@ int AppSettings::threads() const
 void AppSettings::setThreads(int threads)
 {
     m_settings.setValue(kThreads, threads);
+}
+
+QString AppSettings::device() const
+{
+    return m_settings.value(kDevice, QStringLiteral("cpu")).toString();
+}
+void AppSettings::setDevice(const QString &device)
+{
+    m_settings.setValue(kDevice, device);
+}
+QString AppSettings::defaultPrecision() const
+{
+    return m_settings.value(kPrecision, QStringLiteral("fp32")).toString();
+}
+void AppSettings::setDefaultPrecision(const QString &precision)
+{
+    m_settings.setValue(kPrecision, precision);
+}
+QString AppSettings::versionProfile() const
+{
+    return m_settings.value(kProfile, QString::fromLatin1(qdq::versionProfileName(qdq::kDefaultVersionProfile)))
+        .toString();
+}
+void AppSettings::setVersionProfile(const QString &profile)
+{
+    m_settings.setValue(kProfile, profile);
+}
+int AppSettings::histogramBins() const
+{
+    return m_settings.value(kBins, 2048).toInt();
+}
+void AppSettings::setHistogramBins(int bins)
+{
+    m_settings.setValue(kBins, bins);
 }
 
 QByteArray AppSettings::windowGeometry() const

@@ -25,6 +25,18 @@ public:
     [[nodiscard]] int threads() const;
     void setThreads(int threads);
 
+    // "cpu" or "cuda:N"
+    [[nodiscard]] QString device() const;
+    void setDevice(const QString &device);
+    // "fp32", "qdq" or "int8"
+    [[nodiscard]] QString defaultPrecision() const;
+    void setDefaultPrecision(const QString &precision);
+    // pytorch-quantization version profile (reference §3.5), e.g. "pq-2.1.x"
+    [[nodiscard]] QString versionProfile() const;
+    void setVersionProfile(const QString &profile);
+    [[nodiscard]] int histogramBins() const;
+    void setHistogramBins(int bins);
+
     [[nodiscard]] QByteArray windowGeometry() const;
     void setWindowGeometry(const QByteArray &geometry);
     [[nodiscard]] QByteArray windowState() const;

@@ -8,6 +8,7 @@
 #include "playground_widget.h"
 #include "quantizer_table_model.h"
 #include "recent_files_model.h"
+#include "settings_dialog.h"
 #include "tensor_table_model.h"
 
 #include "qdq/text_task.h"
@@ -21,6 +22,7 @@
 #include <QCloseEvent>
 #include <QDockWidget>
 #include <QDragEnterEvent>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHeaderView>
@@ -28,6 +30,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
@@ -36,8 +39,11 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
+
+#include <unistd.h>
 
 namespace qdq::ui {
 
@@ -153,11 +159,18 @@ void MainWindow::createActions()
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
+    QMenu *tools = menuBar()->addMenu(tr("&Tools"));
+    QAction *settingsAction = tools->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
+    settingsAction->setShortcut(QKeySequence::Preferences);
+    settingsAction->setObjectName("actionSettings");
+
     QMenu *view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget *dock : findChildren<QDockWidget *>())
         view->addAction(dock->toggleViewAction());
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    QAction *keys = help->addAction(tr("&Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
+    keys->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Slash));
     QAction *about = help->addAction(tr("&About QDQ Inspector"), this, &MainWindow::showAbout);
     about->setObjectName("actionAbout");
     help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
@@ -186,6 +199,11 @@ void MainWindow::createStatusBar()
     m_statusDevice = new QLabel(this);
     m_statusPrecision = new QLabel(this);
     m_statusThreads = new QLabel(this);
+    m_statusMemory = new QLabel(this);
+    m_statusMemory->setObjectName("statusMemory");
+    auto *memoryTimer = new QTimer(this);
+    connect(memoryTimer, &QTimer::timeout, this, &MainWindow::updateMemory);
+    memoryTimer->start(2000);
     m_progress = new QProgressBar(this);
     m_progress->setObjectName("loadProgress");
     m_progress->setMaximumWidth(220);
@@ -207,15 +225,57 @@ void MainWindow::createStatusBar()
     statusBar()->addPermanentWidget(m_statusDevice);
     statusBar()->addPermanentWidget(m_statusPrecision);
     statusBar()->addPermanentWidget(m_statusThreads);
+    statusBar()->addPermanentWidget(m_statusMemory);
 }
 
 void MainWindow::updateStatus()
 {
     m_statusModel->setText(m_currentPath.isEmpty() ? tr("No model") : QFileInfo(m_currentPath).fileName());
     m_statusModel->setToolTip(m_currentPath);
-    m_statusDevice->setText(tr("Device: CPU"));
+    m_statusDevice->setText(tr("Device: %1").arg(AppSettings().device().toUpper()));
     m_statusPrecision->setText(tr("Precision: FP32"));
     m_statusThreads->setText(tr("Threads: %1").arg(numThreads()));
+    updateMemory();
+}
+
+void MainWindow::updateMemory()
+{
+    // resident set size from /proc/self/statm (pages)
+    QFile statm(QStringLiteral("/proc/self/statm"));
+    if (!statm.open(QIODevice::ReadOnly))
+        return;
+    const QList<QByteArray> fields = statm.readAll().split(' ');
+    if (fields.size() < 2)
+        return;
+    const qint64 bytes = fields[1].toLongLong() * static_cast<qint64>(sysconf(_SC_PAGESIZE));
+    m_statusMemory->setText(tr("Memory: %1").arg(QLocale().formattedDataSize(bytes)));
+}
+
+void MainWindow::showSettings()
+{
+    SettingsDialog dialog(this);
+    if (dialog.exec() == QDialog::Accepted)
+        updateStatus();
+}
+
+void MainWindow::showShortcuts()
+{
+    QString html = tr("<table cellpadding=3><tr><th align=left>Action</th><th align=left>Shortcut</th></tr>");
+    for (const QAction *a : findChildren<QAction *>()) {
+        if (a->shortcut().isEmpty() || a->text().isEmpty())
+            continue;
+        html += QStringLiteral("<tr><td>%1</td><td>%2</td></tr>")
+                    .arg(QString(a->text()).remove('&').toHtmlEscaped(),
+                         a->shortcut().toString(QKeySequence::NativeText).toHtmlEscaped());
+    }
+    html += tr("</table><p>Drop a checkpoint file, folder or zip anywhere on the window to open it.</p>");
+    QMessageBox box(this);
+    box.setObjectName("shortcutsBox");
+    box.setWindowTitle(tr("Keyboard Shortcuts"));
+    box.setTextFormat(Qt::RichText);
+    box.setText(html);
+    if (m_interactive)
+        box.exec();
 }
 
 bool MainWindow::openPath(const QString &path)

@@ -60,6 +60,8 @@ public slots:
     void showOpenFileDialog();
     void showOpenFolderDialog();
     void showAbout();
+    void showSettings();
+    void showShortcuts();
 
 signals:
     // A path was accepted by openPath() and is being loaded.
@@ -84,6 +86,7 @@ private:
     void rebuildRecentMenu();
     void reportError(const QString &message);
     void updateStatus();
+    void updateMemory();
     void onLoaded(const LoadedModel &model);
     void onLoadFailed(const QString &message);
     void setBusy(bool busy);
@@ -99,6 +102,7 @@ private:
     QLabel *m_statusDevice = nullptr;
     QLabel *m_statusPrecision = nullptr;
     QLabel *m_statusThreads = nullptr;
+    QLabel *m_statusMemory = nullptr;
     QProgressBar *m_progress = nullptr;
     QToolButton *m_cancel = nullptr;
     LoadJob *m_loadJob = nullptr;

@@ -2,20 +2,28 @@
 // openPath(), errors are reported, recent files persist, --screenshot writes a real image.
 #include "attention_view.h"
 #include "heatmap_widget.h"
+#include "inference_worker.h"
 #include "main_window.h"
 #include "playground_widget.h"
 #include "quantizer_table_model.h"
 #include "recent_files_model.h"
+#include "settings_dialog.h"
 #include "support/test_support.h"
 #include "tensor_table_model.h"
 #include "token_strip.h"
 
+#include "qdq/device.h"
 #include "qdq/io/safetensors.h"
+#include "qdq/model.h"
+#include "qdq/threading.h"
 
 #include <QAbstractItemModelTester>
+#include <QComboBox>
+#include <QSpinBox>
 
 #include <QApplication>
 #include <QDragEnterEvent>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
@@ -29,6 +37,7 @@
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 #include <cmath>
 
 using namespace qdq::ui;
@@ -78,6 +87,8 @@ private slots:
     void playgroundTokenizesLive();
     void playgroundRunsHeadLikeCli();
     void attentionViewShowsProbabilities();
+    void settingsPersistAndApply();
+    void staysResponsiveDuringInference();
     void screenshotCommandWritesImage();
     void screenshotOfLoadedModel();
     void screenshotUnknownViewFails();
@@ -371,6 +382,76 @@ void TestMainWindow::attentionViewShowsProbabilities()
     QCOMPARE(maps.heads, 4);
     QCOMPARE(map->valueAt(2, 1), maps.layers[1][static_cast<std::size_t>(3 * 16 + 2 * 4 + 1)]);
     QCOMPARE(map->cellAt(QPoint(-5, -5)), QPoint(-1, -1));
+}
+
+void TestMainWindow::settingsPersistAndApply()
+{
+    {
+        SettingsDialog dialog;
+        dialog.threadsBox()->setValue(1);
+        dialog.profileBox()->setCurrentIndex(dialog.profileBox()->findData("pq-2.2-cuda"));
+        dialog.binsBox()->setValue(4096);
+        dialog.precisionBox()->setCurrentIndex(dialog.precisionBox()->findData("int8"));
+        dialog.save();
+    }
+    QCOMPARE(qdq::numThreads(), 1);
+    SettingsDialog again;
+    QCOMPARE(again.threadsBox()->value(), 1);
+    QCOMPARE(again.profileBox()->currentData().toString(), QString("pq-2.2-cuda"));
+    QCOMPARE(again.binsBox()->value(), 4096);
+    QCOMPARE(again.precisionBox()->currentData().toString(), QString("int8"));
+    // without a usable GPU the CUDA entry is listed but cannot be chosen
+    const qdq::CudaStatus cuda = qdq::cudaStatus();
+    if (!cuda.available) {
+        const int i = again.deviceBox()->findData("cuda:0");
+        QVERIFY(i > 0);
+        QVERIFY(!(again.deviceBox()->model()->flags(again.deviceBox()->model()->index(i, 0)) & Qt::ItemIsEnabled));
+    }
+    again.threadsBox()->setValue(0);
+    again.save();
+    QCOMPARE(qdq::numThreads(), qdq::hardwareThreads());
+}
+
+void TestMainWindow::staysResponsiveDuringInference()
+{
+    // a BERT-base-sized forward on 384 tokens runs on the worker thread for seconds; the GUI
+    // thread's event loop must keep answering a 20 ms timer within 100 ms
+    qdq::BertConfig config;
+    config.vocabSize = 30522;
+    auto checkpoint = std::make_shared<const qdq::Checkpoint>(qdq::randomCheckpoint(config, qdq::Task::Base, 1));
+    std::vector<std::string> tokens = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "word"};
+    auto tokenizer = std::make_shared<const qdq::Tokenizer>(qdq::Tokenizer::fromTokens(tokens));
+    InferenceWorker worker;
+    worker.setModel(checkpoint, tokenizer);
+    QString text;
+    for (int i = 0; i < 382; ++i)
+        text += QStringLiteral("word ");
+    QSignalSpy done(&worker, &InferenceWorker::finished);
+    InferenceRequest request;
+    request.id = 1;
+    request.examples = {{text.toStdString(), std::nullopt}};
+    request.maxLength = 384;
+    QElapsedTimer clock;
+    clock.start();
+    qint64 last = 0;
+    qint64 worstGap = 0;
+    QTimer tick;
+    tick.setInterval(20);
+    connect(&tick, &QTimer::timeout, [&] {
+        worstGap = std::max(worstGap, clock.elapsed() - last);
+        last = clock.elapsed();
+    });
+    tick.start();
+    worker.submit(request);
+    QVERIFY(done.wait(120000));
+    const qint64 jobMs = clock.elapsed();
+    tick.stop();
+    const auto result = done.at(0).at(0).value<std::shared_ptr<const InferenceResult>>();
+    QVERIFY2(result->error.isEmpty(), qPrintable(result->error));
+    QCOMPARE(result->encodings.front().size(), std::size_t(384));
+    qInfo("job %lld ms, worst event-loop gap %lld ms", jobMs, worstGap);
+    QVERIFY2(jobMs > 200, "the job must be long enough to measure anything");
+    QVERIFY2(worstGap < 100, qPrintable(QString("event loop stalled for %1 ms").arg(worstGap)));
 }
 
 void TestMainWindow::screenshotCommandWritesImage()

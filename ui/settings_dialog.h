@@ -1,0 +1,34 @@
+#pragma once
+// Settings…: device, threads, default precision, pytorch-quantization version profile and
+// histogram bins, persisted through AppSettings.
+
+#include <QDialog>
+
+class QComboBox;
+class QSpinBox;
+
+namespace qdq::ui {
+
+class SettingsDialog : public QDialog {
+    Q_OBJECT
+public:
+    explicit SettingsDialog(QWidget *parent = nullptr);
+
+    // Writes the dialog's values to AppSettings and applies the thread count.
+    void save();
+
+    [[nodiscard]] QComboBox *deviceBox() const { return m_device; }
+    [[nodiscard]] QSpinBox *threadsBox() const { return m_threads; }
+    [[nodiscard]] QComboBox *precisionBox() const { return m_precision; }
+    [[nodiscard]] QComboBox *profileBox() const { return m_profile; }
+    [[nodiscard]] QSpinBox *binsBox() const { return m_bins; }
+
+private:
+    QComboBox *m_device = nullptr;
+    QSpinBox *m_threads = nullptr;
+    QComboBox *m_precision = nullptr;
+    QComboBox *m_profile = nullptr;
+    QSpinBox *m_bins = nullptr;
+};
+
+} // namespace qdq::ui
