@@ -2,6 +2,7 @@
 
 #include "app_settings.h"
 #include "attention_view.h"
+#include "compare_view.h"
 #include "drop_overlay.h"
 #include "inference_worker.h"
 #include "load_job.h"
@@ -92,6 +93,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     addDockWidget(Qt::RightDockWidgetArea, m_playgroundDock);
     m_attention = new AttentionView(this);
     connect(m_playground, &PlaygroundWidget::resultReady, m_attention, &AttentionView::setResult);
+    m_compare = new CompareView(this);
 
     createActions();
     createStatusBar();
@@ -348,7 +350,9 @@ void MainWindow::onLoaded(const LoadedModel &model)
                                        QStringLiteral("tensorTable")),
                        tr("Tensors"));
         m_tabs->addTab(m_attention, tr("Attention"));
+        m_tabs->addTab(m_compare, tr("Compare"));
     }
+    m_compare->setCheckpointA(m_checkpoint);
     showView(QStringLiteral("quantizers"));
     updateStatus();
     emit checkpointLoaded(m_currentPath);

@@ -20,6 +20,7 @@ class QToolButton;
 namespace qdq::ui {
 
 class AttentionView;
+class CompareView;
 class DropOverlay;
 class InferenceWorker;
 class LoadJob;
@@ -47,6 +48,7 @@ public:
     [[nodiscard]] QuantizerTableModel *quantizerModel() const { return m_quantizerModel; }
     [[nodiscard]] PlaygroundWidget *playground() const { return m_playground; }
     [[nodiscard]] AttentionView *attentionView() const { return m_attention; }
+    [[nodiscard]] CompareView *compareView() const { return m_compare; }
     // Selects the tab whose title (without '&', case-insensitive) is `name`; false if none.
     bool showView(const QString &name);
     [[nodiscard]] QStringList viewNames() const;
@@ -112,6 +114,7 @@ private:
     QDockWidget *m_playgroundDock = nullptr;
     InferenceWorker *m_worker = nullptr;
     AttentionView *m_attention = nullptr;
+    CompareView *m_compare = nullptr;
     std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     QString m_currentPath;
     bool m_interactive = true;

@@ -1,6 +1,7 @@
 // GUI smoke tests, offscreen: the main window renders, drag-and-drop and File ▸ Open share
 // openPath(), errors are reported, recent files persist, --screenshot writes a real image.
 #include "attention_view.h"
+#include "compare_view.h"
 #include "heatmap_widget.h"
 #include "inference_worker.h"
 #include "main_window.h"
@@ -88,6 +89,7 @@ private slots:
     void playgroundRunsHeadLikeCli();
     void attentionViewShowsProbabilities();
     void settingsPersistAndApply();
+    void compareViewShowsAmaxRatios();
     void staysResponsiveDuringInference();
     void screenshotCommandWritesImage();
     void screenshotOfLoadedModel();
@@ -382,6 +384,67 @@ void TestMainWindow::attentionViewShowsProbabilities()
     QCOMPARE(maps.heads, 4);
     QCOMPARE(map->valueAt(2, 1), maps.layers[1][static_cast<std::size_t>(3 * 16 + 2 * 4 + 1)]);
     QCOMPARE(map->cellAt(QPoint(-5, -5)), QPoint(-1, -1));
+}
+
+void TestMainWindow::compareViewShowsAmaxRatios()
+{
+    // B = the demo model with one amax doubled and one weight changed
+    const QString demo = QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert");
+    QTemporaryDir dir;
+    {
+        const qdq::Checkpoint a = qdq::loadCheckpoint(demo.toStdString());
+        std::vector<qdq::Tensor> owned;
+        owned.reserve(a.tensors.size());
+        std::vector<std::pair<std::string, const qdq::Tensor *>> tensors;
+        const std::string amaxKey = "bert.encoder.layer.1.attention.self.matmul_a_input_quantizer._amax";
+        const std::string weightKey = "bert.embeddings.LayerNorm.bias";
+        for (const auto &[name, t] : a.tensors) {
+            if (std::find(a.tiedKeys.begin(), a.tiedKeys.end(), name) != a.tiedKeys.end())
+                continue;
+            owned.push_back(t.clone());
+            if (name == amaxKey)
+                owned.back().mutableData<float>()[0] *= 2.f;
+            if (name == weightKey)
+                owned.back().mutableData<float>()[0] += 0.5f;
+            tensors.emplace_back(name, &owned.back());
+        }
+        qdq::writeSafetensors(dir.filePath("model.safetensors").toStdString(), tensors);
+        QVERIFY(QFile::copy(demo + "/config.json", dir.filePath("config.json")));
+    }
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(demo));
+    QVERIFY(loaded.wait(20000));
+    CompareView *view = w.compareView();
+    QSignalSpy compared(view, &CompareView::compared);
+    view->openB(dir.path());
+    QVERIFY(compared.wait(20000));
+    QuantizerCompareModel *q = view->quantizerModel();
+    QAbstractItemModelTester tester(q, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(q->rowCount(), 40);
+    int changed = 0;
+    for (int r = 0; r < q->rowCount(); ++r) {
+        const QString ratio = q->index(r, QuantizerCompareModel::Ratio).data().toString();
+        if (ratio != "1.000") {
+            ++changed;
+            QCOMPARE(ratio, QString("2.000"));
+            QCOMPARE(q->index(r, QuantizerCompareModel::Layer).data().toInt(), 1);
+            QCOMPARE(q->index(r, QuantizerCompareModel::Site).data().toString(),
+                     QString("attention.self.matmul_a_input_quantizer"));
+        }
+    }
+    QCOMPARE(changed, 1);
+    TensorCompareModel *t = view->tensorModel();
+    int moved = 0;
+    for (int r = 0; r < t->rowCount(); ++r)
+        if (t->index(r, TensorCompareModel::MaxAbs).data(Qt::UserRole).toDouble() != 0.0) {
+            ++moved;
+            QCOMPARE(t->index(r, TensorCompareModel::Name).data().toString(),
+                     QString("bert.embeddings.LayerNorm.bias"));
+            QCOMPARE(t->index(r, TensorCompareModel::MaxAbs).data(Qt::UserRole).toDouble(), 0.5);
+        }
+    QCOMPARE(moved, 1);
 }
 
 void TestMainWindow::settingsPersistAndApply()

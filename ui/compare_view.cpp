@@ -1,0 +1,258 @@
+#include "compare_view.h"
+
+#include "load_job.h"
+
+#include <QBrush>
+#include <QColor>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+#include <QtConcurrent>
+
+#include <cmath>
+
+namespace qdq::ui {
+
+namespace {
+
+QString amaxText(const std::optional<qdq::AmaxSummary> &s)
+{
+    if (!s)
+        return QObject::tr("—");
+    if (!s->calibrated)
+        return QObject::tr("dynamic");
+    if (s->channels == 1)
+        return QString::number(static_cast<double>(s->max), 'g', 5);
+    return QObject::tr("%1 … %2 (%3 ch)")
+        .arg(static_cast<double>(s->min), 0, 'g', 4)
+        .arg(static_cast<double>(s->max), 0, 'g', 4)
+        .arg(s->channels);
+}
+
+QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
+{
+    auto *proxy = new QSortFilterProxyModel(parent);
+    proxy->setSourceModel(model);
+    proxy->setSortRole(Qt::UserRole);
+    auto *view = new QTableView(parent);
+    view->setModel(proxy);
+    view->setSortingEnabled(true);
+    view->sortByColumn(-1, Qt::AscendingOrder);
+    view->setAlternatingRowColors(true);
+    view->setWordWrap(false);
+    view->verticalHeader()->hide();
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
+    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    view->horizontalHeader()->setStretchLastSection(true);
+    return view;
+}
+
+} // namespace
+
+QuantizerCompareModel::QuantizerCompareModel(QObject *parent) : QAbstractTableModel(parent) {}
+
+void QuantizerCompareModel::setComparison(std::shared_ptr<const qdq::CheckpointComparison> comparison)
+{
+    beginResetModel();
+    m_comparison = std::move(comparison);
+    endResetModel();
+}
+
+int QuantizerCompareModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() || !m_comparison ? 0 : static_cast<int>(m_comparison->quantizers.size());
+}
+
+int QuantizerCompareModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant QuantizerCompareModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const qdq::QuantizerComparison &q = m_comparison->quantizers[static_cast<std::size_t>(index.row())];
+    const std::optional<double> ratio = q.ratio();
+    if (role == Qt::DisplayRole) {
+        switch (index.column()) {
+        case Layer:
+            return q.site.layer;
+        case Site:
+            return QString::fromStdString(q.site.modulePath().substr(q.site.modulePath().find('.', 14) + 1));
+        case AmaxA:
+            return amaxText(q.a);
+        case AmaxB:
+            return amaxText(q.b);
+        case Ratio:
+            return ratio ? QString::number(*ratio, 'f', 3) : QStringLiteral("—");
+        case ChannelShift:
+            return q.maxLog2Ratio ? QString::number(std::exp2(*q.maxLog2Ratio), 'f', 3) + QStringLiteral("×")
+                                  : QStringLiteral("—");
+        default:
+            return {};
+        }
+    }
+    if (role == Qt::UserRole) { // sort keys
+        switch (index.column()) {
+        case Layer:
+            return index.row();
+        case Ratio:
+            return ratio ? std::fabs(std::log2(*ratio)) : -1.0;
+        case ChannelShift:
+            return q.maxLog2Ratio.value_or(-1.0);
+        default:
+            return data(index, Qt::DisplayRole);
+        }
+    }
+    if (role == Qt::BackgroundRole && index.column() == Ratio && ratio && std::fabs(std::log2(*ratio)) > 0.5)
+        return QBrush(QColor(255, 220, 200)); // amax moved by more than ~1.4x
+    if (role == Qt::ToolTipRole)
+        return QString::fromStdString(q.site.modulePath("bert."));
+    return {};
+}
+
+QVariant QuantizerCompareModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
+    static const char *names[] = {"Layer", "Quantizer", "Amax A", "Amax B", "B / A", "Largest channel shift"};
+    return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
+}
+
+TensorCompareModel::TensorCompareModel(QObject *parent) : QAbstractTableModel(parent) {}
+
+void TensorCompareModel::setComparison(std::shared_ptr<const qdq::CheckpointComparison> comparison)
+{
+    beginResetModel();
+    m_comparison = std::move(comparison);
+    endResetModel();
+}
+
+int TensorCompareModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() || !m_comparison ? 0 : static_cast<int>(m_comparison->tensors.size());
+}
+
+int TensorCompareModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant TensorCompareModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const qdq::TensorComparison &t = m_comparison->tensors[static_cast<std::size_t>(index.row())];
+    if (role == Qt::DisplayRole) {
+        switch (index.column()) {
+        case Name:
+            return QString::fromStdString(t.name);
+        case MaxAbs:
+            if (!t.inA || !t.inB)
+                return t.inA ? tr("only in A") : tr("only in B");
+            return t.sameShape ? QString::number(t.maxAbsDiff, 'g', 4) : tr("shapes differ");
+        case RelativeL2:
+            return t.sameShape ? QString::number(t.relativeL2, 'g', 4) : QString();
+        default:
+            return {};
+        }
+    }
+    if (role == Qt::UserRole) {
+        if (index.column() == MaxAbs)
+            return t.sameShape ? t.maxAbsDiff : -1.0;
+        if (index.column() == RelativeL2)
+            return t.sameShape ? t.relativeL2 : -1.0;
+        return data(index, Qt::DisplayRole);
+    }
+    return {};
+}
+
+QVariant TensorCompareModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
+    static const char *names[] = {"Tensor", "Max |B − A|", "‖B − A‖ / ‖A‖"};
+    return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
+}
+
+CompareView::CompareView(QWidget *parent) : QWidget(parent)
+{
+    setObjectName("compareView");
+    m_quantizers = new QuantizerCompareModel(this);
+    m_tensors = new TensorCompareModel(this);
+    m_load = new LoadJob(this);
+    auto *layout = new QVBoxLayout(this);
+    auto *bar = new QHBoxLayout;
+    m_open = new QPushButton(tr("Open checkpoint B…"));
+    m_open->setObjectName("compareOpenB");
+    m_status = new QLabel(tr("Open a second checkpoint to compare its amax values and weights with this one."));
+    m_status->setWordWrap(true);
+    bar->addWidget(m_open);
+    bar->addWidget(m_status, 1);
+    layout->addLayout(bar);
+    auto *split = new QSplitter(Qt::Vertical);
+    split->addWidget(makeTable(m_quantizers, this));
+    split->addWidget(makeTable(m_tensors, this));
+    layout->addWidget(split, 1);
+
+    connect(m_open, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getExistingDirectory(this, tr("Open Checkpoint B"));
+        if (!path.isEmpty())
+            openB(path);
+    });
+    connect(m_load, &LoadJob::loaded, this, [this](const LoadedModel &model) {
+        m_b = model.checkpoint;
+        compare();
+    });
+    connect(m_load, &LoadJob::failed, this, [this](const QString &message) {
+        m_status->setText(message);
+        emit errorOccurred(message);
+    });
+    connect(&m_watcher, &QFutureWatcher<std::shared_ptr<const qdq::CheckpointComparison>>::finished, this, [this] {
+        const auto result = m_watcher.result();
+        m_quantizers->setComparison(result);
+        m_tensors->setComparison(result);
+        int moved = 0;
+        for (const auto &q : result->quantizers)
+            if (const auto r = q.ratio(); r && std::fabs(std::log2(*r)) > 0.5)
+                ++moved;
+        m_status->setText(tr("A: %1 · B: %2 · %3 quantizers whose amax moved by more than 1.4×")
+                              .arg(QFileInfo(QString::fromStdString(m_a->source.string())).fileName(),
+                                   QFileInfo(QString::fromStdString(m_b->source.string())).fileName())
+                              .arg(moved));
+        emit compared();
+    });
+}
+
+void CompareView::setCheckpointA(std::shared_ptr<const qdq::Checkpoint> a)
+{
+    m_a = std::move(a);
+    if (m_b)
+        compare();
+}
+
+void CompareView::openB(const QString &path)
+{
+    m_status->setText(tr("Loading %1…").arg(path));
+    m_load->start(path);
+}
+
+void CompareView::compare()
+{
+    if (!m_a || !m_b)
+        return;
+    m_status->setText(tr("Comparing…"));
+    m_watcher.setFuture(QtConcurrent::run([a = m_a, b = m_b] {
+        return std::make_shared<const qdq::CheckpointComparison>(qdq::compareCheckpoints(*a, *b));
+    }));
+}
+
+} // namespace qdq::ui
