@@ -123,22 +123,23 @@ int runBench(const QStringList &args)
     }
     if (common.json) {
         nlohmann::json out = {{"model", what},
-                   {"task", taskName(*task)},
-                   {"precision", "fp32"},
-                   {"backend", model.backendName()},
-                   {"threads", numThreads()},
-                   {"batch", batch},
-                   {"seq", seq},
-                   {"runs", runs},
-                   {"forward_ms", {{"median", f.median}, {"min", f.min}, {"max", f.max}}},
-                   {"linears_only_ms", {{"median", g.median}, {"min", g.min}, {"max", g.max}}},
-                   {"ratio_to_linears", f.median / g.median}};
+                              {"task", taskName(*task)},
+                              {"precision", "fp32"},
+                              {"backend", model.backendName()},
+                              {"threads", numThreads()},
+                              {"batch", batch},
+                              {"seq", seq},
+                              {"runs", runs},
+                              {"forward_ms", {{"median", f.median}, {"min", f.min}, {"max", f.max}}},
+                              {"linears_only_ms", {{"median", g.median}, {"min", g.min}, {"max", g.max}}},
+                              {"ratio_to_linears", f.median / g.median}};
         if (cal) {
-            out["calibration"] = {{"calibration_forward_ms", {{"median", cal->median}, {"min", cal->min}, {"max", cal->max}}},
-                                {"calibration_samples_per_second", batch * 1000.0 / cal->median},
-                                {"fp32_samples_per_second", batch * 1000.0 / f.median},
-                                {"calibration_ratio_to_forward", cal->median / f.median},
-                                {"collector_bytes", collectorBytes}};
+            out["calibration"] = {
+                {"calibration_forward_ms", {{"median", cal->median}, {"min", cal->min}, {"max", cal->max}}},
+                {"calibration_samples_per_second", batch * 1000.0 / cal->median},
+                {"fp32_samples_per_second", batch * 1000.0 / f.median},
+                {"calibration_ratio_to_forward", cal->median / f.median},
+                {"collector_bytes", collectorBytes}};
         }
         printJson(out);
         return Ok;

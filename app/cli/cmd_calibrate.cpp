@@ -49,20 +49,21 @@ int runCalibrate(const QStringList &args)
         "calibration.safetensors with the collected histograms.");
     addCommonOptions(parser);
     parser.addOption({"model", "Checkpoint folder, file or zip.", "P"});
-    parser.addOption({"data", "Calibration data: .txt (one example per line), .jsonl ({\"text\", \"text_pair\"}), "
-                              ".csv / .tsv (with --column).",
+    parser.addOption({"data",
+                      "Calibration data: .txt (one example per line), .jsonl ({\"text\", \"text_pair\"}), "
+                      ".csv / .tsv (with --column).",
                       "FILE"});
     parser.addOption({"method", "Activation amax method: max, percentile, mse, entropy.", "M"});
     parser.addOption({"percentile", "Percentile for --method percentile (default 99.99).", "P", "99.99"});
-    parser.addOption({"weight-method", "Weight amax: max (per row, default), percentile, mse (reference §4.7).", "M",
-                      "max"});
+    parser.addOption(
+        {"weight-method", "Weight amax: max (per row, default), percentile, mse (reference §4.7).", "M", "max"});
     parser.addOption({"num-bins", "Histogram bins (default 2048).", "N", "2048"});
     parser.addOption({"profile", "Reference version profile (histogram collection path; default the build's).", "P"});
     parser.addOption({"samples", "Examples to use (default 128, as the HF example; 0 = all).", "N", "128"});
     parser.addOption({"batch", "Examples per forward (default 8).", "B", "8"});
     parser.addOption({"max-length", "Truncate examples to this many tokens (default 128).", "L", "128"});
-    parser.addOption({"seed", "Shuffle the examples deterministically with this seed first (default: file order).",
-                      "S"});
+    parser.addOption(
+        {"seed", "Shuffle the examples deterministically with this seed first (default: file order).", "S"});
     parser.addOption({"column", "Text column (CSV/TSV) or key (JSONL); default \"text\".", "NAME"});
     parser.addOption({"pair-column", "Second-segment column or key (JSONL default \"text_pair\", optional).", "NAME"});
     parser.addOption({"out", "Output folder (must not exist or be empty, unless --force).", "DIR"});
@@ -84,8 +85,8 @@ int runCalibrate(const QStringList &args)
         AmaxOptions amaxOptions;
         amaxOptions.percentile = parser.value("percentile").toDouble(&ok);
         if (!ok || !(amaxOptions.percentile >= 0.0 && amaxOptions.percentile <= 100.0))
-            throw UsageError("--percentile expects a number in 0..100, got '" + parser.value("percentile").toStdString() +
-                             "'");
+            throw UsageError("--percentile expects a number in 0..100, got '" +
+                             parser.value("percentile").toStdString() + "'");
         CalibrationOptions options;
         options.numBins = static_cast<int>(intOption(parser, "num-bins", 2));
         options.batchSize = intOption(parser, "batch", 1);

@@ -114,8 +114,7 @@ public:
     // them through a base model built from the checkpoint, batchSize at a time, with the hooks.
     // Progress: stage "calibrating", done/total = samples. Cancellation between batches
     // (CancelledError); the statistics are then partial - discard the calibrator.
-    void run(const std::vector<CalibrationExample> &examples, const Tokenizer &tokenizer,
-             Progress *progress = nullptr);
+    void run(const std::vector<CalibrationExample> &examples, const Tokenizer &tokenizer, Progress *progress = nullptr);
     // The same with a model the caller built (any task; its hooks are replaced by hooks() and
     // restored to FP32 afterwards).
     void run(QDQBertModel &model, const std::vector<CalibrationExample> &examples, const Tokenizer &tokenizer,
@@ -182,9 +181,9 @@ struct CalibrationFile {
     struct Site {
         std::string name;
         std::optional<QuantizerSite> site;
-        Tensor max;                                    // [] or [out, 1]
-        std::optional<HistogramCalibrator> histogram;  // activation sites
-        std::map<std::string, float> amaxByMethod;     // "max", "percentile", "mse", "entropy"
+        Tensor max;                                   // [] or [out, 1]
+        std::optional<HistogramCalibrator> histogram; // activation sites
+        std::map<std::string, float> amaxByMethod;    // "max", "percentile", "mse", "entropy"
     };
     std::vector<Site> sites;
 };

@@ -15,7 +15,8 @@ namespace {
 std::string lowerExtension(const std::filesystem::path &path)
 {
     std::string ext = path.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return ext;
 }
 
@@ -152,14 +153,13 @@ std::vector<CalibrationExample> readDelimited(std::istream &in, char delimiter, 
             std::string have;
             for (const std::string &f : fields)
                 have += (have.empty() ? "" : ", ") + f;
-            throw FormatError("no column \"" + name + "\" in the header (columns: " + have + ")",
-                              at(path, 1, name));
+            throw FormatError("no column \"" + name + "\" in the header (columns: " + have + ")", at(path, 1, name));
         }
         return static_cast<std::size_t>(it - fields.begin());
     };
     const std::size_t textIndex = columnIndex(textColumn);
-    const std::optional<std::size_t> pairIndex =
-        o.pairColumn.empty() ? std::nullopt : std::optional<std::size_t>(columnIndex(o.pairColumn));
+    constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+    const std::size_t pairIndex = o.pairColumn.empty() ? kNone : columnIndex(o.pairColumn);
     const std::size_t columns = fields.size();
     std::vector<CalibrationExample> out;
     while (readRecord(in, delimiter, fields, lineNo, path)) {
@@ -169,8 +169,8 @@ std::vector<CalibrationExample> readDelimited(std::istream &in, char delimiter, 
             throw FormatError("expected " + std::to_string(columns) + " fields, found " + std::to_string(fields.size()),
                               at(path, lineNo));
         CalibrationExample ex{fields[textIndex], std::nullopt};
-        if (pairIndex)
-            ex.pair = fields[*pairIndex];
+        if (pairIndex != kNone)
+            ex.pair = fields[pairIndex];
         out.push_back(std::move(ex));
     }
     return out;

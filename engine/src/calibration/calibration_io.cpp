@@ -68,10 +68,10 @@ void writeStatistics(const fs::path &path, const Calibrator &cal, const Calibrat
             continue;
         const SiteAmax all = cal.amaxAll(s, output.amax);
         if (all.byMethod[0])
-            owned.emplace_back(s.name + ".max", *all.byMethod[0]);
+            owned.emplace_back(s.name + ".max", all.byMethod[0]->alias());
         for (const CalibMethod m : {CalibMethod::Max, CalibMethod::Percentile, CalibMethod::Mse, CalibMethod::Entropy})
             if (const auto &t = all.byMethod[static_cast<std::size_t>(m)])
-                owned.emplace_back(s.name + ".amax." + methodKey(m), *t);
+                owned.emplace_back(s.name + ".amax." + methodKey(m), t->alias());
     }
     const CalibrationOptions &o = cal.options();
     std::map<std::string, std::string> meta = output.metadata;
@@ -101,8 +101,8 @@ void writeStatistics(const fs::path &path, const Calibrator &cal, const Calibrat
 Tokenizer tokenizerForCheckpoint(const Checkpoint &checkpoint)
 {
     std::error_code ec;
-    if (fs::is_directory(checkpoint.source, ec) && (fs::exists(checkpoint.source / "vocab.txt", ec) ||
-                                                   fs::exists(checkpoint.source / "tokenizer.json", ec)))
+    if (fs::is_directory(checkpoint.source, ec) &&
+        (fs::exists(checkpoint.source / "vocab.txt", ec) || fs::exists(checkpoint.source / "tokenizer.json", ec)))
         return Tokenizer::fromDirectory(checkpoint.source);
     if (checkpoint.tokenizerFiles.count("vocab.txt") == 0 && checkpoint.tokenizerFiles.count("tokenizer.json") == 0)
         throw FormatError("the checkpoint has no tokenizer files (vocab.txt or tokenizer.json)",

@@ -57,7 +57,8 @@ Calibrator::Calibrator(const Checkpoint &checkpoint, CalibrationOptions options)
         s.isWeight = siteIsWeight(q.site.id);
         if (s.isWeight) {
             s.max = MaxCalibrator(0); // §1.3: per row (axis 0)
-            const std::string weightKey = s.name.substr(0, s.name.size() - std::string("._weight_quantizer").size()) + ".weight";
+            const std::string weightKey =
+                s.name.substr(0, s.name.size() - std::string("._weight_quantizer").size()) + ".weight";
             if (checkpoint.has(weightKey))
                 s.weight = checkpoint.get(weightKey).alias();
         } else if (options.histograms) {
@@ -85,7 +86,7 @@ void Calibrator::collect(const QuantizerSite &site, const Tensor &x)
     if (s.histogram)
         s.histogram->collect(x); // keeps the running max too (§4.2 per tensor)
     else
-        s.max.collect(x.dtype() == DType::F32 ? x : x.to(DType::F32));
+        s.max.collect(x.dtype() == DType::F32 ? x.alias() : x.to(DType::F32));
 }
 
 std::shared_ptr<SiteHooks> Calibrator::hooks()
