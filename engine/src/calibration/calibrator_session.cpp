@@ -49,12 +49,27 @@ Calibrator::Calibrator(const Checkpoint &checkpoint, CalibrationOptions options)
     if (options.maxLength < 2)
         throw UnsupportedError("calibration max length must be at least 2, got " + std::to_string(options.maxLength));
     const HistogramOptions hist = histogramOptions(options);
-    m_sites.reserve(checkpoint.quantizers.size());
-    for (const QuantizerInfo &q : checkpoint.quantizers) {
+    // The checkpoint's inventory; an in-memory checkpoint (randomCheckpoint) has none, then
+    // every site of the configured model (reference §1.2: 20 per layer, +14 with cross-attention).
+    std::vector<QuantizerSite> sites;
+    for (const QuantizerInfo &q : checkpoint.quantizers)
+        sites.push_back(q.site);
+    if (sites.empty()) {
+        const BertConfig &c = checkpoint.config;
+        for (int layer = 0; layer < static_cast<int>(c.numHiddenLayers); ++layer) {
+            for (int id = 0; id < kSitesPerLayer; ++id)
+                sites.push_back({layer, static_cast<SiteId>(id), false});
+            if (c.isDecoder && c.addCrossAttention)
+                for (int id = 0; id < kCrossAttentionSites; ++id)
+                    sites.push_back({layer, static_cast<SiteId>(id), true});
+        }
+    }
+    m_sites.reserve(sites.size());
+    for (const QuantizerSite &site : sites) {
         SiteStatistics s;
-        s.site = q.site;
-        s.name = q.site.modulePath("bert.");
-        s.isWeight = siteIsWeight(q.site.id);
+        s.site = site;
+        s.name = site.modulePath("bert.");
+        s.isWeight = siteIsWeight(site.id);
         if (s.isWeight) {
             s.max = MaxCalibrator(0); // §1.3: per row (axis 0)
             const std::string weightKey =
