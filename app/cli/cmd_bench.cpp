@@ -2,12 +2,14 @@
 // encoder's linears alone timed in the same run as a GEMM-only ratio baseline.
 #include "cli/cli.h"
 
+#include "qdq/calibration.h"
 #include "qdq/checkpoint.h"
 #include "qdq/model.h"
 #include "qdq/threading.h"
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 namespace qdq::cli {
 namespace {
@@ -47,6 +49,8 @@ int runBench(const QStringList &args)
     parser.addOption({"warmup", "Untimed runs first (default 2).", "N", "2"});
     parser.addOption({"precision", "fp32.", "P", "fp32"});
     parser.addOption({"device", "cpu.", "D", "cpu"});
+    parser.addOption({"calibration", "Also time forwards that collect calibration statistics (histograms of every "
+                                     "activation site, per-row weight max) and report the ratio to a plain forward."});
     const CommonOptions common = parseArgs(parser, args, "bench");
     if (parser.value("device") != "cpu")
         throw UsageError("--device " + parser.value("device").toStdString() + " is not available yet; use cpu");
@@ -101,18 +105,43 @@ int runBench(const QStringList &args)
     }
     const Stats f = stats(forward);
     const Stats g = stats(gemm);
+    std::optional<Stats> cal;
+    std::size_t collectorBytes = 0;
+    if (parser.isSet("calibration")) {
+        Calibrator calibrator(checkpoint);
+        model.setSiteHooks(calibrator.hooks());
+        for (int i = 0; i < std::max(warmup, 1); ++i) // the first also collects the weights
+            (void)model.forward(in);
+        std::vector<double> calibrating;
+        for (int i = 0; i < runs; ++i) {
+            calibrating.push_back(model.forward(in).milliseconds);
+            printProgress(common.quiet || common.json, "bench calibration", i + 1, runs);
+        }
+        model.setSiteHooks(nullptr);
+        cal = stats(calibrating);
+        collectorBytes = calibrator.memoryBytes();
+    }
     if (common.json) {
-        printJson({{"model", what},
-                   {"task", taskName(*task)},
-                   {"precision", "fp32"},
-                   {"backend", model.backendName()},
-                   {"threads", numThreads()},
-                   {"batch", batch},
-                   {"seq", seq},
-                   {"runs", runs},
-                   {"forward_ms", {{"median", f.median}, {"min", f.min}, {"max", f.max}}},
-                   {"linears_only_ms", {{"median", g.median}, {"min", g.min}, {"max", g.max}}},
-                   {"ratio_to_linears", f.median / g.median}});
+        nlohmann::json out = {{"model", what},
+                              {"task", taskName(*task)},
+                              {"precision", "fp32"},
+                              {"backend", model.backendName()},
+                              {"threads", numThreads()},
+                              {"batch", batch},
+                              {"seq", seq},
+                              {"runs", runs},
+                              {"forward_ms", {{"median", f.median}, {"min", f.min}, {"max", f.max}}},
+                              {"linears_only_ms", {{"median", g.median}, {"min", g.min}, {"max", g.max}}},
+                              {"ratio_to_linears", f.median / g.median}};
+        if (cal) {
+            out["calibration"] = {
+                {"calibration_forward_ms", {{"median", cal->median}, {"min", cal->min}, {"max", cal->max}}},
+                {"calibration_samples_per_second", batch * 1000.0 / cal->median},
+                {"fp32_samples_per_second", batch * 1000.0 / f.median},
+                {"calibration_ratio_to_forward", cal->median / f.median},
+                {"collector_bytes", collectorBytes}};
+        }
+        printJson(out);
         return Ok;
     }
     std::printf("model     %s (%s, fp32, %s, %d threads)\n", what.c_str(), std::string(taskName(*task)).c_str(),
@@ -122,6 +151,12 @@ int runBench(const QStringList &args)
     std::printf("linears   median %.2f ms  min %.2f  max %.2f  (oneDNN GEMMs alone, same shapes)\n", g.median, g.min,
                 g.max);
     std::printf("ratio     %.3f\n", f.median / g.median);
+    if (cal) {
+        std::printf("calibrate median %.2f ms  min %.2f  max %.2f  (forward + histogram collection)\n", cal->median,
+                    cal->min, cal->max);
+        std::printf("          %.1f samples/s vs %.1f fp32 samples/s: ratio %.3f; collectors %zu bytes\n",
+                    batch * 1000.0 / cal->median, batch * 1000.0 / f.median, cal->median / f.median, collectorBytes);
+    }
     return Ok;
 }
 

@@ -229,23 +229,27 @@ void HistogramCalibrator::collect(const Tensor &x)
     const Tensor src = x.contiguous();
     const float *p = src.data<float>();
     const auto n = static_cast<std::size_t>(src.numel());
-    std::vector<float> values;
-    values.reserve(n);
+    // "if min(x) < 0: x = |x|" gives the same values either way. One branch-free pass (it
+    // vectorises): |x|, the batch max and a finiteness flag (NaN fails a <= b).
+    std::vector<float> values(n);
     float batchMax = 0.0F;
+    bool finite = true;
     for (std::size_t i = 0; i < n; ++i) {
-        const float a = std::fabs(p[i]); // "if min(x) < 0: x = |x|" - the same values either way
-        if (!std::isfinite(a))
-            throw FormatError("histogram calibrator: non-finite value in " + x.describe());
-        batchMax = std::max(batchMax, a);
-        if (m_options.skipZeros && a == 0.0F)
-            continue;
-        values.push_back(a);
+        const float a = std::fabs(p[i]);
+        values[i] = a;
+        finite &= a <= std::numeric_limits<float>::max();
+        batchMax = a > batchMax ? a : batchMax;
     }
+    if (!finite)
+        throw FormatError("histogram calibrator: non-finite value in " + x.describe());
+    if (m_options.skipZeros)
+        values.erase(std::remove(values.begin(), values.end(), 0.0F), values.end());
     if (n > 0)
         m_max = std::max(m_max, batchMax);
     if (values.empty())
         return;
-    const float valuesMax = *std::max_element(values.begin(), values.end());
+    // skip_zeros drops only zeros, so the max of what is left is the batch max
+    const float valuesMax = batchMax;
     if (m_options.collection == HistogramCollection::Torch)
         collectTorch(values, valuesMax);
     else
@@ -348,16 +352,30 @@ void HistogramCalibrator::collectNumPy(std::vector<float> &values, float batchMa
     }
     // numpy.histogram with explicit edges: searchsorted, bins [e_k, e_k+1), the last closed,
     // values outside [e_0, e_last] dropped. Comparisons are exact (f32 values vs f64 edges).
+    // The edges are uniform up to rounding (§4.3), so the bin is first estimated arithmetically
+    // and then corrected against the stored edges to the largest k with e_k <= v (what
+    // searchsorted gives), capped at the last bin: the same counts as a binary search per value.
     const std::size_t bins = m_edges.size() - 1;
     m_counts.resize(bins, 0.0);
+    const double first = m_edges.front();
+    const double last = m_edges.back();
+    const double scale = static_cast<double>(bins) / (last - first);
+    const double *e = m_edges.data();
+    std::vector<std::int64_t> h(bins, 0);
     for (const float v : values) {
         const double d = v;
-        if (d < m_edges.front() || d > m_edges.back())
+        if (d < first || d > last)
             continue;
-        auto k = static_cast<std::size_t>(std::upper_bound(m_edges.begin(), m_edges.end(), d) - m_edges.begin());
-        k = std::min(k - 1, bins - 1);
-        m_counts[k] += 1.0;
+        auto k = static_cast<std::size_t>((d - first) * scale);
+        k = std::min(k, bins - 1);
+        while (k > 0 && d < e[k])
+            --k;
+        while (k + 1 < bins && d >= e[k + 1])
+            ++k;
+        ++h[k];
     }
+    for (std::size_t k = 0; k < bins; ++k)
+        m_counts[k] += static_cast<double>(h[k]);
 }
 
 std::vector<std::int64_t> HistogramCalibrator::counts() const

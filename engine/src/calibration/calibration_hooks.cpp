@@ -1,0 +1,13 @@
+#include "qdq/calibration_hooks.h"
+
+#include "qdq/calibration.h"
+
+namespace qdq {
+
+Tensor CalibrationHooks::apply(const QuantizerSite &site, Tensor x, TensorObserver *observer)
+{
+    m_calibrator.collect(site, x); // reference §4.1: calibrate, do not quantize
+    return SiteHooks::apply(site, std::move(x), observer);
+}
+
+} // namespace qdq
