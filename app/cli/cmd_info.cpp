@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include "qdq/checkpoint.h"
+#include "qdq/quant/quant_config.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -34,13 +35,18 @@ nlohmann::json infoJson(const Checkpoint &ckpt, const std::map<std::string, DTyp
     }
     nlohmann::json sites = nlohmann::json::array();
     int perChannel = 0;
+    const QuantConfig quant = QuantConfig::fromCheckpoint(ckpt);
     for (const QuantizerInfo &q : ckpt.quantizers) {
         perChannel += q.perChannel ? 1 : 0;
+        const SiteExecution e = quant.execution(q.site, Precision::Int8);
         nlohmann::json s = {{"name", siteName(q)},
                             {"layer", q.site.layer},
                             {"cross_attention", q.site.crossAttention},
                             {"kind", siteKindName(q.site.kind())},
-                            {"calibrated", q.calibrated}};
+                            {"calibrated", q.calibrated},
+                            {"int8_execution", executionFormName(e.form)}};
+        if (!e.reason.empty())
+            s["int8_fallback_reason"] = e.reason;
         if (q.calibrated) {
             s["amax_shape"] = q.amaxShape;
             s["amax_dtype"] = dtypeName(q.amaxDType);
@@ -124,6 +130,25 @@ void printText(const Checkpoint &ckpt, const std::map<std::string, DTypeTotals> 
             dynamic.push_back(siteName(q));
     if (calibrated > 0)
         printList("dynamic quantizers (no _amax)", dynamic);
+    // --precision int8: which sites feed s8 GEMMs and which stay fake quant (never a silent fallback)
+    const QuantConfig quant = QuantConfig::fromCheckpoint(ckpt);
+    int gemm = 0;
+    int residual = 0;
+    std::vector<std::string> fallbacks;
+    for (const SiteExecution &e : quant.executionPlan(Precision::Int8)) {
+        if (e.form == ExecutionForm::Int8Gemm)
+            ++gemm;
+        else if (e.site.kind() == SiteKind::Residual)
+            ++residual;
+        else if (e.form == ExecutionForm::FakeQuant)
+            fallbacks.push_back(e.site.modulePath() + ": " + e.reason);
+    }
+    if (!ckpt.quantizers.empty()) {
+        std::printf("int8        %d sites as INT8 GEMM operands (linears, Q.K^T, P.V), %d residual-add sites as fake "
+                    "quant (f32 add + LayerNorm), %zu other sites fake quant\n",
+                    gemm, residual, fallbacks.size());
+        printList("int8 fallbacks to fake quant", fallbacks, 100);
+    }
     std::vector<std::string> tokenizer;
     for (const auto &[name, text] : ckpt.tokenizerFiles)
         tokenizer.push_back(name);

@@ -1,6 +1,7 @@
 // qdq run: one forward pass of a task head (design.md, "The command-line contract").
 // --inputs takes the exact forward() arguments by name; --save-tensors writes every output by name.
 #include "cli/cli.h"
+#include "cli/quant_options.h"
 
 #include "qdq/checkpoint.h"
 #include "qdq/errors.h"
@@ -104,7 +105,7 @@ int runRun(const QStringList &args)
     parser.addOption({"save-tensors", "Write every output by name.", "out.safetensors"});
     parser.addOption({"output-attentions", "Also return attentions.{i} (and cross_attentions.{i})."});
     parser.addOption({"output-hidden-states", "Also return hidden_states.{i}."});
-    parser.addOption({"precision", "fp32 (qdq and int8 come with the quantization issues).", "P", "fp32"});
+    addQuantOptions(parser);
     parser.addOption({"device", "cpu.", "D", "cpu"});
     parser.addOption({"top-k", "Tokens / classes listed per position (default 5).", "K", "5"});
     parser.addOption(
@@ -119,9 +120,6 @@ int runRun(const QStringList &args)
     const auto task = taskFromName(taskText.toStdString());
     if (!task)
         throw UsageError("unknown task '" + taskText.toStdString() + "'; expected one of " + taskList());
-    if (parser.value("precision") != "fp32")
-        throw UsageError("--precision " + parser.value("precision").toStdString() +
-                         " is not available yet; this build runs fp32");
     if (parser.value("device") != "cpu")
         throw UsageError("--device " + parser.value("device").toStdString() + " is not available yet; use cpu");
     bool ok = false;
@@ -149,7 +147,9 @@ int runRun(const QStringList &args)
     }
 
     const Checkpoint checkpoint = loadCheckpoint(modelPath.toStdString());
+    applyQuantOptions(parser, checkpoint, options);
     QDQBertModel model(checkpoint, options);
+    const std::string precision(precisionName(model.precision()));
 
     ForwardInputs inputs;
     std::optional<Tokenizer> tokenizer;
@@ -228,13 +228,13 @@ int runRun(const QStringList &args)
         interpretOutputs(model, out, topK, tokenizer ? &*tokenizer : nullptr, encoded ? &*encoded : nullptr);
     if (parser.isSet("save-tensors"))
         writeSafetensors(parser.value("save-tensors").toStdString(), outputs,
-                         {{"task", std::string(taskName(*task))}, {"precision", "fp32"}});
+                         {{"task", std::string(taskName(*task))}, {"precision", precision}});
     if (common.json) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto &[name, t] : outputs)
             list.push_back({{"name", name}, {"shape", t->shape()}, {"dtype", dtypeName(t->dtype())}});
         nlohmann::json j = {{"task", taskName(*task)},
-                            {"precision", "fp32"},
+                            {"precision", precision},
                             {"backend", model.backendName()},
                             {"milliseconds", out.milliseconds},
                             {"outputs", list}};
@@ -253,7 +253,8 @@ int runRun(const QStringList &args)
         printJson(j);
         return Ok;
     }
-    std::printf("task      %s (fp32, %s)\n", std::string(taskName(*task)).c_str(), model.backendName().c_str());
+    std::printf("task      %s (%s, %s)\n", std::string(taskName(*task)).c_str(), precision.c_str(),
+                model.backendName().c_str());
     std::printf("time      %.2f ms\n", out.milliseconds);
     if (out.loss.defined())
         std::printf("loss      %.6g\n", static_cast<double>(out.loss.toFloatVector().front()));
@@ -271,7 +272,8 @@ int runRun(const QStringList &args)
     return Ok;
 }
 
-const RegisterCommand registerRun({"run", "Run a task head on --text or --inputs; save every output", runRun});
+const RegisterCommand
+    registerRun({"run", "Run a task head (fp32, qdq or int8) on --text or --inputs; save every output", runRun});
 
 } // namespace
 } // namespace qdq::cli

@@ -14,6 +14,8 @@
 
 #include "qdq/checkpoint.h"
 #include "qdq/config.h"
+#include "qdq/quant/fake_quant.h"
+#include "qdq/quant/quant_config.h"
 #include "qdq/quantizer_site.h"
 #include "qdq/tensor.h"
 
@@ -59,15 +61,36 @@ public:
     virtual void observe(std::string_view name, const Tensor &tensor) = 0;
 };
 
+// How the s8 kernels quantize one activation tensor (reference §3.3 steps 3-5, §3.5):
+// code = clamp(rne(fl(x * scale)), minLevel, maxLevel), dequantized as code / scale. So the
+// codes are exactly those of the fake quant; only the float rescale after the GEMM differs.
+struct IntegerQuant {
+    float scale = 1.0F; // fl(B / amax); 0 for a tiny amax (every code 0, reference §3.3 step 4)
+    float minLevel = -128.0F;
+    float maxLevel = 127.0F;
+    // The divisor of the dequantization (step 6: 1 where the scale is 0).
+    [[nodiscard]] float dequantDivisor() const noexcept { return scale == 0.0F ? 1.0F : scale; }
+};
+
 // The single point every quantizer site passes through (reference §1.2). The default
 // implementation notifies the observer (if any, under site.modulePath()) and returns x unchanged.
 // For a weight site, apply() is called once per weight while the model prepares its weights,
 // with observer == nullptr; the model then reports the cached result to the observer on each
 // forward. For every other site it is called once per forward, with the forward's observer.
+//
+// Integer execution (precision int8): before a linear or an attention matmul the model asks
+// integerWeight() (once, at weight preparation) and integerInput() (per forward) for each
+// operand's quantizer. When both operands answer, the op runs on the backend's s8 kernels with
+// those codes and apply() is not called for them (except to show the site to an observer);
+// otherwise the model falls back to apply() + the f32 op. The defaults answer nothing.
 class SiteHooks {
 public:
     virtual ~SiteHooks() = default;
     virtual Tensor apply(const QuantizerSite &site, Tensor x, TensorObserver *observer);
+    // Quantization of an activation operand for the s8 kernels (its amax: stored or max|x|).
+    virtual std::optional<IntegerQuant> integerInput(const QuantizerSite &site, const Tensor &x);
+    // s8 codes and per-row scales of a weight (reference §3.3 with axis 0).
+    virtual std::optional<QuantizedTensor> integerWeight(const QuantizerSite &site, const Tensor &weight);
 };
 
 // Arguments of forward(), named and shaped as the Python forward() (design.md, CLI contract).
@@ -117,6 +140,11 @@ struct ModelOptions {
     Task task = Task::Base;
     MaskConstant maskConstant = MaskConstant::FinfoMin;
     BackendKind backend = BackendKind::Cpu;
+    // fp32: every quantizer disabled; qdq: fake quant (bit-exact with pytorch-quantization);
+    // int8: s8 GEMMs where the sites allow, fake quant elsewhere (see executionPlan()).
+    Precision precision = Precision::Fp32;
+    // The quantizers; nullopt = QuantConfig::fromCheckpoint(checkpoint) (default profile).
+    std::optional<QuantConfig> quant = std::nullopt;
 };
 
 struct GenerateOptions {
@@ -151,6 +179,16 @@ public:
 
     // nullptr restores the FP32 default. Weight sites are re-applied at the next forward.
     void setSiteHooks(std::shared_ptr<SiteHooks> hooks);
+
+    // Precision and quantizers (chosen at creation). setQuantConfig() replaces the quantizers
+    // for later forwards (what-if, sensitivity); weights are re-quantized at the next forward.
+    // The checkpoint is never modified.
+    [[nodiscard]] Precision precision() const noexcept;
+    [[nodiscard]] const QuantConfig &quantConfig() const noexcept;
+    void setQuantConfig(QuantConfig config);
+    // How each quantizer site runs under this model's precision (INT8 GEMM, fake quant with
+    // the reason, or disabled): what `qdq info` / `qdq amax` and the GUI show.
+    [[nodiscard]] std::vector<SiteExecution> executionPlan() const;
     // nullptr: no observer (no cost beyond a null check).
     void setObserver(TensorObserver *observer) noexcept;
 

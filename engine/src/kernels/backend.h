@@ -44,6 +44,22 @@ public:
     // LayerNorm over the last dim of (a + b) (b may be undefined): biased variance, eps inside the sqrt.
     [[nodiscard]] virtual Tensor addLayerNorm(const Tensor &a, const Tensor &b, const Tensor &gamma, const Tensor &beta,
                                               float eps) = 0;
+
+    // --- INT8 (precision int8; design.md "Precisions") -----------------------------------------
+    // Activations are quantized per tensor by IntegerQuant (codes = clamp(rne(fl(x * s)), m, B),
+    // the fake quant's codes, reference §3.3), multiplied as s8 x s8 -> s32 (exact) and rescaled
+    // in f32: y = acc * fl(1 / (s_x * s_w)). A backend without integer kernels throws
+    // UnsupportedError (never a silent fallback).
+    //
+    // weight: s8 codes [N,K] with one scale or one per row (dequantize as code / s_w); bias f32,
+    // added after the rescale (never quantized, reference §1.2), then the activation.
+    [[nodiscard]] virtual std::unique_ptr<PackedLinear> packQuantizedLinear(const QuantizedTensor &weight,
+                                                                            const Tensor &bias, Activation activation);
+    // y[..., N] = act(acc / (s_x * s_w[n]) + b), acc = Σ_k q_x[..., k] · q_w[n, k].
+    [[nodiscard]] virtual Tensor quantizedLinear(const Tensor &x, const IntegerQuant &xq, const PackedLinear &w);
+    // c = acc / (s_a * s_b), acc = a's codes · b's codes (shapes as matmul()).
+    [[nodiscard]] virtual Tensor quantizedMatmul(const Tensor &a, const IntegerQuant &qa, const Tensor &b,
+                                                 const IntegerQuant &qb);
 };
 
 [[nodiscard]] std::unique_ptr<Backend> createBackend(BackendKind kind);

@@ -6,6 +6,7 @@
 #include "ops/losses.h"
 #include "qdq/errors.h"
 #include "qdq/half.h"
+#include "qdq/quant/quant_hooks.h"
 #include "qdq/threading.h"
 
 #include <algorithm>
@@ -40,9 +41,9 @@ struct Linear {
     Tensor weight; // f32 [out, in] as loaded
     Tensor bias;   // f32 [out] or undefined
     Activation activation = Activation::None;
-    std::optional<QuantizerSite> weightSite; // encoder linears only (reference §1.2 rows 2, 4, 6, 12, 16, 18)
-    Tensor effectiveWeight;                  // after the weight site
-    std::unique_ptr<kernels::PackedLinear> packed;
+    std::optional<QuantizerSite> weightSite;       // encoder linears only (reference §1.2 rows 2, 4, 6, 12, 16, 18)
+    std::unique_ptr<kernels::PackedLinear> packed; // f32 (after the weight site) or s8 codes
+    bool integer = false;                          // packed as s8 codes for the INT8 kernels
 };
 
 struct AttentionBlock {
@@ -143,6 +144,7 @@ struct QDQBertModel::Impl {
     std::string source;
     std::unique_ptr<kernels::Backend> backend;
     std::shared_ptr<SiteHooks> hooks;
+    QuantConfig quant;
     TensorObserver *observer = nullptr;
     bool prepared = false;
 
@@ -291,11 +293,18 @@ struct QDQBertModel::Impl {
     // --- weight preparation (weight sites applied once, then packed) -------------------------
     void pack(Linear &l)
     {
-        if (l.weightSite)
-            l.effectiveWeight = hooks->apply(*l.weightSite, l.weight.alias(), nullptr);
-        else
-            l.effectiveWeight = l.weight.alias();
-        l.packed = backend->packLinear(l.effectiveWeight, l.bias, l.activation);
+        l.integer = false;
+        if (l.weightSite) {
+            if (auto codes = hooks->integerWeight(*l.weightSite, l.weight)) {
+                l.integer = true;
+                l.packed = backend->packQuantizedLinear(*codes, l.bias, l.activation);
+                return;
+            }
+            l.packed =
+                backend->packLinear(hooks->apply(*l.weightSite, l.weight.alias(), nullptr), l.bias, l.activation);
+            return;
+        }
+        l.packed = backend->packLinear(l.weight, l.bias, l.activation);
     }
 
     void prepare()
@@ -330,11 +339,43 @@ struct QDQBertModel::Impl {
         if (observer)
             observer->observe(name, t);
     }
-    Tensor run(const Linear &l, const Tensor &x)
+    // A linear behind its input site (reference §1.2: QuantLinear = input and weight quantizer,
+    // bias unquantized). The observer sees each quantizer's input (the weight as loaded).
+    Tensor linearAt(int layer, SiteId inputId, bool cross, const Linear &l, const Tensor &x)
     {
+        const QuantizerSite inSite{layer, inputId, cross};
         if (observer && l.weightSite)
-            observer->observe(l.weightSite->modulePath(), l.effectiveWeight);
-        return backend->linear(x, *l.packed);
+            observer->observe(l.weightSite->modulePath(), l.weight);
+        if (l.integer) {
+            const std::optional<IntegerQuant> q = hooks->integerInput(inSite, x);
+            if (!q)
+                throw UnsupportedError("s8 weights of " + l.weightSite->modulePath() + " without an s8 input");
+            if (observer)
+                observer->observe(inSite.modulePath(), x);
+            return backend->quantizedLinear(x, *q, *l.packed);
+        }
+        return backend->linear(hooks->apply(inSite, x.alias(), observer), *l.packed);
+    }
+    Tensor run(const Linear &l, const Tensor &x) { return backend->linear(x, *l.packed); }
+
+    // a · b behind the sites of its two operands (reference §1.2 rows 7/8 and 9/10).
+    Tensor matmulAt(int layer, bool cross, SiteId aId, const Tensor &a, SiteId bId, const Tensor &b)
+    {
+        const QuantizerSite aSite{layer, aId, cross};
+        const QuantizerSite bSite{layer, bId, cross};
+        if (const std::optional<IntegerQuant> qa = hooks->integerInput(aSite, a)) {
+            const std::optional<IntegerQuant> qb = hooks->integerInput(bSite, b);
+            if (!qb)
+                throw UnsupportedError("s8 operand " + aSite.modulePath() + " without an s8 partner");
+            if (observer) {
+                observer->observe(aSite.modulePath(), a);
+                observer->observe(bSite.modulePath(), b);
+            }
+            return backend->quantizedMatmul(a, *qa, b, *qb);
+        }
+        const Tensor as = hooks->apply(aSite, a.alias(), observer);
+        const Tensor bs = hooks->apply(bSite, b.alias(), observer);
+        return backend->matmul(as, bs);
     }
 
     // --- forward pieces -------------------------------------------------------------------
@@ -505,7 +546,7 @@ struct QDQBertModel::Impl {
         const BertConfig &c = config;
         const std::int64_t heads = c.numAttentionHeads;
         const std::int64_t d = c.headSize();
-        const Tensor qLin = run(a.query, site(li, SiteId::QueryInput, cross, x.alias()));
+        const Tensor qLin = linearAt(li, SiteId::QueryInput, cross, a.query, x);
         Tensor k;
         Tensor v;
         if (cross && pastK) {
@@ -513,8 +554,8 @@ struct QDQBertModel::Impl {
             v = pastV->alias();
         } else {
             const Tensor &src = cross ? *encoder : x;
-            k = backend->splitHeads(run(a.key, site(li, SiteId::KeyInput, cross, src.alias())), heads);
-            v = backend->splitHeads(run(a.value, site(li, SiteId::ValueInput, cross, src.alias())), heads);
+            k = backend->splitHeads(linearAt(li, SiteId::KeyInput, cross, a.key, src), heads);
+            v = backend->splitHeads(linearAt(li, SiteId::ValueInput, cross, a.value, src), heads);
             if (pastK) {
                 k = concatKeys(*pastK, k);
                 v = concatKeys(*pastV, v);
@@ -525,9 +566,7 @@ struct QDQBertModel::Impl {
             *presentK = k.alias(); // unquantized K/V are cached (reference §5.6)
             *presentV = v.alias();
         }
-        const Tensor qs = site(li, SiteId::MatmulQ, cross, q.alias());
-        const Tensor ks = site(li, SiteId::MatmulK, cross, k.transpose(2, 3));
-        Tensor scores = backend->matmul(qs, ks); // [B,h,L,S]
+        Tensor scores = matmulAt(li, cross, SiteId::MatmulQ, q, SiteId::MatmulK, k.transpose(2, 3)); // [B,h,L,S]
         if (a.distance.defined())
             addRelativeScores(scores, q, k, a.distance, pastK != nullptr);
         backend->scaledMaskedSoftmax(scores, static_cast<float>(std::sqrt(static_cast<double>(d))), mask);
@@ -546,12 +585,10 @@ struct QDQBertModel::Impl {
         }
         if (observer)
             observer->observe(std::string(cross ? "cross_attentions." : "attentions.") + std::to_string(li), scores);
-        const Tensor ps = site(li, SiteId::MatmulA, cross, scores.alias());
-        const Tensor vs = site(li, SiteId::MatmulV, cross, v.alias());
-        const Tensor ctx = backend->mergeHeads(backend->matmul(ps, vs));
+        const Tensor ctx = backend->mergeHeads(matmulAt(li, cross, SiteId::MatmulA, scores, SiteId::MatmulV, v));
         if (probsOut)
             *probsOut = std::move(scores);
-        const Tensor dense = run(a.output, site(li, SiteId::AttnOutputInput, cross, ctx.alias()));
+        const Tensor dense = linearAt(li, SiteId::AttnOutputInput, cross, a.output, ctx);
         const Tensor local = site(li, SiteId::AttnOutputLocal, cross, dense.alias());
         const Tensor residual = site(li, SiteId::AttnOutputResidual, cross, x.alias());
         return backend->addLayerNorm(local, residual, a.lnGamma, a.lnBeta, static_cast<float>(c.layerNormEps));
@@ -604,8 +641,8 @@ struct QDQBertModel::Impl {
     Tensor feedForward(int li, Layer &layer, const Tensor &a)
     {
         // reference §1.2 rows 15-20
-        const Tensor hid = run(layer.intermediate, site(li, SiteId::IntermediateInput, false, a.alias()));
-        const Tensor y = run(layer.output, site(li, SiteId::OutputInput, false, hid.alias()));
+        const Tensor hid = linearAt(li, SiteId::IntermediateInput, false, layer.intermediate, a);
+        const Tensor y = linearAt(li, SiteId::OutputInput, false, layer.output, hid);
         const Tensor local = site(li, SiteId::OutputLocal, false, y.alias());
         const Tensor residual = site(li, SiteId::OutputResidual, false, a.alias());
         return backend->addLayerNorm(local, residual, layer.lnGamma, layer.lnBeta,
@@ -930,10 +967,37 @@ QDQBertModel::QDQBertModel(const Checkpoint &checkpoint, ModelOptions options) :
 {
     m_impl->config = checkpoint.config;
     m_impl->config.validate(checkpoint.source.string());
-    m_impl->options = options;
     m_impl->backend = kernels::createBackend(options.backend);
-    m_impl->hooks = std::make_shared<SiteHooks>();
+    m_impl->quant = options.quant ? *options.quant : QuantConfig::fromCheckpoint(checkpoint);
+    options.quant.reset(); // kept once, in m_impl->quant
+    m_impl->options = std::move(options);
+    m_impl->hooks = m_impl->options.precision == Precision::Fp32
+                        ? std::make_shared<SiteHooks>()
+                        : makeQuantSiteHooks(m_impl->quant, m_impl->options.precision);
     m_impl->load(checkpoint);
+}
+
+Precision QDQBertModel::precision() const noexcept
+{
+    return m_impl->options.precision;
+}
+
+const QuantConfig &QDQBertModel::quantConfig() const noexcept
+{
+    return m_impl->quant;
+}
+
+void QDQBertModel::setQuantConfig(QuantConfig config)
+{
+    m_impl->quant = std::move(config);
+    setSiteHooks(m_impl->options.precision == Precision::Fp32
+                     ? nullptr
+                     : makeQuantSiteHooks(m_impl->quant, m_impl->options.precision));
+}
+
+std::vector<SiteExecution> QDQBertModel::executionPlan() const
+{
+    return m_impl->quant.executionPlan(m_impl->options.precision);
 }
 
 QDQBertModel::~QDQBertModel() = default;
@@ -1050,14 +1114,19 @@ double QDQBertModel::timeLinearsOnly(std::int64_t batch, std::int64_t seq)
     float *xp = x.mutableData<float>();
     for (std::int64_t i = 0; i < x.numel(); ++i)
         xp[i] = static_cast<float>((i * 7919) % 1000) * 1e-3f - 0.5f;
+    // int8: the s8 GEMMs with a fixed activation scale (quantize + GEMM + rescale, no amax pass)
+    const IntegerQuant q8{16.0F, -128.0F, 127.0F};
+    const auto lin = [&](const Tensor &in, const Linear &l) {
+        return l.integer ? m.backend->quantizedLinear(in, q8, *l.packed) : m.backend->linear(in, *l.packed);
+    };
     const auto start = std::chrono::steady_clock::now();
     for (Layer &layer : m.layers) {
-        const Tensor q = m.backend->linear(x, *layer.self.query.packed);
-        const Tensor k = m.backend->linear(x, *layer.self.key.packed);
-        const Tensor v = m.backend->linear(x, *layer.self.value.packed);
-        const Tensor o = m.backend->linear(q, *layer.self.output.packed);
-        const Tensor h = m.backend->linear(o, *layer.intermediate.packed);
-        x = m.backend->linear(h, *layer.output.packed);
+        const Tensor q = lin(x, layer.self.query);
+        const Tensor k = lin(x, layer.self.key);
+        const Tensor v = lin(x, layer.self.value);
+        const Tensor o = lin(q, layer.self.output);
+        const Tensor h = lin(o, layer.intermediate);
+        x = lin(h, layer.output);
     }
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }

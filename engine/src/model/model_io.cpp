@@ -66,6 +66,16 @@ Tensor SiteHooks::apply(const QuantizerSite &site, Tensor x, TensorObserver *obs
     return x;
 }
 
+std::optional<IntegerQuant> SiteHooks::integerInput(const QuantizerSite & /*site*/, const Tensor & /*x*/)
+{
+    return std::nullopt;
+}
+
+std::optional<QuantizedTensor> SiteHooks::integerWeight(const QuantizerSite & /*site*/, const Tensor & /*weight*/)
+{
+    return std::nullopt;
+}
+
 ForwardInputs ForwardInputs::fromNamed(std::map<std::string, Tensor> tensors)
 {
     ForwardInputs in;

@@ -111,6 +111,137 @@ private:
     std::vector<std::pair<memory::desc, memory>> m_packed;
 };
 
+// reference §3.3 steps 5: code = clamp(rne(fl(x * s)), m, B). The clamp comes first (the bounds
+// are integers, so clamp and round commute); then adding and subtracting 1.5 * 2^23 rounds to
+// the nearest integer, ties to even, for |v| < 2^22 (default rounding mode; this file is built
+// without fast-math, and the clamp between the product and the add rules out a fused
+// multiply-add). NaN inputs become the lowest level (no code exists for them).
+void quantizeS8(const float *x, std::int8_t *out, std::int64_t n, const IntegerQuant &q)
+{
+    constexpr float kMagic = 12582912.0F;
+    const float s = q.scale;
+    const float lo = q.minLevel;
+    const float hi = q.maxLevel;
+#pragma omp parallel for schedule(static) if (n > (std::int64_t{1} << 15))
+    for (std::int64_t i = 0; i < n; ++i) {
+        float v = x[i] * s;
+        v = v > lo ? v : lo;
+        v = v < hi ? v : hi;
+        v = (v + kMagic) - kMagic;
+        out[i] = static_cast<std::int8_t>(static_cast<int>(v));
+    }
+}
+
+// s8 codes of x with x's logical shape. A contiguous x, or the last-two-dims transpose of a
+// contiguous tensor (the matmul_k site sees Kᵀ, reference §1.2 row 8), keeps its memory order;
+// anything else is made contiguous first. Returns the codes and their strides.
+struct S8Operand {
+    Tensor codes; // physical storage (contiguous in its own shape)
+    Dims dims;
+    Dims strides;
+};
+
+S8Operand quantizeOperand(const Tensor &x, const IntegerQuant &q)
+{
+    if (x.dtype() != DType::F32)
+        throw ShapeError("INT8 operand must be f32, got " + x.describe());
+    S8Operand op;
+    op.dims = Dims(x.shape());
+    const int r = x.dim();
+    Tensor src;
+    bool transposed = false;
+    if (x.isContiguous()) {
+        src = x.alias();
+    } else if (r >= 2 && x.transpose(r - 2, r - 1).isContiguous()) {
+        src = x.transpose(r - 2, r - 1);
+        transposed = true;
+    } else {
+        src = x.contiguous();
+    }
+    op.codes = Tensor::empty(DType::I8, src.shape());
+    quantizeS8(src.data<float>(), op.codes.mutableData<std::int8_t>(), src.numel(), q);
+    Dims st(src.strides());
+    if (transposed)
+        std::swap(st[static_cast<std::size_t>(r - 2)], st[static_cast<std::size_t>(r - 1)]);
+    op.strides = st;
+    return op;
+}
+
+// Rescale of the s32 accumulator: 1 / (s_a * s_b), in double then rounded once to f32.
+float rescale(float sa, float sb)
+{
+    return static_cast<float>(1.0 / (static_cast<double>(sa) * static_cast<double>(sb)));
+}
+
+class CpuPackedLinearS8 final : public PackedLinear {
+public:
+    CpuPackedLinearS8(Tensor codes, std::vector<float> scales, Tensor bias, Activation activation)
+        : m_codes(std::move(codes)), m_scales(std::move(scales)), m_bias(std::move(bias)), m_activation(activation)
+    {
+    }
+    [[nodiscard]] std::int64_t inFeatures() const noexcept override { return m_codes.size(1); }
+    [[nodiscard]] std::int64_t outFeatures() const noexcept override { return m_codes.size(0); }
+    [[nodiscard]] const std::vector<float> &scales() const noexcept { return m_scales; }
+    [[nodiscard]] const Tensor &bias() const noexcept { return m_bias; }
+
+    struct Plan {
+        dnnl::matmul primitive;
+        memory weights; // s8 codes reordered (with the s8s8 compensation oneDNN wants) for this primitive
+    };
+
+    // s8 [rows,K] x s8 [K,N] -> f32 [rows,N] with per-column runtime output scales, then the f32
+    // bias as a binary add post-op (after the rescale) and the activation.
+    const Plan &plan(std::int64_t rows, const dnnl::engine &engine, dnnl::stream &stream)
+    {
+        std::lock_guard lock(m_mutex);
+        if (const auto it = m_plans.find(rows); it != m_plans.end())
+            return it->second;
+        const std::int64_t n = outFeatures();
+        const std::int64_t k = inFeatures();
+        const memory::desc src({rows, k}, memory::data_type::s8, memory::format_tag::ab);
+        const memory::desc wAny({k, n}, memory::data_type::s8, memory::format_tag::any);
+        const memory::desc dst({rows, n}, memory::data_type::f32, memory::format_tag::ab);
+        dnnl::primitive_attr attr;
+        attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+        dnnl::post_ops ops;
+        if (m_bias.defined())
+            ops.append_binary(dnnl::algorithm::binary_add,
+                              memory::desc({1, n}, memory::data_type::f32, memory::format_tag::ab));
+        if (m_activation != Activation::None)
+            ops.append_eltwise(1.0f, eltwiseAlgorithm(m_activation), m_activation == Activation::Silu ? 1.0f : 0.0f,
+                               0.0f);
+        attr.set_post_ops(ops);
+        const dnnl::matmul::desc desc(src, wAny, dst);
+        const dnnl::matmul::primitive_desc pd(desc, attr, engine);
+        memory packed;
+        for (const auto &[md, mem] : m_packed) {
+            if (md == pd.weights_desc()) {
+                packed = mem;
+                break;
+            }
+        }
+        if (!packed) {
+            // codes are [N,K] row-major = [K,N] with strides {1, K}
+            const memory::desc plain({k, n}, memory::data_type::s8, memory::format_tag::ba);
+            memory user(plain, engine, mutablePtr(m_codes));
+            packed = memory(pd.weights_desc(), engine);
+            dnnl::reorder(user, packed).execute(stream, user, packed);
+            stream.wait();
+            m_packed.emplace_back(pd.weights_desc(), packed);
+        }
+        return m_plans.emplace(rows, Plan{dnnl::matmul(pd), packed}).first->second;
+    }
+
+private:
+    Tensor m_codes;              // s8 [N,K] contiguous
+    std::vector<float> m_scales; // s_w per row (size N) or one
+    Tensor m_bias;
+    Activation m_activation;
+    std::mutex m_mutex;
+    std::unordered_map<std::int64_t, Plan> m_plans;
+    std::vector<std::pair<memory::desc, memory>> m_packed;
+};
+
 std::string dimsKey(const Tensor &t)
 {
     std::string key;
@@ -347,6 +478,113 @@ public:
                 orow[j] = (orow[j] - meanF) * rstd * g[j] + be[j];
         }
         return out;
+    }
+
+    std::unique_ptr<PackedLinear> packQuantizedLinear(const QuantizedTensor &weight, const Tensor &bias,
+                                                      Activation activation) override
+    {
+        const Tensor &codes = weight.codes;
+        if (codes.dim() != 2 || codes.dtype() != DType::I8)
+            throw ShapeError("INT8 linear weight must be s8 [out, in], got " + codes.describe());
+        const std::int64_t n = codes.size(0);
+        if (weight.scale.size() != 1 && (static_cast<std::int64_t>(weight.scale.size()) != n || weight.axis != 0))
+            throw ShapeError("INT8 linear weight scales must be one or one per row (" + std::to_string(n) + ")");
+        Tensor b;
+        if (bias.defined()) {
+            if (bias.dim() != 1 || bias.size(0) != n || bias.dtype() != DType::F32)
+                throw ShapeError("linear bias " + bias.describe() + " does not fit weight " + codes.describe());
+            b = bias.contiguous();
+        }
+        std::vector<float> scales = weight.scale;
+        if (scales.size() == 1)
+            scales.assign(static_cast<std::size_t>(n), scales.front());
+        return std::make_unique<CpuPackedLinearS8>(codes.contiguous(), std::move(scales), std::move(b), activation);
+    }
+
+    Tensor quantizedLinear(const Tensor &x, const IntegerQuant &xq, const PackedLinear &w) override
+    {
+        auto &packed = const_cast<CpuPackedLinearS8 &>(dynamic_cast<const CpuPackedLinearS8 &>(w));
+        const std::int64_t k = packed.inFeatures();
+        const std::int64_t n = packed.outFeatures();
+        if (x.dim() < 1 || x.size(-1) != k)
+            throw ShapeError("linear input " + x.describe() + " does not have " + std::to_string(k) + " features");
+        Shape outShape = x.shape();
+        outShape.back() = n;
+        Tensor y = Tensor::empty(DType::F32, outShape);
+        const std::int64_t rows = k > 0 ? x.numel() / k : 0;
+        if (rows == 0)
+            return y;
+        const Tensor src = x.contiguous();
+        Tensor codes = Tensor::empty(DType::I8, {rows, k});
+        quantizeS8(src.data<float>(), codes.mutableData<std::int8_t>(), rows * k, xq);
+        std::vector<float> outScales(static_cast<std::size_t>(n));
+        const float sx = xq.dequantDivisor();
+        for (std::size_t i = 0; i < outScales.size(); ++i)
+            outScales[i] = rescale(sx, packed.scales()[i]);
+        const auto &plan = packed.plan(rows, m_engine, m_stream);
+        memory srcMem(memory::desc({rows, k}, memory::data_type::s8, memory::format_tag::ab), m_engine,
+                      codes.mutableRawData());
+        memory dstMem(memory::desc({rows, n}, memory::data_type::f32, memory::format_tag::ab), m_engine,
+                      y.mutableRawData());
+        memory scaleMem(memory::desc({n}, memory::data_type::f32, memory::format_tag::a), m_engine, outScales.data());
+        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, srcMem},
+                                             {DNNL_ARG_WEIGHTS, plan.weights},
+                                             {DNNL_ARG_DST, dstMem},
+                                             {DNNL_ARG_ATTR_OUTPUT_SCALES, scaleMem}};
+        if (packed.bias().defined())
+            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                         memory(memory::desc({1, n}, memory::data_type::f32, memory::format_tag::ab), m_engine,
+                                mutablePtr(packed.bias())));
+        plan.primitive.execute(m_stream, args);
+        m_stream.wait();
+        return y;
+    }
+
+    Tensor quantizedMatmul(const Tensor &a, const IntegerQuant &qa, const Tensor &b, const IntegerQuant &qb) override
+    {
+        if (a.dim() < 2 || a.dim() != b.dim() || a.size(-1) != b.size(-2))
+            throw ShapeError("matmul of " + a.describe() + " and " + b.describe());
+        for (int d = 0; d + 2 < a.dim(); ++d)
+            if (a.size(d) != b.size(d))
+                throw ShapeError("matmul batch dims differ: " + a.describe() + " and " + b.describe());
+        Shape outShape = a.shape();
+        outShape.back() = b.size(-1);
+        if (shapeNumel(outShape) == 0 || a.size(-1) == 0)
+            return Tensor(DType::F32, outShape);
+        const S8Operand sa = quantizeOperand(a, qa);
+        const S8Operand sb = quantizeOperand(b, qb);
+        Tensor c = Tensor::empty(DType::F32, outShape);
+        const memory::desc amd(sa.dims, memory::data_type::s8, sa.strides);
+        const memory::desc bmd(sb.dims, memory::data_type::s8, sb.strides);
+        const memory::desc cmd(Dims(c.shape()), memory::data_type::f32, Dims(c.strides()));
+        std::string key = "s8";
+        for (const Dims *d : {&sa.dims, &sa.strides, &sb.dims, &sb.strides}) {
+            for (const auto v : *d)
+                key += std::to_string(v) + ',';
+            key += '/';
+        }
+        dnnl::matmul *prim = nullptr;
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = m_matmuls.find(key);
+            if (it == m_matmuls.end()) {
+                dnnl::primitive_attr attr;
+                attr.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
+                const dnnl::matmul::desc desc(amd, bmd, cmd);
+                it = m_matmuls.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, m_engine))).first;
+            }
+            prim = &it->second;
+        }
+        float scale = rescale(qa.dequantDivisor(), qb.dequantDivisor());
+        memory am(amd, m_engine, const_cast<void *>(sa.codes.rawData()));
+        memory bm(bmd, m_engine, const_cast<void *>(sb.codes.rawData()));
+        memory cm(cmd, m_engine, c.mutableRawData());
+        memory sm(memory::desc({1}, memory::data_type::f32, memory::format_tag::a), m_engine, &scale);
+        prim->execute(
+            m_stream,
+            {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_ATTR_OUTPUT_SCALES, sm}});
+        m_stream.wait();
+        return c;
     }
 
 private:

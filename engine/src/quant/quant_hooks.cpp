@@ -1,0 +1,85 @@
+#include "qdq/quant/quant_hooks.h"
+
+#include "qdq/errors.h"
+
+#include <cmath>
+#include <map>
+
+namespace qdq {
+
+namespace {
+
+class QuantSiteHooks final : public SiteHooks {
+public:
+    QuantSiteHooks(const QuantConfig &config, Precision precision)
+    {
+        for (const SiteExecution &e : config.executionPlan(precision)) {
+            if (e.form == ExecutionForm::Disabled)
+                continue;
+            m_sites.emplace(e.site, Entry{config.quantizer(e.site), e.form});
+        }
+    }
+
+    Tensor apply(const QuantizerSite &site, Tensor x, TensorObserver *observer) override
+    {
+        if (observer)
+            observer->observe(site.modulePath(), x);
+        const auto it = m_sites.find(site);
+        if (it == m_sites.end())
+            return x;
+        return it->second.quantizer.apply(x);
+    }
+
+    std::optional<IntegerQuant> integerInput(const QuantizerSite &site, const Tensor &x) override
+    {
+        const Entry *e = integerEntry(site);
+        if (!e)
+            return std::nullopt;
+        const TensorQuantizer &q = e->quantizer;
+        // stored amax, or max|x| over the tensor (reference §2.4): one pass before the GEMM
+        const std::vector<float> amax = q.effectiveAmax(x);
+        const float a = amax.front();
+        if (std::isnan(a))
+            throw UnsupportedError("amax of " + site.modulePath() + " is NaN: no integer codes exist");
+        const QuantRange &r = q.range();
+        IntegerQuant iq;
+        iq.minLevel = r.minLevel;
+        iq.maxLevel = r.maxLevel;
+        // reference §3.3 steps 3-4: s = fl(B / a); s = 0 where a <= 2^-24 (< in the 2.2 CUDA kernel)
+        const bool tiny = r.strictTinyTest ? a < kTinyAmax : a <= kTinyAmax;
+        iq.scale = tiny ? 0.0F : r.maxLevel / a;
+        return iq;
+    }
+
+    std::optional<QuantizedTensor> integerWeight(const QuantizerSite &site, const Tensor &weight) override
+    {
+        const Entry *e = integerEntry(site);
+        if (!e)
+            return std::nullopt;
+        const std::vector<float> amax = e->quantizer.effectiveAmax(weight);
+        return quantizeToInt(weight, AmaxView{amax, 0}, e->quantizer.range());
+    }
+
+private:
+    struct Entry {
+        TensorQuantizer quantizer;
+        ExecutionForm form;
+    };
+
+    const Entry *integerEntry(const QuantizerSite &site) const
+    {
+        const auto it = m_sites.find(site);
+        return it != m_sites.end() && it->second.form == ExecutionForm::Int8Gemm ? &it->second : nullptr;
+    }
+
+    std::map<QuantizerSite, Entry> m_sites;
+};
+
+} // namespace
+
+std::shared_ptr<SiteHooks> makeQuantSiteHooks(const QuantConfig &config, Precision precision)
+{
+    return std::make_shared<QuantSiteHooks>(config, precision);
+}
+
+} // namespace qdq
