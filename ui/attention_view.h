@@ -8,6 +8,7 @@
 
 #include <memory>
 
+class QComboBox;
 class QGridLayout;
 class QLabel;
 class QSpinBox;
@@ -23,6 +24,9 @@ public:
 
     void setResult(std::shared_ptr<const InferenceResult> result);
     void showHead(int layer, int head);
+    enum class Mode { Fp32, Quantized, Difference };
+    // false when the result has no quantized run for Quantized / Difference
+    bool setMode(Mode mode);
     [[nodiscard]] HeatmapWidget *heatmap() const { return m_heatmap; }
     [[nodiscard]] int layer() const;
     [[nodiscard]] int head() const;
@@ -33,6 +37,7 @@ private:
     std::shared_ptr<const InferenceResult> m_result;
     QSpinBox *m_layer = nullptr;
     QSpinBox *m_head = nullptr;
+    QComboBox *m_mode = nullptr;
     QLabel *m_info = nullptr;
     HeatmapWidget *m_heatmap = nullptr;
     QGridLayout *m_grid = nullptr;

@@ -8,6 +8,24 @@
 
 namespace qdq::ui {
 
+namespace {
+
+// Attention probabilities of the first sequence (first choice for multiple-choice): [h, L, L]
+// of its real tokens, per layer.
+AttentionMaps firstSequenceAttention(const qdq::ForwardOutputs &out, std::int64_t length)
+{
+    AttentionMaps maps;
+    maps.heads = static_cast<int>(out.attentions.front().size(1));
+    maps.length = static_cast<int>(length);
+    for (const qdq::Tensor &a : out.attentions) {
+        const qdq::Tensor first = a.select(0, 0).slice(1, 0, length).slice(2, 0, length).contiguous();
+        maps.layers.push_back(first.toFloatVector());
+    }
+    return maps;
+}
+
+} // namespace
+
 // Lives on the worker thread; everything it touches there is its own.
 class InferenceWorker::Runner : public QObject {
 public:
@@ -15,12 +33,36 @@ public:
     std::optional<InferenceRequest> pending; // newest request not yet started
     std::shared_ptr<const qdq::Checkpoint> checkpoint;
     std::shared_ptr<const qdq::Tokenizer> tokenizer;
+    std::optional<qdq::QuantConfig> quantConfig; // nullopt: from the checkpoint
+    quint64 quantVersion = 0;
     // models per task, each with the checkpoint it was built over (the model views its tensors)
     struct BuiltModel {
         std::shared_ptr<const qdq::Checkpoint> checkpoint;
         std::unique_ptr<qdq::QDQBertModel> model;
+        quint64 quantVersion = 0;
     };
-    std::map<qdq::Task, BuiltModel> models;
+    std::map<std::pair<qdq::Task, qdq::Precision>, BuiltModel> models;
+
+    qdq::QDQBertModel &modelFor(qdq::Task task, qdq::Precision precision,
+                                const std::shared_ptr<const qdq::Checkpoint> &ck,
+                                const std::optional<qdq::QuantConfig> &config, quint64 version)
+    {
+        BuiltModel &built = models[{task, precision}];
+        if (!built.model || built.checkpoint != ck) {
+            built.model.reset();
+            qdq::ModelOptions options{task};
+            options.precision = precision;
+            if (precision != qdq::Precision::Fp32)
+                options.quant = config;
+            built.model = std::make_unique<qdq::QDQBertModel>(*ck, options);
+            built.checkpoint = ck;
+            built.quantVersion = version;
+        } else if (precision != qdq::Precision::Fp32 && built.quantVersion != version) {
+            built.model->setQuantConfig(config ? *config : qdq::QuantConfig::fromCheckpoint(*ck));
+            built.quantVersion = version;
+        }
+        return *built.model;
+    }
     std::atomic<bool> busy{false};
     InferenceWorker *owner = nullptr;
 
@@ -29,11 +71,15 @@ public:
         std::optional<InferenceRequest> request;
         std::shared_ptr<const qdq::Checkpoint> ck;
         std::shared_ptr<const qdq::Tokenizer> tok;
+        std::optional<qdq::QuantConfig> config;
+        quint64 version = 0;
         {
             std::lock_guard lock(mutex);
             request.swap(pending);
             ck = checkpoint;
             tok = tokenizer;
+            config = quantConfig;
+            version = quantVersion;
         }
         if (!request)
             return;
@@ -41,37 +87,30 @@ public:
         auto result = std::make_shared<InferenceResult>();
         result->id = request->id;
         result->task = request->task;
-        result->precision = QStringLiteral("FP32");
         result->examples = request->examples;
         try {
             if (!ck || !tok)
                 throw qdq::UnsupportedError("no model with a vocabulary is loaded");
             qdq::applyNumThreads();
-            BuiltModel &built = models[request->task];
-            if (!built.model || built.checkpoint != ck) {
-                built.model.reset();
-                built.model = std::make_unique<qdq::QDQBertModel>(*ck, qdq::ModelOptions{request->task});
-                built.checkpoint = ck;
-            }
-            const std::unique_ptr<qdq::QDQBertModel> &model = built.model;
             qdq::EncodedText text = qdq::encodeForTask(*tok, ck->config, request->task, request->examples,
                                                        static_cast<std::size_t>(request->maxLength));
             text.inputs.outputAttentions = request->attentions;
-            const qdq::ForwardOutputs out = model->forward(text.inputs);
-            result->results = qdq::interpretOutputs(*model, out, request->topK, tok.get(), &text);
-            result->milliseconds = out.milliseconds;
             result->encodings = text.encodings;
-            if (request->attentions && !out.attentions.empty()) {
-                // first sequence (first choice for multiple-choice): [h, L, L] of its real tokens
-                const qdq::Tensor &a0 = out.attentions.front();
-                const auto h = a0.size(1);
-                const auto l = static_cast<std::int64_t>(text.encodings.front().size());
-                result->attention.heads = static_cast<int>(h);
-                result->attention.length = static_cast<int>(l);
-                for (const qdq::Tensor &a : out.attentions) {
-                    const qdq::Tensor first = a.select(0, 0).slice(1, 0, l).slice(2, 0, l).contiguous();
-                    result->attention.layers.push_back(first.toFloatVector());
+            for (qdq::Precision precision : request->precisions) {
+                PrecisionRun run;
+                run.precision = precision;
+                try {
+                    qdq::QDQBertModel &model = modelFor(request->task, precision, ck, config, version);
+                    const qdq::ForwardOutputs out = model.forward(text.inputs);
+                    run.results = qdq::interpretOutputs(model, out, request->topK, tok.get(), &text);
+                    run.milliseconds = out.milliseconds;
+                    if (request->attentions && !out.attentions.empty())
+                        run.attention =
+                            firstSequenceAttention(out, static_cast<std::int64_t>(text.encodings.front().size()));
+                } catch (const std::exception &e) {
+                    run.error = QString::fromStdString(e.what());
                 }
+                result->runs.push_back(std::move(run));
             }
         } catch (const std::exception &e) {
             result->error = QString::fromStdString(e.what());
@@ -110,6 +149,8 @@ void InferenceWorker::setModel(std::shared_ptr<const qdq::Checkpoint> checkpoint
     m_runner->pending.reset();
     m_runner->checkpoint = std::move(checkpoint);
     m_runner->tokenizer = std::move(tokenizer);
+    m_runner->quantConfig.reset();
+    ++m_runner->quantVersion;
 }
 
 void InferenceWorker::submit(InferenceRequest request)
@@ -120,6 +161,13 @@ void InferenceWorker::submit(InferenceRequest request)
     }
     QMetaObject::invokeMethod(
         m_runner, [r = m_runner] { r->runPending(); }, Qt::QueuedConnection);
+}
+
+void InferenceWorker::setQuantConfig(const qdq::QuantConfig &config)
+{
+    std::lock_guard lock(m_runner->mutex);
+    m_runner->quantConfig = config;
+    ++m_runner->quantVersion;
 }
 
 bool InferenceWorker::isBusy() const

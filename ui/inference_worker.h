@@ -5,6 +5,7 @@
 
 #include "qdq/checkpoint.h"
 #include "qdq/model.h"
+#include "qdq/quant/quant_config.h"
 #include "qdq/text_task.h"
 #include "qdq/tokenizer.h"
 
@@ -27,6 +28,8 @@ struct InferenceRequest {
     int maxLength = 128;
     int topK = 5;
     bool attentions = true;
+    // Run with each precision in turn on the same inputs (FP32 and a quantized one side by side).
+    std::vector<qdq::Precision> precisions{qdq::Precision::Fp32};
 };
 
 // One layer's attention probabilities of the first sequence: [heads, L, L] row-major.
@@ -36,16 +39,30 @@ struct AttentionMaps {
     std::vector<std::vector<float>> layers;
 };
 
+// One precision's run of a request.
+struct PrecisionRun {
+    qdq::Precision precision = qdq::Precision::Fp32;
+    QString error; // set when this run failed
+    std::vector<qdq::TaskResult> results;
+    AttentionMaps attention;
+    double milliseconds = 0.0;
+};
+
 struct InferenceResult {
     quint64 id = 0;
     qdq::Task task = qdq::Task::Base;
-    QString precision; // "FP32"
-    QString error;     // set when the run failed
-    std::vector<qdq::TaskResult> results;
+    QString error; // set when nothing could run (no model, tokenization failed)
     std::vector<qdq::Encoding> encodings;
     std::vector<qdq::TextExample> examples;
-    AttentionMaps attention;
-    double milliseconds = 0.0;
+    std::vector<PrecisionRun> runs; // in the requested order
+
+    [[nodiscard]] const PrecisionRun *run(qdq::Precision precision) const
+    {
+        for (const PrecisionRun &r : runs)
+            if (r.precision == precision)
+                return &r;
+        return nullptr;
+    }
 };
 
 class InferenceWorker : public QObject {
@@ -55,6 +72,9 @@ public:
     ~InferenceWorker() override;
 
     void setModel(std::shared_ptr<const qdq::Checkpoint> checkpoint, std::shared_ptr<const qdq::Tokenizer> tokenizer);
+    // Quantizer settings (calibration, overrides) of the quantized precisions; takes effect at
+    // the next run, without touching the checkpoint.
+    void setQuantConfig(const qdq::QuantConfig &config);
     // Queues `request`; only the newest queued request runs.
     void submit(InferenceRequest request);
     [[nodiscard]] bool isBusy() const;

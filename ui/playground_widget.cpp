@@ -43,6 +43,14 @@ PlaygroundWidget::PlaygroundWidget(QWidget *parent) : QWidget(parent)
     m_task->setObjectName("playgroundTask");
     m_task->setToolTip(tr("Task heads this checkpoint has weights for"));
     form->addRow(tr("Head"), m_task);
+    m_precision = new QComboBox;
+    m_precision->setObjectName("playgroundPrecision");
+    m_precision->setToolTip(tr("Shown beside FP32: fake quant (bit-exact with pytorch-quantization) or real INT8"));
+    m_precision->addItem(tr("FP32 vs INT8"), QStringLiteral("int8"));
+    m_precision->addItem(tr("FP32 vs fake quant (qdq)"), QStringLiteral("qdq"));
+    m_precision->addItem(tr("FP32 only"), QStringLiteral("fp32"));
+    form->addRow(tr("Compare"), m_precision);
+    connect(m_precision, &QComboBox::currentIndexChanged, this, [this] { m_debounce->start(); });
     form->addRow(tr("Text"), m_text);
     form->addRow(tr("Text pair"), m_pair);
     form->addRow(tr("Max length"), m_maxLength);
@@ -113,6 +121,15 @@ bool PlaygroundWidget::selectTask(qdq::Task task)
     return true;
 }
 
+bool PlaygroundWidget::selectComparison(const QString &precision)
+{
+    const int index = m_precision->findData(precision);
+    if (index < 0)
+        return false;
+    m_precision->setCurrentIndex(index);
+    return true;
+}
+
 qdq::Task PlaygroundWidget::task() const
 {
     return m_task->count() ? static_cast<qdq::Task>(m_task->currentData().toInt()) : qdq::Task::Base;
@@ -127,6 +144,10 @@ void PlaygroundWidget::runNow()
     request.id = ++m_requestId;
     request.task = task();
     request.maxLength = m_maxLength->value();
+    request.precisions = {qdq::Precision::Fp32};
+    if (const auto quantized = qdq::parsePrecision(m_precision->currentData().toString().toStdString());
+        quantized && *quantized != qdq::Precision::Fp32)
+        request.precisions.push_back(*quantized);
     const std::string text = m_text->toPlainText().toStdString();
     const std::string pair = m_pair->text().toStdString();
     if (request.task == qdq::Task::MultipleChoice) {
@@ -179,23 +200,16 @@ QString probabilityRows(const std::vector<qdq::LabelScore> &scores, std::int64_t
 
 } // namespace
 
-void PlaygroundWidget::render()
+// One precision's results as HTML (a column of the side-by-side view).
+QString PlaygroundWidget::runHtml(const InferenceResult &r, const PrecisionRun &run) const
 {
-    if (!m_last) {
-        m_results->setHtml(m_tokenizer ? tr("<i>Results of the selected head appear here as you type.</i>")
-                                       : QString());
-        return;
-    }
-    const InferenceResult &r = *m_last;
-    QString html = QStringLiteral("<h4>%1 · %2 · %3 ms</h4>")
-                       .arg(QString::fromLatin1(qdq::taskName(r.task)), r.precision)
-                       .arg(r.milliseconds, 0, 'f', 1);
-    if (!r.error.isEmpty()) {
-        m_results->setHtml(html + QStringLiteral("<p style='color:#a00000'>%1</p>").arg(r.error.toHtmlEscaped()));
-        return;
-    }
-    for (std::size_t i = 0; i < r.results.size(); ++i) {
-        const qdq::TaskResult &t = r.results[i];
+    QString html = QStringLiteral("<h4>%1 · %2 ms</h4>")
+                       .arg(QString::fromLatin1(qdq::precisionName(run.precision)).toUpper())
+                       .arg(run.milliseconds, 0, 'f', 1);
+    if (!run.error.isEmpty())
+        return html + QStringLiteral("<p style='color:#a00000'>%1</p>").arg(run.error.toHtmlEscaped());
+    for (std::size_t i = 0; i < run.results.size(); ++i) {
+        const qdq::TaskResult &t = run.results[i];
         const qdq::Encoding *enc = i < r.encodings.size() ? &r.encodings[i] : nullptr;
         if (!t.probabilities.empty())
             html += probabilityRows(t.probabilities, t.prediction);
@@ -249,6 +263,27 @@ void PlaygroundWidget::render()
         html += tr("<p>%1 tokens encoded (last hidden state and pooled output computed); the Attention view shows "
                    "the attention maps.</p>")
                     .arg(r.encodings.front().size());
+    return html;
+}
+
+void PlaygroundWidget::render()
+{
+    if (!m_last) {
+        m_results->setHtml(m_tokenizer ? tr("<i>Results of the selected head appear here as you type.</i>")
+                                       : QString());
+        return;
+    }
+    const InferenceResult &r = *m_last;
+    QString html = QStringLiteral("<h3>%1</h3>").arg(QString::fromLatin1(qdq::taskName(r.task)));
+    if (!r.error.isEmpty()) {
+        m_results->setHtml(html + QStringLiteral("<p style='color:#a00000'>%1</p>").arg(r.error.toHtmlEscaped()));
+        return;
+    }
+    // precisions side by side
+    html += QStringLiteral("<table width='100%' cellspacing=6><tr>");
+    for (const PrecisionRun &run : r.runs)
+        html += QStringLiteral("<td valign=top>%1</td>").arg(runHtml(r, run));
+    html += QStringLiteral("</tr></table>");
     m_results->setHtml(html);
 }
 

@@ -36,6 +36,8 @@ public:
     // The heads the checkpoint has (`base` first); the selector offers only these.
     void setTasks(const std::vector<qdq::Task> &tasks);
     bool selectTask(qdq::Task task);
+    // The precision shown beside FP32: "int8" (default), "qdq" or "fp32" (FP32 only).
+    bool selectComparison(const QString &precision);
     [[nodiscard]] qdq::Task task() const;
     // Runs now, without waiting for the debounce.
     void runNow();
@@ -55,6 +57,7 @@ private:
     void retokenize();
     void onFinished(std::shared_ptr<const InferenceResult> result);
     void render();
+    [[nodiscard]] QString runHtml(const InferenceResult &result, const PrecisionRun &run) const;
 
     std::shared_ptr<const qdq::Tokenizer> m_tokenizer;
     QPlainTextEdit *m_text = nullptr;
@@ -63,6 +66,7 @@ private:
     QLabel *m_summary = nullptr;
     TokenStrip *m_strip = nullptr;
     QComboBox *m_task = nullptr;
+    QComboBox *m_precision = nullptr;
     QTextBrowser *m_results = nullptr;
     QTimer *m_debounce = nullptr;
     InferenceWorker *m_worker = nullptr;

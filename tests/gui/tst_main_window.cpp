@@ -330,8 +330,12 @@ void TestMainWindow::playgroundRunsHeadLikeCli()
     QVERIFY(ready.wait(20000)); // debounced run on the worker thread
     const auto result = p->lastResult();
     QVERIFY(result && result->error.isEmpty());
-    QCOMPARE(result->results.size(), std::size_t(1));
-    const auto &topK = result->results[0].topK;
+    QCOMPARE(result->runs.size(), std::size_t(2)); // FP32 and INT8 side by side by default
+    QCOMPARE(result->runs[0].precision, qdq::Precision::Fp32);
+    QCOMPARE(result->runs[1].precision, qdq::Precision::Int8);
+    QVERIFY2(result->runs[1].error.isEmpty(), qPrintable(result->runs[1].error));
+    QCOMPARE(result->runs[0].results.size(), std::size_t(1));
+    const auto &topK = result->runs[0].results[0].topK;
     QCOMPARE(topK.size(), std::size_t(1));
     QCOMPARE(topK[0].position, std::int64_t(6));
 
@@ -380,10 +384,17 @@ void TestMainWindow::attentionViewShowsProbabilities()
         QVERIFY2(std::fabs(sum - 1.0) < 1e-5, qPrintable(QString::number(sum)));
     }
     // the heatmap shows the requested layer and head of the worker's attentions
-    const auto &maps = w.playground()->lastResult()->attention;
+    const auto &maps = w.playground()->lastResult()->runs[0].attention;
     QCOMPARE(maps.heads, 4);
-    QCOMPARE(map->valueAt(2, 1), maps.layers[1][static_cast<std::size_t>(3 * 16 + 2 * 4 + 1)]);
+    const std::size_t cell = 3 * 16 + 2 * 4 + 1; // head 3, row 2, column 1 of a [4, 4, 4] layer
+    QCOMPARE(map->valueAt(2, 1), maps.layers[1][cell]);
     QCOMPARE(map->cellAt(QPoint(-5, -5)), QPoint(-1, -1));
+    // quantized and difference modes show the INT8 run and INT8 - FP32
+    const auto &quant = w.playground()->lastResult()->runs[1].attention;
+    QVERIFY(view->setMode(AttentionView::Mode::Quantized));
+    QCOMPARE(map->valueAt(2, 1), quant.layers[1][cell]);
+    QVERIFY(view->setMode(AttentionView::Mode::Difference));
+    QCOMPARE(map->valueAt(2, 1), quant.layers[1][cell] - maps.layers[1][cell]);
 }
 
 void TestMainWindow::compareViewShowsAmaxRatios()
