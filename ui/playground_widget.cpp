@@ -178,11 +178,11 @@ namespace {
 
 QString bar(float p)
 {
-    const int width = static_cast<int>(std::lround(160.0 * static_cast<double>(std::clamp(p, 0.f, 1.f))));
+    const int width = static_cast<int>(std::lround(60.0 * static_cast<double>(std::clamp(p, 0.f, 1.f))));
     return QStringLiteral("<table cellspacing=0 cellpadding=0><tr><td bgcolor='#4a7fc1' width=%1 "
                           "height=10></td><td width=%2></td></tr></table>")
         .arg(std::max(width, 1))
-        .arg(160 - width);
+        .arg(60 - width);
 }
 
 QString probabilityRows(const std::vector<qdq::LabelScore> &scores, std::int64_t prediction)
@@ -190,7 +190,7 @@ QString probabilityRows(const std::vector<qdq::LabelScore> &scores, std::int64_t
     QString html = "<table cellpadding=2>";
     for (std::size_t i = 0; i < scores.size(); ++i) {
         const bool best = static_cast<std::int64_t>(i) == prediction;
-        html += QStringLiteral("<tr><td>%1%2%3</td><td align=right>%4</td><td>%5</td></tr>")
+        html += QStringLiteral("<tr><td nowrap>%1%2%3</td><td nowrap align=right>%4</td><td>%5</td></tr>")
                     .arg(best ? "<b>" : "", QString::fromStdString(scores[i].label).toHtmlEscaped(), best ? "</b>" : "")
                     .arg(static_cast<double>(scores[i].probability), 0, 'f', 4)
                     .arg(bar(scores[i].probability));
@@ -252,7 +252,7 @@ QString PlaygroundWidget::runHtml(const InferenceResult &r, const PrecisionRun &
                         .arg(r.task == qdq::Task::CausalLm ? tr("Next token after") : at.toHtmlEscaped())
                         .arg(p.position);
             for (const qdq::TokenScore &s : p.top)
-                html += QStringLiteral("<tr><td>%1</td><td align=right>%2</td><td>%3</td></tr>")
+                html += QStringLiteral("<tr><td nowrap>%1</td><td nowrap align=right>%2</td><td>%3</td></tr>")
                             .arg(QString::fromStdString(s.token).toHtmlEscaped())
                             .arg(static_cast<double>(s.probability), 0, 'f', 4)
                             .arg(bar(s.probability));
@@ -282,7 +282,9 @@ void PlaygroundWidget::render()
     // precisions side by side
     html += QStringLiteral("<table width='100%' cellspacing=6><tr>");
     for (const PrecisionRun &run : r.runs)
-        html += QStringLiteral("<td valign=top>%1</td>").arg(runHtml(r, run));
+        html += QStringLiteral("<td valign=top width='%1%'>%2</td>")
+                    .arg(100 / std::max<std::size_t>(r.runs.size(), 1))
+                    .arg(runHtml(r, run));
     html += QStringLiteral("</tr></table>");
     m_results->setHtml(html);
 }
