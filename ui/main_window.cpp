@@ -94,6 +94,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_attention = new AttentionView(this);
     connect(m_playground, &PlaygroundWidget::resultReady, m_attention, &AttentionView::setResult);
     m_compare = new CompareView(this);
+    // what-if: quantizer edits re-run the playground's current input with the new settings
+    connect(m_quantizerModel, &QuantizerTableModel::quantConfigChanged, this, [this](const qdq::QuantConfig &config) {
+        m_worker->setQuantConfig(config);
+        m_playground->runNow();
+    });
 
     createActions();
     createStatusBar();

@@ -3,7 +3,10 @@
 #include <QBrush>
 #include <QPalette>
 
+#include <QColor>
+
 #include <algorithm>
+#include <cmath>
 
 namespace qdq::ui {
 
@@ -22,6 +25,9 @@ void QuantizerTableModel::setCheckpoint(std::shared_ptr<const qdq::Checkpoint> c
 {
     beginResetModel();
     m_rows.clear();
+    m_sites.clear();
+    m_checkpoint = checkpoint;
+    m_config = checkpoint ? qdq::QuantConfig::fromCheckpoint(*checkpoint) : qdq::QuantConfig();
     if (checkpoint) {
         m_rows.reserve(checkpoint->quantizers.size());
         for (const QuantizerInfo &q : checkpoint->quantizers) {
@@ -33,6 +39,8 @@ void QuantizerTableModel::setCheckpoint(std::shared_ptr<const qdq::Checkpoint> c
             row.kind = QString::fromLatin1(siteKindName(q.site.kind()));
             row.calibrated = q.calibrated;
             row.amaxKey = QString::fromStdString(q.amaxKey);
+            row.perTensor = !q.perChannel;
+            m_sites.push_back(q.site);
             if (q.calibrated && checkpoint->has(q.amaxKey)) {
                 std::vector<float> v = checkpoint->get(q.amaxKey).toFloatVector();
                 row.shape = QString::fromStdString(shapeString(q.amaxShape));
@@ -54,6 +62,75 @@ void QuantizerTableModel::setCheckpoint(std::shared_ptr<const qdq::Checkpoint> c
         }
     }
     endResetModel();
+}
+
+void QuantizerTableModel::resetOverrides()
+{
+    setCheckpoint(m_checkpoint);
+    emit quantConfigChanged(m_config);
+}
+
+void QuantizerTableModel::refreshRow(int row)
+{
+    Row &r = m_rows[static_cast<std::size_t>(row)];
+    const qdq::SiteQuantConfig *site = m_config.find(m_sites[static_cast<std::size_t>(row)]);
+    if (!site)
+        return;
+    r.enabled = site->enabled;
+    r.overridden = site->amaxOverridden;
+    if (site->amaxOverridden) {
+        if (site->dynamic()) {
+            r.amaxText = tr("per call (override)");
+            r.amaxSort = -1.0;
+        } else {
+            r.amaxText = tr("%1 (override)").arg(formatAmax(static_cast<double>(site->amax->front())));
+            r.amaxSort = site->amax->front();
+        }
+    }
+    emit dataChanged(index(row, 0), index(row, ColumnCount - 1));
+}
+
+Qt::ItemFlags QuantizerTableModel::flags(const QModelIndex &index) const
+{
+    Qt::ItemFlags f = QAbstractTableModel::flags(index);
+    if (!index.isValid())
+        return f;
+    if (index.column() == State)
+        f |= Qt::ItemIsUserCheckable;
+    if (index.column() == Amax && m_rows[static_cast<std::size_t>(index.row())].perTensor)
+        f |= Qt::ItemIsEditable;
+    return f;
+}
+
+bool QuantizerTableModel::setData(const QModelIndex &index, const QVariant &value, int role)
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return false;
+    const QuantizerSite &site = m_sites[static_cast<std::size_t>(index.row())];
+    const SiteSelector selector = SiteSelector::parse(site.modulePath());
+    if (index.column() == State && role == Qt::CheckStateRole) {
+        if (m_config.setEnabled(selector, value.toInt() == Qt::Checked) != 1)
+            return false;
+    } else if (index.column() == Amax && role == Qt::EditRole &&
+               m_rows[static_cast<std::size_t>(index.row())].perTensor) {
+        const QString text = value.toString().trimmed();
+        if (text.compare(QLatin1String("dynamic"), Qt::CaseInsensitive) == 0) {
+            if (m_config.setDynamicAmax(selector) != 1)
+                return false;
+        } else {
+            bool ok = false;
+            const double v = text.toDouble(&ok);
+            if (!ok || !(v > 0.0) || !std::isfinite(v))
+                return false; // reference §3.3: amax must be positive
+            if (m_config.setAmax(selector, static_cast<float>(v)) != 1)
+                return false;
+        }
+    } else {
+        return false;
+    }
+    refreshRow(index.row());
+    emit quantConfigChanged(m_config);
+    return true;
 }
 
 int QuantizerTableModel::rowCount(const QModelIndex &parent) const
@@ -85,7 +162,7 @@ QVariant QuantizerTableModel::data(const QModelIndex &index, int role) const
         case Amax:
             return row.amaxText;
         case State:
-            return row.calibrated ? tr("calibrated") : tr("dynamic");
+            return !row.enabled ? tr("disabled") : row.calibrated ? tr("calibrated") : tr("dynamic");
         case ShapeColumn:
             return row.shape;
         default:
@@ -99,12 +176,22 @@ QVariant QuantizerTableModel::data(const QModelIndex &index, int role) const
         return data(index, Qt::DisplayRole);
     case AmaxKeyRole:
         return row.amaxKey;
+    case Qt::CheckStateRole:
+        if (index.column() == State)
+            return row.enabled ? Qt::Checked : Qt::Unchecked;
+        return {};
+    case Qt::EditRole:
+        if (index.column() == Amax)
+            return row.amaxSort > 0 ? QString::number(row.amaxSort, 'g', 8) : QStringLiteral("dynamic");
+        return data(index, Qt::DisplayRole);
     case Qt::ToolTipRole:
         return row.calibrated ? row.amaxKey
                               : tr("No stored amax: computed from each input as max |x| (reference §2.4)");
     case Qt::ForegroundRole:
-        if (!row.calibrated && index.column() == Amax)
+        if ((!row.calibrated && !row.overridden && index.column() == Amax) || !row.enabled)
             return QBrush(QPalette().color(QPalette::PlaceholderText));
+        if (row.overridden && index.column() == Amax)
+            return QBrush(QColor(180, 80, 0));
         return {};
     case Qt::TextAlignmentRole:
         if (index.column() == Layer)

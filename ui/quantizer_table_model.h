@@ -3,6 +3,7 @@
 // min / median / max of a per-channel amax) and whether it is calibrated or dynamic.
 
 #include "qdq/checkpoint.h"
+#include "qdq/quant/quant_config.h"
 
 #include <QAbstractTableModel>
 
@@ -21,6 +22,20 @@ public:
 
     void setCheckpoint(std::shared_ptr<const qdq::Checkpoint> checkpoint);
 
+    // What-if (design.md, Quantizers view): the State column's check box enables or disables a
+    // quantizer, and the Amax column of a per-tensor quantizer is editable (a number overrides
+    // the amax; "dynamic" forgets it). Edits change this configuration, never the checkpoint.
+    [[nodiscard]] const qdq::QuantConfig &quantConfig() const { return m_config; }
+    // Restores the checkpoint's own settings.
+    void resetOverrides();
+    [[nodiscard]] Qt::ItemFlags flags(const QModelIndex &index) const override;
+    bool setData(const QModelIndex &index, const QVariant &value, int role = Qt::EditRole) override;
+
+signals:
+    void quantConfigChanged(const qdq::QuantConfig &config);
+
+public:
+
     [[nodiscard]] int rowCount(const QModelIndex &parent = {}) const override;
     [[nodiscard]] int columnCount(const QModelIndex &parent = {}) const override;
     [[nodiscard]] QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
@@ -36,10 +51,18 @@ private:
         QString amaxText;
         double amaxSort = -1.0; // max amax; -1 when dynamic
         bool calibrated = false;
+        bool enabled = true;
+        bool overridden = false;
+        bool perTensor = true;
         QString shape;
         QString amaxKey;
     };
+    void refreshRow(int row);
+
     std::vector<Row> m_rows;
+    std::vector<qdq::QuantizerSite> m_sites;
+    std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
+    qdq::QuantConfig m_config;
 };
 
 } // namespace qdq::ui

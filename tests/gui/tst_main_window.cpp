@@ -88,6 +88,7 @@ private slots:
     void playgroundTokenizesLive();
     void playgroundRunsHeadLikeCli();
     void attentionViewShowsProbabilities();
+    void whatIfOverrideRerunsQuantized();
     void settingsPersistAndApply();
     void compareViewShowsAmaxRatios();
     void staysResponsiveDuringInference();
@@ -355,6 +356,53 @@ void TestMainWindow::playgroundRunsHeadLikeCli()
         QCOMPARE(topK[0].top[static_cast<std::size_t>(i)].id,
                  static_cast<std::int64_t>(top[i].toObject()["token_id"].toInt()));
     QVERIFY(p->resultsHtml().contains(QString::fromStdString(topK[0].top[0].token).toHtmlEscaped()));
+}
+
+void TestMainWindow::whatIfOverrideRerunsQuantized()
+{
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QVERIFY(loaded.wait(20000));
+    PlaygroundWidget *p = w.playground();
+    QVERIFY(p->selectComparison("qdq"));
+    QSignalSpy ready(p, &PlaygroundWidget::resultReady);
+    p->setText(QStringLiteral("the capital of france is [MASK] ."));
+    p->runNow();
+    QVERIFY(ready.wait(20000));
+    const auto before = p->lastResult();
+    QCOMPARE(before->runs[1].precision, qdq::Precision::Qdq);
+
+    // row 39 = the last layer's FFN residual input quantizer (amax 3.5): clip it hard. (In this
+    // tiny random model a change inside an attention block stays below the next residual
+    // quantizer's step, so the last layer's residual is where an override must show.)
+    QuantizerTableModel *m = w.quantizerModel();
+    QCOMPARE(m->index(39, QuantizerTableModel::Site).data().toString(), QString("output.add_residual_input_quantizer"));
+    QSignalSpy changed(m, &QuantizerTableModel::quantConfigChanged);
+    QVERIFY(!m->setData(m->index(39, QuantizerTableModel::Amax), "-1")); // amax must be positive
+    QVERIFY(m->setData(m->index(39, QuantizerTableModel::Amax), "0.05"));
+    QCOMPARE(changed.count(), 1);
+    QVERIFY(m->index(39, QuantizerTableModel::Amax).data().toString().contains("(override)"));
+    QVERIFY(ready.wait(20000)); // the playground re-ran
+    const auto after = p->lastResult();
+    const float fp32Before = before->runs[0].results[0].topK[0].top[0].probability;
+    const float fp32After = after->runs[0].results[0].topK[0].top[0].probability;
+    QCOMPARE(fp32After, fp32Before); // FP32 is untouched by quantizer settings
+    const auto &qb = before->runs[1].results[0].topK[0].top;
+    const auto &qa = after->runs[1].results[0].topK[0].top;
+    bool differs = false;
+    for (std::size_t i = 0; i < qb.size(); ++i)
+        differs = differs || qb[i].id != qa[i].id || qb[i].probability != qa[i].probability;
+    QVERIFY2(differs, "clipping the last residual to 0.05 must change the quantized prediction");
+    // the checkpoint keeps its amax (overrides never mutate it)
+    const double stored = w.checkpoint()->get("bert.encoder.layer.1.output.add_residual_input_quantizer._amax").at({});
+    QVERIFY2(stored > 1.0, qPrintable(QString::number(stored)));
+    // unchecking disables the quantizer
+    QVERIFY(m->setData(m->index(1, QuantizerTableModel::State), Qt::Unchecked, Qt::CheckStateRole));
+    QCOMPARE(m->index(1, QuantizerTableModel::State).data().toString(), QString("disabled"));
+    const qdq::SiteQuantConfig *weight = m->quantConfig().find({0, qdq::SiteId::QueryWeight});
+    QVERIFY(weight && !weight->enabled);
 }
 
 void TestMainWindow::attentionViewShowsProbabilities()
