@@ -35,7 +35,6 @@ signals:
     void quantConfigChanged(const qdq::QuantConfig &config);
 
 public:
-
     [[nodiscard]] int rowCount(const QModelIndex &parent = {}) const override;
     [[nodiscard]] int columnCount(const QModelIndex &parent = {}) const override;
     [[nodiscard]] QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
