@@ -20,6 +20,27 @@ LoadedModel withTokenizer(LoadedModel model)
     return model;
 }
 
+// calibration.safetensors of a calibrated folder (qdq calibrate writes it beside the weights)
+LoadedModel withCalibration(LoadedModel model)
+{
+    std::error_code ec;
+    const std::filesystem::path source = model.checkpoint->source;
+    const std::filesystem::path folder = std::filesystem::is_directory(source, ec) ? source : source.parent_path();
+    const std::filesystem::path file = folder / "calibration.safetensors";
+    if (!std::filesystem::exists(file, ec)) {
+        model.calibrationProblem =
+            QObject::tr("This checkpoint has no calibration statistics (calibration.safetensors): "
+                        "run Tools ▸ Calibrate… to collect histograms.");
+        return model;
+    }
+    try {
+        model.calibration = std::make_shared<const qdq::CalibrationFile>(qdq::loadCalibrationFile(file));
+    } catch (const std::exception &e) {
+        model.calibrationProblem = QString::fromStdString(e.what());
+    }
+    return model;
+}
+
 } // namespace
 
 LoadJob::LoadJob(QObject *parent) : QObject(parent)
@@ -58,6 +79,7 @@ void LoadJob::start(const QString &path)
         try {
             r.model.checkpoint = std::make_shared<const qdq::Checkpoint>(qdq::loadCheckpoint(file, progress.get()));
             r.model = withTokenizer(std::move(r.model));
+            r.model = withCalibration(std::move(r.model));
         } catch (const qdq::CancelledError &) {
             r.cancelled = true;
         } catch (const std::exception &e) {

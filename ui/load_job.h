@@ -2,6 +2,7 @@
 // Loads a checkpoint on a worker thread (style.md: workers), reporting progress through
 // signals and cancellable from the GUI thread. The engine call is the same one the CLI makes.
 
+#include "qdq/calibration.h"
 #include "qdq/checkpoint.h"
 #include "qdq/progress.h"
 #include "qdq/tokenizer.h"
@@ -19,6 +20,9 @@ struct LoadedModel {
     std::shared_ptr<const qdq::Checkpoint> checkpoint;
     std::shared_ptr<const qdq::Tokenizer> tokenizer;
     QString tokenizerProblem; // why there is no tokenizer
+    // calibration statistics written beside the weights by `qdq calibrate`, when present
+    std::shared_ptr<const qdq::CalibrationFile> calibration;
+    QString calibrationProblem;
 };
 
 class LoadJob : public QObject {

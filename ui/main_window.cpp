@@ -4,6 +4,7 @@
 #include "attention_view.h"
 #include "compare_view.h"
 #include "drop_overlay.h"
+#include "histogram_view.h"
 #include "inference_worker.h"
 #include "load_job.h"
 #include "playground_widget.h"
@@ -94,6 +95,13 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_attention = new AttentionView(this);
     connect(m_playground, &PlaygroundWidget::resultReady, m_attention, &AttentionView::setResult);
     m_compare = new CompareView(this);
+    m_histogram = new HistogramView(this);
+    connect(m_histogram, &HistogramView::amaxDragged, this, [this](const qdq::QuantizerSite &site, double amax) {
+        const int row = m_quantizerModel->rowOf(site);
+        if (row >= 0)
+            m_quantizerModel->setData(m_quantizerModel->index(row, QuantizerTableModel::Amax),
+                                      QString::number(amax, 'g', 8));
+    });
     // what-if: quantizer edits re-run the playground's current input with the new settings
     connect(m_quantizerModel, &QuantizerTableModel::quantConfigChanged, this, [this](const qdq::QuantConfig &config) {
         m_worker->setQuantConfig(config);
@@ -310,6 +318,16 @@ void MainWindow::cancelLoading()
     m_loadJob->cancel();
 }
 
+void MainWindow::selectQuantizer(int row)
+{
+    auto *table = findChild<QTableView *>(QStringLiteral("quantizerTable"));
+    if (!table)
+        return;
+    const auto *proxy = qobject_cast<const QSortFilterProxyModel *>(table->model());
+    const QModelIndex source = m_quantizerModel->index(row, 0);
+    table->setCurrentIndex(proxy ? proxy->mapFromSource(source) : source);
+}
+
 bool MainWindow::isLoading() const
 {
     return m_loadJob->isRunning();
@@ -336,6 +354,7 @@ void MainWindow::onLoaded(const LoadedModel &model)
     m_recent->add(m_currentPath);
     m_tensorModel->setCheckpoint(m_checkpoint);
     m_quantizerModel->setCheckpoint(m_checkpoint);
+    m_histogram->setCalibration(model.calibration, model.calibrationProblem);
     const QFileInfo info(m_currentPath);
     setWindowFilePath(m_currentPath);
     setWindowTitle(tr("%1 — QDQ Inspector").arg(info.fileName()));
@@ -354,10 +373,23 @@ void MainWindow::onLoaded(const LoadedModel &model)
                                        TensorTableModel::Name, tr("Filter tensors (e.g. layer.3 or _amax)"),
                                        QStringLiteral("tensorTable")),
                        tr("Tensors"));
+        m_tabs->addTab(m_histogram, tr("Histogram"));
         m_tabs->addTab(m_attention, tr("Attention"));
+        if (auto *table = findChild<QTableView *>(QStringLiteral("quantizerTable"))) {
+            connect(table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+                    [this, table](const QModelIndex &current) {
+                        const auto *proxy = qobject_cast<const QSortFilterProxyModel *>(table->model());
+                        const QModelIndex source = proxy ? proxy->mapToSource(current) : current;
+                        if (source.isValid())
+                            m_histogram->showSite(m_quantizerModel->siteAt(source.row()),
+                                                  m_quantizerModel->amaxInUse(source.row()));
+                    });
+        }
         m_tabs->addTab(m_compare, tr("Compare"));
     }
     m_compare->setCheckpointA(m_checkpoint);
+    if (m_quantizerModel->rowCount() > 0)
+        selectQuantizer(0); // the histogram view opens on the first quantizer
     showView(QStringLiteral("quantizers"));
     updateStatus();
     emit checkpointLoaded(m_currentPath);

@@ -21,6 +21,7 @@ namespace qdq::ui {
 
 class AttentionView;
 class CompareView;
+class HistogramView;
 class DropOverlay;
 class InferenceWorker;
 class LoadJob;
@@ -49,6 +50,9 @@ public:
     [[nodiscard]] PlaygroundWidget *playground() const { return m_playground; }
     [[nodiscard]] AttentionView *attentionView() const { return m_attention; }
     [[nodiscard]] CompareView *compareView() const { return m_compare; }
+    [[nodiscard]] HistogramView *histogramView() const { return m_histogram; }
+    // Selects a row of the Quantizers view (source model row), which drives the histogram.
+    void selectQuantizer(int row);
     // Selects the tab whose title (without '&', case-insensitive) is `name`; false if none.
     bool showView(const QString &name);
     [[nodiscard]] QStringList viewNames() const;
@@ -115,6 +119,7 @@ private:
     InferenceWorker *m_worker = nullptr;
     AttentionView *m_attention = nullptr;
     CompareView *m_compare = nullptr;
+    HistogramView *m_histogram = nullptr;
     std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     QString m_currentPath;
     bool m_interactive = true;

@@ -64,6 +64,22 @@ void QuantizerTableModel::setCheckpoint(std::shared_ptr<const qdq::Checkpoint> c
     endResetModel();
 }
 
+int QuantizerTableModel::rowOf(const qdq::QuantizerSite &site) const
+{
+    for (std::size_t i = 0; i < m_sites.size(); ++i)
+        if (m_sites[i] == site)
+            return static_cast<int>(i);
+    return -1;
+}
+
+std::optional<double> QuantizerTableModel::amaxInUse(int row) const
+{
+    const qdq::SiteQuantConfig *s = m_config.find(m_sites[static_cast<std::size_t>(row)]);
+    if (!s || !s->enabled || s->dynamic() || s->amax->size() != 1)
+        return std::nullopt;
+    return static_cast<double>(s->amax->front());
+}
+
 void QuantizerTableModel::resetOverrides()
 {
     setCheckpoint(m_checkpoint);

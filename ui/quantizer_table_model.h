@@ -8,6 +8,7 @@
 #include <QAbstractTableModel>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace qdq::ui {
@@ -26,6 +27,11 @@ public:
     // quantizer, and the Amax column of a per-tensor quantizer is editable (a number overrides
     // the amax; "dynamic" forgets it). Edits change this configuration, never the checkpoint.
     [[nodiscard]] const qdq::QuantConfig &quantConfig() const { return m_config; }
+    [[nodiscard]] qdq::QuantizerSite siteAt(int row) const { return m_sites[static_cast<std::size_t>(row)]; }
+    [[nodiscard]] int rowOf(const qdq::QuantizerSite &site) const;
+    // The per-tensor amax in use at `row` (override or calibrated); nullopt when dynamic,
+    // disabled or per-channel.
+    [[nodiscard]] std::optional<double> amaxInUse(int row) const;
     // Restores the checkpoint's own settings.
     void resetOverrides();
     [[nodiscard]] Qt::ItemFlags flags(const QModelIndex &index) const override;

@@ -1,8 +1,10 @@
 // GUI smoke tests, offscreen: the main window renders, drag-and-drop and File ▸ Open share
 // openPath(), errors are reported, recent files persist, --screenshot writes a real image.
 #include "attention_view.h"
+#include "charts/histogram_chart.h"
 #include "compare_view.h"
 #include "heatmap_widget.h"
+#include "histogram_view.h"
 #include "inference_worker.h"
 #include "main_window.h"
 #include "playground_widget.h"
@@ -27,11 +29,13 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QGraphicsView>
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QMimeData>
+#include <QMouseEvent>
 #include <QSet>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -89,6 +93,7 @@ private slots:
     void playgroundRunsHeadLikeCli();
     void attentionViewShowsProbabilities();
     void whatIfOverrideRerunsQuantized();
+    void histogramOfCalibratedCheckpoint();
     void settingsPersistAndApply();
     void compareViewShowsAmaxRatios();
     void staysResponsiveDuringInference();
@@ -403,6 +408,67 @@ void TestMainWindow::whatIfOverrideRerunsQuantized()
     QCOMPARE(m->index(1, QuantizerTableModel::State).data().toString(), QString("disabled"));
     const qdq::SiteQuantConfig *weight = m->quantConfig().find({0, qdq::SiteId::QueryWeight});
     QVERIFY(weight && !weight->enabled);
+}
+
+void TestMainWindow::histogramOfCalibratedCheckpoint()
+{
+    // a calibrated folder written by `qdq calibrate` carries calibration.safetensors
+    QTemporaryDir dir;
+    QFile data(dir.filePath("data.txt"));
+    QVERIFY(data.open(QIODevice::WriteOnly));
+    data.write("the capital of france is paris .\nhe drove his car to work .\nthe cat sat on the mat .\n"
+               "we ate dinner at a restaurant .\nshe opened the door slowly .\nthe sun rises in the east .\n");
+    data.close();
+    const QString out = dir.filePath("calibrated");
+    const qdq::test::ProcessResult r = qdq::test::runCli(
+        {"calibrate", "--model", QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert"), "--data",
+         data.fileName(), "--method", "percentile", "--percentile", "99.9", "--out", out, "--quiet"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+
+    MainWindow w;
+    w.setInteractive(false);
+    w.resize(1200, 800);
+    w.show();
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(out));
+    QVERIFY(loaded.wait(20000));
+    HistogramView *view = w.histogramView();
+    QVERIFY(view->hasCalibration());
+    QVERIFY(w.showView("histogram"));
+    QVERIFY(view->site().has_value()); // opens on the first quantizer
+    QCOMPARE(view->site()->id, qdq::SiteId::QueryInput);
+    // four methods plus the amax in use
+    QCOMPARE(view->chart()->markerCount(), 5);
+    const double inUse = *view->chart()->amaxInUse();
+    const double stored =
+        w.checkpoint()->get("bert.encoder.layer.0.attention.self.query._input_quantizer._amax").at({});
+    QCOMPARE(inUse, static_cast<double>(static_cast<float>(stored)));
+
+    // drag the in-use marker to the left: the quantizer's amax is overridden (what-if)
+    QSignalSpy changed(w.quantizerModel(), &QuantizerTableModel::quantConfigChanged);
+    QApplication::processEvents();
+    QWidget *viewport = view->chart()->findChild<QGraphicsView *>()->viewport();
+    const QPointF from = view->chart()->valueToPosition(inUse);
+    const QPointF to = view->chart()->valueToPosition(inUse / 2);
+    QVERIFY(to.x() < from.x());
+    QMouseEvent press(QEvent::MouseButtonPress, from, viewport->mapToGlobal(from), Qt::LeftButton, Qt::LeftButton,
+                      Qt::NoModifier);
+    QApplication::sendEvent(viewport, &press);
+    QMouseEvent move(QEvent::MouseMove, to, viewport->mapToGlobal(to), Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(viewport, &move);
+    QMouseEvent release(QEvent::MouseButtonRelease, to, viewport->mapToGlobal(to), Qt::LeftButton, Qt::NoButton,
+                        Qt::NoModifier);
+    QApplication::sendEvent(viewport, &release);
+    QVERIFY(changed.count() >= 1);
+    const double dragged = *w.quantizerModel()->amaxInUse(0);
+    QVERIFY2(std::fabs(dragged - inUse / 2) < inUse * 0.05,
+             qPrintable(QString("%1 vs %2").arg(dragged).arg(inUse / 2)));
+    QVERIFY(w.quantizerModel()->index(0, QuantizerTableModel::Amax).data().toString().contains("(override)"));
+
+    // a weight quantizer has no histogram (per-row max, reference §4.1)
+    w.selectQuantizer(1);
+    QCOMPARE(view->site()->id, qdq::SiteId::QueryWeight);
+    QCOMPARE(view->chart()->markerCount(), 0);
 }
 
 void TestMainWindow::attentionViewShowsProbabilities()
