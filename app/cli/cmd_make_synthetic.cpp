@@ -30,7 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // reference §1.1: the six QuantLinear modules of a layer
-constexpr const char *kLinears[] = {"attention.self.query", "attention.self.key",     "attention.self.value",
+constexpr const char *kLinears[] = {"attention.self.query",   "attention.self.key", "attention.self.value",
                                     "attention.output.dense", "intermediate.dense", "output.dense"};
 
 std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min, std::int64_t max)
@@ -225,14 +225,15 @@ int runMakeSynthetic(const QStringList &args)
         const std::int64_t cls = tokenId(vocab, "[CLS]", 0);
         const std::int64_t sep = tokenId(vocab, "[SEP]", 0);
         const std::int64_t first = std::min<std::int64_t>(999, config.vocabSize - 1); // past [unused*]
-        SplitMix tokens{seed ^ 0x63616C6962ULL};                                         // "calib"
+        SplitMix tokens{seed ^ 0x63616C6962ULL};                                      // "calib"
         std::vector<std::int64_t> ids(static_cast<std::size_t>(calBatch * calSeq));
         for (std::size_t i = 0; i < ids.size(); ++i) {
             const auto pos = static_cast<std::int64_t>(i) % calSeq;
-            ids[i] = pos == 0             ? cls
-                     : pos == calSeq - 1 ? sep
-                                         : first + static_cast<std::int64_t>(
-                                                       tokens.next() % static_cast<std::uint64_t>(config.vocabSize - first));
+            ids[i] = pos == 0 ? cls
+                     : pos == calSeq - 1
+                         ? sep
+                         : first + static_cast<std::int64_t>(tokens.next() %
+                                                             static_cast<std::uint64_t>(config.vocabSize - first));
         }
         ForwardInputs in;
         in.inputIds = Tensor::fromValues<std::int64_t>({calBatch, calSeq}, ids);
@@ -260,10 +261,9 @@ int runMakeSynthetic(const QStringList &args)
         std::ostringstream dimsText;
         for (std::size_t i = 0; i < dims.size(); ++i)
             dimsText << (i ? "," : "") << dims[i];
-        const std::map<std::string, std::string> metadata = {
-            {"format", "pt"},
-            {"qdq_synthetic_seed", std::to_string(seed)},
-            {"qdq_synthetic_outlier_dims", dimsText.str()}};
+        const std::map<std::string, std::string> metadata = {{"format", "pt"},
+                                                             {"qdq_synthetic_seed", std::to_string(seed)},
+                                                             {"qdq_synthetic_outlier_dims", dimsText.str()}};
         printProgress(common.quiet || common.json, "write", 0, 1);
         writeSafetensors(staging / "model.safetensors", tensors, metadata);
         writeFileAtomically(staging / "config.json", config.toJson());
@@ -272,10 +272,14 @@ int runMakeSynthetic(const QStringList &args)
         for (const std::string &t : vocab)
             if (!(t.size() > 2 && t.front() == '[' && t.back() == ']'))
                 cased = cased || std::any_of(t.begin(), t.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-        const nlohmann::json tokenizerConfig = {
-            {"tokenizer_class", "BertTokenizer"}, {"do_lower_case", !cased},   {"unk_token", "[UNK]"},
-            {"sep_token", "[SEP]"},               {"pad_token", "[PAD]"},      {"cls_token", "[CLS]"},
-            {"mask_token", "[MASK]"},             {"model_max_length", config.maxPositionEmbeddings}};
+        const nlohmann::json tokenizerConfig = {{"tokenizer_class", "BertTokenizer"},
+                                                {"do_lower_case", !cased},
+                                                {"unk_token", "[UNK]"},
+                                                {"sep_token", "[SEP]"},
+                                                {"pad_token", "[PAD]"},
+                                                {"cls_token", "[CLS]"},
+                                                {"mask_token", "[MASK]"},
+                                                {"model_max_length", config.maxPositionEmbeddings}};
         writeFileAtomically(staging / "tokenizer_config.json", tokenizerConfig.dump(2) + "\n");
         nlohmann::json note = {
             {"generator", "qdq make-synthetic"},
@@ -284,10 +288,10 @@ int runMakeSynthetic(const QStringList &args)
             {"outlier_dims", dims},
             {"outlier_gains", gains},
             {"outlier_offsets", offsets},
-            {"amax", qdqBuffers ? "weights: per-row max |w| ([out, 1]); activations: max calibration over " +
-                                      std::to_string(calBatch) + " x " + std::to_string(calSeq) +
-                                      " random tokens (0-dim)"
-                                : "none: every quantizer is dynamic (amax computed per call)"}};
+            {"amax", qdqBuffers
+                         ? "weights: per-row max |w| ([out, 1]); activations: max calibration over " +
+                               std::to_string(calBatch) + " x " + std::to_string(calSeq) + " random tokens (0-dim)"
+                         : "none: every quantizer is dynamic (amax computed per call)"}};
         writeFileAtomically(staging / "synthetic.json", note.dump(2) + "\n");
         printProgress(common.quiet || common.json, "write", 1, 1);
         if (fs::exists(out))
@@ -310,11 +314,12 @@ int runMakeSynthetic(const QStringList &args)
                    {"outlier_dims", dims},
                    {"amax_buffers", amax.size()}});
     } else if (!common.quiet) {
-        std::printf("wrote %s: %lld layers, hidden %lld, %lld heads, intermediate %lld, vocab %lld, %.1f M parameters\n",
-                    out.string().c_str(), static_cast<long long>(config.numHiddenLayers),
-                    static_cast<long long>(config.hiddenSize), static_cast<long long>(config.numAttentionHeads),
-                    static_cast<long long>(config.intermediateSize), static_cast<long long>(config.vocabSize),
-                    static_cast<double>(parameters) / 1e6);
+        std::printf(
+            "wrote %s: %lld layers, hidden %lld, %lld heads, intermediate %lld, vocab %lld, %.1f M parameters\n",
+            out.string().c_str(), static_cast<long long>(config.numHiddenLayers),
+            static_cast<long long>(config.hiddenSize), static_cast<long long>(config.numAttentionHeads),
+            static_cast<long long>(config.intermediateSize), static_cast<long long>(config.vocabSize),
+            static_cast<double>(parameters) / 1e6);
         if (!dims.empty())
             std::printf("outlier dims %s\n", nlohmann::json(dims).dump().c_str());
         if (qdqBuffers)

@@ -63,11 +63,21 @@ private:
     QString m_vocab;
     QStringList args(const QString &out, const QStringList &extra = {}) const
     {
-        return QStringList{"make-synthetic", "--layers",       QString::number(kLayers),
-                           "--hidden",       QString::number(kHidden), "--heads",
-                           "4",              "--intermediate", QString::number(kIntermediate),
-                           "--max-position", "64",             "--vocab",
-                           m_vocab,          "--out",          out,
+        return QStringList{"make-synthetic",
+                           "--layers",
+                           QString::number(kLayers),
+                           "--hidden",
+                           QString::number(kHidden),
+                           "--heads",
+                           "4",
+                           "--intermediate",
+                           QString::number(kIntermediate),
+                           "--max-position",
+                           "64",
+                           "--vocab",
+                           m_vocab,
+                           "--out",
+                           out,
                            "--quiet"} +
                extra;
     }
@@ -88,7 +98,10 @@ void TestMakeSynthetic::initTestCase()
     QStringList tokens{"[PAD]"};
     for (int i = 1; i < 100; ++i)
         tokens << QString("[unused%1]").arg(i - 1);
-    tokens << "[UNK]" << "[CLS]" << "[SEP]" << "[MASK]";
+    tokens << "[UNK]"
+           << "[CLS]"
+           << "[SEP]"
+           << "[MASK]";
     while (tokens.size() < kVocab)
         tokens << QString("w%1").arg(tokens.size());
     m_vocab = m_dir.filePath("vocab.txt");
@@ -101,7 +114,8 @@ void TestMakeSynthetic::keysAndShapes()
 {
     const QString out = make("qdq", {"--qdq", "--outliers", "3", "--seed", "7"});
     QVERIFY(!out.isEmpty());
-    for (const char *file : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "synthetic.json"})
+    for (const char *file :
+         {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "synthetic.json"})
         QVERIFY2(QFile::exists(out + "/" + file), file);
     QVERIFY(!QDir(m_dir.path()).exists("qdq.partial"));
 
@@ -137,20 +151,20 @@ void TestMakeSynthetic::keysAndShapes()
     for (int i = 0; i < kLayers; ++i) {
         const std::string b = "bert.encoder.layer." + std::to_string(i) + ".";
         const std::vector<std::tuple<std::string, std::int64_t, std::int64_t>> linears = {
-            {"attention.self.query", h, h},   {"attention.self.key", h, h}, {"attention.self.value", h, h},
+            {"attention.self.query", h, h},   {"attention.self.key", h, h},  {"attention.self.value", h, h},
             {"attention.output.dense", h, h}, {"intermediate.dense", in, h}, {"output.dense", h, in}};
         for (const auto &[name, outF, inF] : linears) {
             QCOMPARE(shape(b + name + ".weight"), (Shape{outF, inF}));
             QCOMPARE(shape(b + name + ".bias"), (Shape{outF}));
             QCOMPARE(shape(b + name + "._weight_quantizer._amax"), (Shape{outF, 1})); // per row
-            QCOMPARE(shape(b + name + "._input_quantizer._amax"), Shape{});            // 0-dim
+            QCOMPARE(shape(b + name + "._input_quantizer._amax"), Shape{});           // 0-dim
             QCOMPARE(st.dtype(b + name + "._input_quantizer._amax"), DType::F32);
         }
-        for (const char *q : {"attention.self.matmul_q_input_quantizer", "attention.self.matmul_k_input_quantizer",
-                              "attention.self.matmul_v_input_quantizer", "attention.self.matmul_a_input_quantizer",
-                              "attention.output.add_local_input_quantizer",
-                              "attention.output.add_residual_input_quantizer", "output.add_local_input_quantizer",
-                              "output.add_residual_input_quantizer"})
+        for (const char *q :
+             {"attention.self.matmul_q_input_quantizer", "attention.self.matmul_k_input_quantizer",
+              "attention.self.matmul_v_input_quantizer", "attention.self.matmul_a_input_quantizer",
+              "attention.output.add_local_input_quantizer", "attention.output.add_residual_input_quantizer",
+              "output.add_local_input_quantizer", "output.add_residual_input_quantizer"})
             QCOMPARE(shape(b + q + "._amax"), Shape{});
         QCOMPARE(shape(b + "attention.output.LayerNorm.weight"), (Shape{h}));
         QCOMPARE(shape(b + "output.LayerNorm.bias"), (Shape{h}));
@@ -200,7 +214,8 @@ void TestMakeSynthetic::outlierDims()
     const QString out = make("outliers", {"--qdq", "--outliers", "4", "--seed", "5"});
     const QString none = make("no-outliers", {"--qdq", "--seed", "5"});
     QVERIFY(!out.isEmpty() && !none.isEmpty());
-    const QJsonArray listed = QJsonDocument::fromJson(readAll(out + "/synthetic.json")).object()["outlier_dims"].toArray();
+    const QJsonArray listed =
+        QJsonDocument::fromJson(readAll(out + "/synthetic.json")).object()["outlier_dims"].toArray();
     QCOMPARE(listed.size(), 4);
     std::set<std::int64_t> dims;
     for (const auto &d : listed)
@@ -236,15 +251,15 @@ void TestMakeSynthetic::badArguments_data()
     const QString out = m_dir.filePath("never");
     const QStringList base{"make-synthetic", "--vocab", vocab, "--out", out};
     QTest::newRow("no layers") << base + QStringList{"--hidden", "64", "--heads", "4"};
-    QTest::newRow("no out") << QStringList{"make-synthetic", "--layers", "1", "--hidden", "64",
-                                           "--heads", "4",   "--vocab",  vocab};
+    QTest::newRow("no out") << QStringList{"make-synthetic", "--layers", "1",       "--hidden", "64",
+                                           "--heads",        "4",        "--vocab", vocab};
     QTest::newRow("not a number") << base + QStringList{"--layers", "two", "--hidden", "64", "--heads", "4"};
     QTest::newRow("zero layers") << base + QStringList{"--layers", "0", "--hidden", "64", "--heads", "4"};
     QTest::newRow("heads do not divide") << base + QStringList{"--layers", "1", "--hidden", "100", "--heads", "12"};
-    QTest::newRow("too many outliers")
-        << base + QStringList{"--layers", "1", "--hidden", "64", "--heads", "4", "--outliers", "65"};
-    QTest::newRow("negative seed") << base + QStringList{"--layers", "1", "--hidden", "64", "--heads", "4", "--seed",
-                                                         "-1"};
+    QTest::newRow("too many outliers") << base + QStringList{"--layers", "1", "--hidden",   "64",
+                                                             "--heads",  "4", "--outliers", "65"};
+    QTest::newRow("negative seed") << base + QStringList{"--layers", "1", "--hidden", "64",
+                                                         "--heads",  "4", "--seed",   "-1"};
     QTest::newRow("unknown option") << base + QStringList{"--layers", "1", "--hidden", "64", "--heads", "4", "--bogus"};
 }
 
