@@ -129,6 +129,7 @@ def is_prose(sentence):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent / ".data"))
+    parser.add_argument("--provenance", metavar="MD", help="also write the file table of PROVENANCE.md here")
     args = parser.parse_args()
     if not SOURCES.is_dir():
         sys.exit(f"make_corpus: {SOURCES} is missing; install it with: apt-get install -y python3.11-doc")
@@ -157,6 +158,11 @@ def main():
     with open(out / "sources.tsv", "w", encoding="utf-8") as f:
         for path, size, digest in provenance:
             f.write(f"{path}\t{size}\t{digest}\n")
+    if args.provenance:
+        with open(args.provenance, "w", encoding="utf-8") as f:
+            f.write("| file (under /usr/share/doc/python3.11/html/_sources/) | bytes | SHA-256 |\n|---|---:|---|\n")
+            for path, size, digest in provenance:
+                f.write(f"| {path.relative_to(SOURCES)} | {size} | `{digest}` |\n")
     total = sum(len(s) + 1 for s in sentences)
     print(f"make_corpus: {len(files)} files, {len(sentences)} sentences ({total / 1e6:.2f} MB): "
           f"train {len(train)}, eval {len(evaluation)}, calibration {len(calibration)} -> {out}")
