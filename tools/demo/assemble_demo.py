@@ -143,18 +143,23 @@ def assemble(kind, target, quiet, force):
     staging = target.parent / (target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    metadata = {"format": "pt", "qdq_demo": kind,
-                "qdq_demo_amax": f"{calibrated} calibrated quantizers" if calibrated else "uncalibrated (dynamic)"}
-    write_safetensors(staging / "model.safetensors", tensors, metadata)
-    shutil.copyfile(committed / "config.json", staging / "config.json")
-    for name in TOKENIZER_FILES:
-        shutil.copyfile(COMMITTED / "tokenizer" / name, staging / name)
-    shutil.copyfile(ENCODER / "tokenizer.json", staging / "tokenizer.json")
-    shutil.copyfile(COMMITTED / "README.md", staging / "README.md")
-    (staging / ".assembled").write_text(stamp + "\n")
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(staging, target)
+    try:
+        metadata = {"format": "pt", "qdq_demo": kind,
+                    "qdq_demo_amax": f"{calibrated} calibrated quantizers" if calibrated else "uncalibrated (dynamic)"}
+        write_safetensors(staging / "model.safetensors", tensors, metadata)
+        shutil.copyfile(committed / "config.json", staging / "config.json")
+        for name in TOKENIZER_FILES:
+            shutil.copyfile(COMMITTED / "tokenizer" / name, staging / name)
+        shutil.copyfile(ENCODER / "tokenizer.json", staging / "tokenizer.json")
+        if (COMMITTED / "README.md").is_file():
+            shutil.copyfile(COMMITTED / "README.md", staging / "README.md")
+        (staging / ".assembled").write_text(stamp + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     log(quiet, f"wrote {target.relative_to(ROOT)} ({len(tensors)} tensors, "
                f"{'%d _amax buffers' % calibrated if calibrated else 'uncalibrated'})")
 
