@@ -6,7 +6,10 @@ sentences cached by train_demo.py (the same masks), and prints the top-5 of ten 
 sentences. Writes tools/demo/.data/evaluation.json and evaluation.md (pasted into
 resources/demo-model/README.md).
 
-  tools/reference/.venv/bin/python tools/demo/evaluate_demo.py [--qdq build/app/qdq]
+  tools/reference/.venv/bin/python tools/demo/evaluate_demo.py [--qdq build/app/qdq] [--precision qdq|int8]
+
+With --precision the C++ runs use that precision (once `qdq run --precision` supports it) and
+the "same as transformers" fractions compare them with the fp32 reference.
 """
 import argparse
 import json
@@ -52,6 +55,9 @@ def padded(rows):
     return ids, att
 
 
+PRECISION = "fp32"
+
+
 def run_cpp(qdq, model, task, rows, top_k=5):
     """`qdq run --inputs` on padded rows; returns the JSON results (one entry per row)."""
     ids, att = padded(rows)
@@ -60,7 +66,8 @@ def run_cpp(qdq, model, task, rows, top_k=5):
         write_safetensors(path, [("input_ids", "I64", list(ids.shape), ids.numpy().tobytes()),
                                  ("attention_mask", "I64", list(att.shape), att.numpy().tobytes())])
         r = subprocess.run([qdq, "run", "--model", str(model), "--task", task, "--inputs", str(path),
-                            "--json", "--top-k", str(top_k), "--quiet"], capture_output=True, text=True)
+                            "--json", "--top-k", str(top_k), "--quiet"]
+                           + ([] if PRECISION == "fp32" else ["--precision", PRECISION]), capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"evaluate-demo: qdq run failed ({r.returncode}): {r.stderr.strip()}")
     return json.loads(r.stdout)["results"]
@@ -70,7 +77,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--qdq", default=str(ROOT / "build" / "app" / "qdq"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "qdq", "int8"],
+                        help="precision of the C++ runs (transformers is always the fp32 reference)")
     args = parser.parse_args()
+    global PRECISION
+    PRECISION = args.precision
     torch.set_num_threads(args.threads)
     tokenizer = BertTokenizerFast.from_pretrained(str(MODEL))
     mlm = BertForMaskedLM.from_pretrained(str(MODEL)).eval()
@@ -155,11 +166,13 @@ def main():
     result["everyday"] = everyday
 
     out = HERE / ".data"
-    (out / "evaluation.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = ["| sentence | top-5 (C++ engine, fp32, probability) |", "|---|---|"]
+    result["cpp_precision"] = PRECISION
+    suffix = "" if PRECISION == "fp32" else "-" + PRECISION
+    (out / f"evaluation{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [f"| sentence | top-5 (C++ engine, {PRECISION}, probability) |", "|---|---|"]
     for e in everyday:
         lines.append(f"| {e['sentence']} | " + ", ".join(f"{t} {p:.2f}" for t, p in e["cpp_top5"]) + " |")
-    (out / "evaluation.md").write_text("\n".join(lines) + "\n")
+    (out / f"evaluation{suffix}.md").write_text("\n".join(lines) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "everyday"}, indent=2))
     print("\n".join(lines))
     print("everyday top-5 identical in C++ and transformers:", all(e["same"] for e in everyday))
