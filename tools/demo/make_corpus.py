@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Extracts English prose sentences from the Python 3.11 documentation shipped by Debian's
+python3.11-doc package (reST sources under /usr/share/doc/python3.11/html/_sources, PSF License
+Version 2) and splits them, deterministically, into disjoint sets:
+
+  train        sentences the masked-LM and classifier heads are trained on
+  eval         held-out sentences for the accuracy numbers in resources/demo-model/README.md
+  calibration  128 held-out sentences for `qdq calibrate` (committed as tools/demo/calibration.txt)
+
+Standard library only.  python3 tools/demo/make_corpus.py [--out DIR]   (default tools/demo/.data)
+Writes DIR/{train,eval,calibration}.txt (one sentence a line) and DIR/sources.tsv (path, bytes,
+SHA-256 of every source file read, for resources/demo-model/PROVENANCE.md).
+"""
+import argparse
+import hashlib
+import pathlib
+import random
+import re
+import sys
+
+SOURCES = pathlib.Path("/usr/share/doc/python3.11/html/_sources")
+# prose-rich parts of the documentation (c-api / distutils are mostly API listings)
+PARTS = ["tutorial", "howto", "faq", "whatsnew", "reference", "library", "using", "installing",
+         "extending", "glossary.rst.txt"]
+SEED = 20261126
+N_CALIBRATION = 128
+N_EVAL = 2000
+
+ROLE = re.compile(r":[a-zA-Z:+-]+:`([^`]*)`")
+LINK = re.compile(r"`([^`<]*?)\s*<[^>]*>`_{1,2}")
+BACKTICKS = re.compile(r"``([^`]*)``|`([^`]*)`_{0,2}")
+EMPH = re.compile(r"\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*")
+WORD = re.compile(r"^[\"'(]?[A-Za-z][A-Za-z'-]*[\"')]?[,.;:!?]?[\"')]?$")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
+CODE_DIRECTIVES = (".. code-block", ".. sourcecode", ".. doctest", ".. testcode", ".. testoutput",
+                   ".. productionlist", ".. literalinclude", ".. highlight", ".. grammar-snippet",
+                   ".. csv-table", ".. list-table", ".. table", ".. raw", ".. math", ".. index",
+                   ".. _", ".. toctree", ".. seealso", ".. moduleauthor", ".. sectionauthor",
+                   ".. rubric", ".. |", ".. include", ".. image", ".. figure", ".. cmdoption",
+                   ".. opcode", ".. impl-detail", ".. audit-event", ".. c:", ".. envvar")
+
+
+def role_text(match):
+    text = match.group(1)
+    if "<" in text and text.endswith(">"):
+        text = text[: text.index("<")].strip()
+    text = text.lstrip("~!")
+    if "." in text and " " not in text:  # :func:`os.path.join` -> join
+        text = text.rsplit(".", 1)[-1]
+    return text
+
+
+def clean_inline(text):
+    text = ROLE.sub(role_text, text)
+    text = LINK.sub(lambda m: m.group(1), text)
+    text = BACKTICKS.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+    text = EMPH.sub(lambda m: m.group(1) or m.group(2), text)
+    text = text.replace("|", " ").replace("\\", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def paragraphs(lines):
+    block = []
+    for line in lines:
+        if line.strip():
+            block.append(line.rstrip())
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def indent(line):
+    return len(line) - len(line.lstrip(" "))
+
+
+def prose_paragraphs(text):
+    """Paragraphs of running text: literal blocks (after '::'), code/table directives,
+    comments, titles, tables and field lists are skipped."""
+    code_indent = None  # skip paragraphs indented deeper than this
+    for block in paragraphs(text.splitlines()):
+        first = block[0]
+        level = indent(first)
+        if code_indent is not None:
+            if level > code_indent:
+                continue
+            code_indent = None
+        stripped = first.strip()
+        if stripped.startswith(CODE_DIRECTIVES) or stripped.startswith("..") and "::" not in stripped:
+            code_indent = level
+            continue
+        if stripped.startswith(".. "):  # other directives (note, versionadded, function, ...):
+            body = block[1:]              # their argument line is not prose; their body may be
+            if not body:
+                continue
+            block = body
+            stripped = block[0].strip()
+        if block[-1].rstrip().endswith("::"):
+            code_indent = level
+            block = block[:]
+            block[-1] = re.sub(r"\s*::$", ":", block[-1].rstrip())
+            if block[-1].strip() == ":":
+                continue
+        if stripped.startswith((">>>", "...", "+", "|", "=", "-", "*" * 2, "#", ":", "%", "$")):
+            continue
+        if len(block) >= 2 and re.fullmatch(r"[=\-~^\"'*#+]{3,}", block[1].strip()):
+            continue  # a section title
+        if stripped.startswith(("* ", "- ", "#. ")) or re.match(r"\d+\. ", stripped):
+            stripped = re.sub(r"^(\* |- |#\. |\d+\. )", "", stripped)
+            block = [stripped] + block[1:]
+        yield clean_inline(" ".join(line.strip() for line in block))
+
+
+def is_prose(sentence):
+    words = sentence.split()
+    if not 8 <= len(words) <= 40:
+        return False
+    if not sentence[0].isupper() or sentence[-1] not in ".!?":
+        return False
+    plain = sum(1 for w in words if WORD.match(w))
+    if plain < 0.9 * len(words):
+        return False
+    if any(c in sentence for c in "=_/{}[]<>@#$%^&*~\\"):
+        return False
+    return sentence.count("(") == sentence.count(")")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent / ".data"))
+    parser.add_argument("--provenance", metavar="MD", help="also write the file table of PROVENANCE.md here")
+    args = parser.parse_args()
+    if not SOURCES.is_dir():
+        sys.exit(f"make_corpus: {SOURCES} is missing; install it with: apt-get install -y python3.11-doc")
+    files = []
+    for part in PARTS:
+        path = SOURCES / part
+        files += sorted(path.rglob("*.txt")) if path.is_dir() else [path]
+    seen, sentences, provenance = set(), [], []
+    for path in files:
+        data = path.read_bytes()
+        provenance.append((path, len(data), hashlib.sha256(data).hexdigest()))
+        for paragraph in prose_paragraphs(data.decode("utf-8")):
+            for sentence in SENTENCE_END.split(paragraph):
+                sentence = sentence.strip()
+                if is_prose(sentence) and sentence.lower() not in seen:
+                    seen.add(sentence.lower())
+                    sentences.append(sentence)
+    random.Random(SEED).shuffle(sentences)
+    calibration = sentences[:N_CALIBRATION]
+    evaluation = sentences[N_CALIBRATION:N_CALIBRATION + N_EVAL]
+    train = sentences[N_CALIBRATION + N_EVAL:]
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, items in (("train", train), ("eval", evaluation), ("calibration", calibration)):
+        (out / f"{name}.txt").write_text("".join(s + "\n" for s in items), encoding="utf-8")
+    with open(out / "sources.tsv", "w", encoding="utf-8") as f:
+        for path, size, digest in provenance:
+            f.write(f"{path}\t{size}\t{digest}\n")
+    if args.provenance:
+        with open(args.provenance, "w", encoding="utf-8") as f:
+            f.write("| file (under /usr/share/doc/python3.11/html/_sources/) | bytes | SHA-256 |\n|---|---:|---|\n")
+            for path, size, digest in provenance:
+                f.write(f"| {path.relative_to(SOURCES)} | {size} | `{digest}` |\n")
+    total = sum(len(s) + 1 for s in sentences)
+    print(f"make_corpus: {len(files)} files, {len(sentences)} sentences ({total / 1e6:.2f} MB): "
+          f"train {len(train)}, eval {len(evaluation)}, calibration {len(calibration)} -> {out}")
+
+
+if __name__ == "__main__":
+    main()
