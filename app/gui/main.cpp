@@ -29,6 +29,19 @@ bool wantsScreenshot(int argc, char **argv)
     return false;
 }
 
+// The bundled demo model: installed beside the program (share/qdq-inspector/demo) or in the
+// source tree it was built from; the assembled real-weights demo first, else the tiny one.
+QString demoModelPath()
+{
+    const QString appDir = QCoreApplication::applicationDirPath();
+    const QStringList roots = {appDir + "/../share/qdq-inspector/demo", QStringLiteral(QDQ_SOURCE_DEMO_DIR)};
+    for (const QString &root : roots)
+        for (const char *name : {"model", "tiny-qdqbert"})
+            if (QFileInfo::exists(root + "/" + name + "/config.json"))
+                return QDir(root + "/" + name).canonicalPath();
+    return {};
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -51,6 +64,7 @@ int main(int argc, char **argv)
     parser.addPositionalArgument("path", "Checkpoint file, folder or zip to open.", "[path]");
     parser.addOption({"model", "Checkpoint to open (same as the positional path).", "path"});
     parser.addOption({"screenshot", "Render the window to this PNG file and exit.", "file"});
+    parser.addOption({"no-demo", "Start without opening the bundled demo model."});
     parser.addOption({"view", "Tab to show before the screenshot (e.g. start).", "name"});
     parser.addOption({"size", "Window size for the screenshot, WxH (default 1280x800).", "WxH"});
     parser.addOption({"text", "Text for the playground (runs the head before the screenshot).", "T"});
@@ -66,6 +80,8 @@ int main(int argc, char **argv)
     if (path.isEmpty() && !parser.positionalArguments().isEmpty())
         path = parser.positionalArguments().first();
 
+    if (path.isEmpty() && !screenshot && !parser.isSet("no-demo"))
+        path = demoModelPath();
     if (!screenshot) {
         window.show();
         if (!path.isEmpty())

@@ -117,6 +117,9 @@ def assemble(kind, target, quiet, force):
     inputs += [COMMITTED / "tokenizer" / n for n in TOKENIZER_FILES] + [ENCODER / "tokenizer.json"]
     if amax_path.exists():
         inputs.append(amax_path)
+    calibration_path = committed / "calibration.safetensors"  # histograms for the GUI, when committed
+    if calibration_path.exists():
+        inputs.append(calibration_path)
     stamp = hashlib.sha256(ENCODER_SHA256.encode())
     for path in inputs:
         stamp.update(path.name.encode() + sha256(path).encode())
@@ -151,6 +154,8 @@ def assemble(kind, target, quiet, force):
         for name in TOKENIZER_FILES:
             shutil.copyfile(COMMITTED / "tokenizer" / name, staging / name)
         shutil.copyfile(ENCODER / "tokenizer.json", staging / "tokenizer.json")
+        if calibration_path.exists():
+            shutil.copyfile(calibration_path, staging / "calibration.safetensors")
         if (COMMITTED / "README.md").is_file():
             shutil.copyfile(COMMITTED / "README.md", staging / "README.md")
         (staging / ".assembled").write_text(stamp + "\n")
@@ -177,6 +182,10 @@ def extract_amax(source, kind, quiet):
     prefixed = [(n if n.startswith("bert.") else "bert." + n,) + st.read(n) for n in names]
     write_safetensors(out, prefixed, {"format": "pt", "source": str(path.name), **st.metadata})
     log(quiet, f"wrote {out.relative_to(ROOT)} ({len(names)} _amax buffers from {path})")
+    statistics = (source if source.is_dir() else source.parent) / "calibration.safetensors"
+    if statistics.is_file():  # the collected histograms, so the GUI's Histogram view works on the demo
+        shutil.copyfile(statistics, COMMITTED / kind / "calibration.safetensors")
+        log(quiet, f"copied {statistics} next to it")
 
 
 def main():
