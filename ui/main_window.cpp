@@ -2,6 +2,7 @@
 
 #include "app_settings.h"
 #include "attention_view.h"
+#include "calibrate_dialog.h"
 #include "compare_view.h"
 #include "drop_overlay.h"
 #include "histogram_view.h"
@@ -175,6 +176,9 @@ void MainWindow::createActions()
     quit->setShortcut(QKeySequence::Quit);
 
     QMenu *tools = menuBar()->addMenu(tr("&Tools"));
+    QAction *calibrate = tools->addAction(tr("&Calibrate…"), this, &MainWindow::showCalibrate);
+    calibrate->setObjectName("actionCalibrate");
+    calibrate->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_K));
     QAction *settingsAction = tools->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
     settingsAction->setShortcut(QKeySequence::Preferences);
     settingsAction->setObjectName("actionSettings");
@@ -264,6 +268,18 @@ void MainWindow::updateMemory()
         return;
     const qint64 bytes = fields[1].toLongLong() * static_cast<qint64>(sysconf(_SC_PAGESIZE));
     m_statusMemory->setText(tr("Memory: %1").arg(QLocale().formattedDataSize(bytes)));
+}
+
+void MainWindow::showCalibrate()
+{
+    if (!m_checkpoint) {
+        reportError(tr("Open a checkpoint first: calibration runs its model over your data."));
+        return;
+    }
+    auto *dialog = new CalibrateDialog(m_checkpoint, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &CalibrateDialog::calibrated, this, [this](const QString &folder) { openPath(folder); });
+    dialog->open();
 }
 
 void MainWindow::showSettings()

@@ -67,6 +67,7 @@ public slots:
     void showOpenFolderDialog();
     void showAbout();
     void showSettings();
+    void showCalibrate();
     void showShortcuts();
 
 signals:

@@ -1,6 +1,7 @@
 // GUI smoke tests, offscreen: the main window renders, drag-and-drop and File ▸ Open share
 // openPath(), errors are reported, recent files persist, --screenshot writes a real image.
 #include "attention_view.h"
+#include "calibrate_dialog.h"
 #include "charts/histogram_chart.h"
 #include "compare_view.h"
 #include "heatmap_widget.h"
@@ -94,6 +95,7 @@ private slots:
     void attentionViewShowsProbabilities();
     void whatIfOverrideRerunsQuantized();
     void histogramOfCalibratedCheckpoint();
+    void calibrateDialogWritesAndOpens();
     void settingsPersistAndApply();
     void compareViewShowsAmaxRatios();
     void staysResponsiveDuringInference();
@@ -469,6 +471,61 @@ void TestMainWindow::histogramOfCalibratedCheckpoint()
     w.selectQuantizer(1);
     QCOMPARE(view->site()->id, qdq::SiteId::QueryWeight);
     QCOMPARE(view->chart()->markerCount(), 0);
+}
+
+void TestMainWindow::calibrateDialogWritesAndOpens()
+{
+    QTemporaryDir dir;
+    QFile data(dir.filePath("data.txt"));
+    QVERIFY(data.open(QIODevice::WriteOnly));
+    for (int i = 0; i < 400; ++i)
+        data.write(QStringLiteral("sentence number %1 about the weather in paris .\n").arg(i).toUtf8());
+    data.close();
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QVERIFY(loaded.wait(20000));
+
+    // cancelled: nothing is written
+    {
+        CalibrateDialog dialog(w.checkpoint());
+        dialog.setDataFile(data.fileName());
+        dialog.setSamples(400);
+        dialog.setOutputFolder(dir.filePath("cancelled"));
+        QSignalSpy failed(&dialog, &CalibrateDialog::failed);
+        dialog.start();
+        dialog.cancel();
+        QVERIFY(failed.wait(30000));
+        QVERIFY2(failed.at(0).at(0).toString().contains("cancelled"), qPrintable(failed.at(0).at(0).toString()));
+        QVERIFY(!QFileInfo::exists(dir.filePath("cancelled")));
+    }
+    // a bad data file: the error names it
+    {
+        CalibrateDialog dialog(w.checkpoint());
+        dialog.setDataFile(dir.filePath("missing.txt"));
+        dialog.setOutputFolder(dir.filePath("bad"));
+        QSignalSpy failed(&dialog, &CalibrateDialog::failed);
+        dialog.start();
+        QVERIFY(failed.wait(30000));
+        QVERIFY(failed.at(0).at(0).toString().contains("missing.txt"));
+        QVERIFY(!QFileInfo::exists(dir.filePath("bad")));
+    }
+    // a full run writes the folder, which the window then opens with its histograms
+    CalibrateDialog dialog(w.checkpoint());
+    dialog.setDataFile(data.fileName());
+    dialog.setSamples(16);
+    dialog.setMethod("max");
+    const QString out = dir.filePath("calibrated");
+    dialog.setOutputFolder(out);
+    QSignalSpy done(&dialog, &CalibrateDialog::calibrated);
+    connect(&dialog, &CalibrateDialog::calibrated, &w, &MainWindow::openPath);
+    dialog.start();
+    QVERIFY(done.wait(30000));
+    QVERIFY(QFileInfo::exists(out + "/calibration.safetensors"));
+    QVERIFY(loaded.wait(20000));
+    QCOMPARE(w.checkpoint()->calibratedQuantizers(), 40);
+    QVERIFY(w.histogramView()->hasCalibration());
 }
 
 void TestMainWindow::attentionViewShowsProbabilities()

@@ -1,0 +1,204 @@
+#include "calibrate_dialog.h"
+
+#include "app_settings.h"
+
+#include "qdq/calibration.h"
+#include "qdq/calibration_data.h"
+#include "qdq/errors.h"
+#include "qdq/text_task.h"
+#include "qdq/threading.h"
+
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QtConcurrent>
+
+namespace qdq::ui {
+
+namespace {
+
+QWidget *withBrowse(QLineEdit *edit, const std::function<void()> &browse)
+{
+    auto *row = new QWidget;
+    auto *layout = new QHBoxLayout(row);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto *button = new QPushButton(QObject::tr("Browse…"));
+    QObject::connect(button, &QPushButton::clicked, browse);
+    layout->addWidget(edit, 1);
+    layout->addWidget(button);
+    return row;
+}
+
+} // namespace
+
+CalibrateDialog::CalibrateDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, QWidget *parent)
+    : QDialog(parent), m_checkpoint(std::move(checkpoint))
+{
+    setObjectName("calibrateDialog");
+    setWindowTitle(tr("Calibrate"));
+    auto *form = new QFormLayout(this);
+    m_data = new QLineEdit;
+    m_data->setPlaceholderText(tr("text (one example per line), JSONL or CSV/TSV with a \"text\" column"));
+    m_output = new QLineEdit;
+    if (m_checkpoint) {
+        const QFileInfo source(QString::fromStdString(m_checkpoint->source.string()));
+        m_output->setText(source.absolutePath() + "/" + source.completeBaseName() + "-calibrated");
+    }
+    m_method = new QComboBox;
+    for (const char *m : {"percentile", "max", "mse", "entropy"})
+        m_method->addItem(QString::fromLatin1(m));
+    m_percentile = new QDoubleSpinBox;
+    m_percentile->setDecimals(3);
+    m_percentile->setRange(50.0, 100.0);
+    m_percentile->setValue(99.99); // the HF QDQBERT example's value (reference §4.8)
+    m_samples = new QSpinBox;
+    m_samples->setRange(1, 1000000);
+    m_samples->setValue(128); // reference §4.1: the HF example calibrates on 128 samples
+    m_bar = new QProgressBar;
+    m_bar->setRange(0, 100);
+    m_bar->setValue(0);
+    m_status = new QLabel;
+    m_status->setWordWrap(true);
+    form->addRow(tr("Data file"), withBrowse(m_data, [this] {
+                     const QString f = QFileDialog::getOpenFileName(this, tr("Calibration Data"));
+                     if (!f.isEmpty())
+                         m_data->setText(f);
+                 }));
+    form->addRow(tr("Method"), m_method);
+    form->addRow(tr("Percentile"), m_percentile);
+    form->addRow(tr("Samples"), m_samples);
+    form->addRow(tr("Output folder"), withBrowse(m_output, [this] {
+                     const QString d = QFileDialog::getExistingDirectory(this, tr("Output Folder"));
+                     if (!d.isEmpty())
+                         m_output->setText(d);
+                 }));
+    form->addRow(m_bar);
+    form->addRow(m_status);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Cancel);
+    m_run = buttons->addButton(tr("Calibrate"), QDialogButtonBox::AcceptRole);
+    connect(m_run, &QPushButton::clicked, this, &CalibrateDialog::start);
+    connect(buttons, &QDialogButtonBox::rejected, this, [this] {
+        if (isRunning())
+            cancel();
+        else
+            reject();
+    });
+    form->addRow(buttons);
+    connect(m_method, &QComboBox::currentTextChanged, this,
+            [this](const QString &m) { m_percentile->setEnabled(m == QLatin1String("percentile")); });
+    connect(&m_watcher, &QFutureWatcher<QString>::finished, this, &CalibrateDialog::onFinished);
+}
+
+CalibrateDialog::~CalibrateDialog()
+{
+    cancel();
+    m_watcher.waitForFinished();
+}
+
+void CalibrateDialog::setDataFile(const QString &path)
+{
+    m_data->setText(path);
+}
+void CalibrateDialog::setOutputFolder(const QString &path)
+{
+    m_output->setText(path);
+}
+void CalibrateDialog::setMethod(const QString &method)
+{
+    m_method->setCurrentText(method);
+}
+void CalibrateDialog::setSamples(int samples)
+{
+    m_samples->setValue(samples);
+}
+bool CalibrateDialog::isRunning() const
+{
+    return m_watcher.isRunning();
+}
+QString CalibrateDialog::outputFolder() const
+{
+    return m_output->text();
+}
+
+void CalibrateDialog::cancel()
+{
+    if (m_progress)
+        m_progress->cancel();
+}
+
+void CalibrateDialog::start()
+{
+    if (isRunning() || !m_checkpoint)
+        return;
+    const auto method = qdq::parseCalibMethod(m_method->currentText().toStdString());
+    const auto profile = qdq::parseVersionProfile(AppSettings().versionProfile().toStdString());
+    qdq::CalibrationOptions options;
+    options.numBins = AppSettings().histogramBins();
+    if (profile)
+        options.profile = *profile;
+    qdq::CalibratedOutput output;
+    output.directory = m_output->text().toStdString();
+    output.method = method.value_or(qdq::CalibMethod::Percentile);
+    output.amax.percentile = m_percentile->value();
+    output.metadata["data"] = m_data->text().toStdString();
+    const std::string dataFile = m_data->text().toStdString();
+    const std::int64_t samples = m_samples->value();
+    m_progress = std::make_shared<qdq::Progress>();
+    m_progress->setCallback([this](const qdq::ProgressEvent &e) {
+        const int percent = e.total > 0 ? static_cast<int>(100 * e.done / e.total) : 0;
+        QMetaObject::invokeMethod(
+            this,
+            [this, percent, stage = QString::fromStdString(e.stage)] {
+                m_bar->setValue(percent);
+                m_bar->setFormat(stage + QStringLiteral(" %p%"));
+            },
+            Qt::QueuedConnection);
+    });
+    m_run->setEnabled(false);
+    m_status->setText(tr("Calibrating…"));
+    m_watcher.setFuture(
+        QtConcurrent::run([ck = m_checkpoint, progress = m_progress, options, output, dataFile, samples] {
+            try {
+                qdq::applyNumThreads();
+                if (dataFile.empty())
+                    throw qdq::IoError("choose a calibration data file");
+                const std::vector<qdq::CalibrationExample> examples =
+                    qdq::selectExamples(qdq::readCalibrationData(dataFile), samples);
+                const qdq::Tokenizer tokenizer = qdq::tokenizerForCheckpoint(*ck);
+                qdq::Calibrator calibrator(*ck, options);
+                calibrator.run(examples, tokenizer, progress.get());
+                qdq::writeCalibratedCheckpoint(*ck, calibrator, output, progress.get());
+                return QString();
+            } catch (const qdq::CancelledError &) {
+                return tr("Calibration was cancelled; nothing was written.");
+            } catch (const std::exception &e) {
+                return QString::fromStdString(e.what());
+            }
+        }));
+}
+
+void CalibrateDialog::onFinished()
+{
+    const QString error = m_watcher.result();
+    m_run->setEnabled(true);
+    if (!error.isEmpty()) {
+        m_status->setText(error);
+        emit failed(error);
+        return;
+    }
+    m_bar->setValue(100);
+    m_status->setText(tr("Wrote %1").arg(m_output->text()));
+    emit calibrated(m_output->text());
+    accept();
+}
+
+} // namespace qdq::ui
