@@ -13,6 +13,7 @@ const QString kDevice = QStringLiteral("engine/device");
 const QString kPrecision = QStringLiteral("engine/defaultPrecision");
 const QString kProfile = QStringLiteral("quant/versionProfile");
 const QString kBins = QStringLiteral("quant/histogramBins");
+const QString kTheme = QStringLiteral("ui/theme");
 const QString kGeometry = QStringLiteral("window/geometry");
 const QString kState = QStringLiteral("window/state");
 } // namespace
@@ -80,6 +81,14 @@ QString AppSettings::versionProfile() const
 void AppSettings::setVersionProfile(const QString &profile)
 {
     m_settings.setValue(kProfile, profile);
+}
+QString AppSettings::theme() const
+{
+    return m_settings.value(kTheme, QStringLiteral("system")).toString();
+}
+void AppSettings::setTheme(const QString &theme)
+{
+    m_settings.setValue(kTheme, theme);
 }
 int AppSettings::histogramBins() const
 {

@@ -34,6 +34,9 @@ public:
     // pytorch-quantization version profile (reference §3.5), e.g. "pq-2.1.x"
     [[nodiscard]] QString versionProfile() const;
     void setVersionProfile(const QString &profile);
+    // "system", "light" or "dark"
+    [[nodiscard]] QString theme() const;
+    void setTheme(const QString &theme);
     [[nodiscard]] int histogramBins() const;
     void setHistogramBins(int bins);
 

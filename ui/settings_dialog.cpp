@@ -1,6 +1,7 @@
 #include "settings_dialog.h"
 
 #include "app_settings.h"
+#include "theme.h"
 
 #include "qdq/device.h"
 #include "qdq/quant/quant_descriptor.h"
@@ -59,11 +60,18 @@ SettingsDialog::SettingsDialog(QWidget *parent) : QDialog(parent)
     m_bins->setRange(128, 65536);
     m_bins->setValue(settings.histogramBins());
 
+    m_theme = new QComboBox;
+    m_theme->addItem(tr("System"), QStringLiteral("system"));
+    m_theme->addItem(tr("Light"), QStringLiteral("light"));
+    m_theme->addItem(tr("Dark"), QStringLiteral("dark"));
+    m_theme->setCurrentIndex(std::max(0, m_theme->findData(settings.theme())));
+
     form->addRow(tr("Device"), m_device);
     form->addRow(tr("CPU threads"), m_threads);
     form->addRow(tr("Default precision"), m_precision);
     form->addRow(tr("Quantization profile"), m_profile);
     form->addRow(tr("Histogram bins"), m_bins);
+    form->addRow(tr("Colours"), m_theme);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
     connect(buttons, &QDialogButtonBox::accepted, this, [this] {
         save();
@@ -81,7 +89,9 @@ void SettingsDialog::save()
     settings.setDefaultPrecision(m_precision->currentData().toString());
     settings.setVersionProfile(m_profile->currentData().toString());
     settings.setHistogramBins(m_bins->value());
+    settings.setTheme(m_theme->currentData().toString());
     setNumThreads(m_threads->value());
+    applyTheme(settings.theme());
 }
 
 } // namespace qdq::ui

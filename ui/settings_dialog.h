@@ -22,6 +22,7 @@ public:
     [[nodiscard]] QComboBox *precisionBox() const { return m_precision; }
     [[nodiscard]] QComboBox *profileBox() const { return m_profile; }
     [[nodiscard]] QSpinBox *binsBox() const { return m_bins; }
+    [[nodiscard]] QComboBox *themeBox() const { return m_theme; }
 
 private:
     QComboBox *m_device = nullptr;
@@ -29,6 +30,7 @@ private:
     QComboBox *m_precision = nullptr;
     QComboBox *m_profile = nullptr;
     QSpinBox *m_bins = nullptr;
+    QComboBox *m_theme = nullptr;
 };
 
 } // namespace qdq::ui

@@ -2,8 +2,10 @@
 //   qdq-inspector [PATH]                          open PATH (file, folder or zip) at start
 //   qdq-inspector --screenshot FILE [--view NAME] [--model P] [--size WxH]
 //                                                 render the window offscreen to FILE and exit
+#include "app_settings.h"
 #include "main_window.h"
 #include "playground_widget.h"
+#include "theme.h"
 
 #include "qdq/version.h"
 
@@ -72,6 +74,7 @@ int main(int argc, char **argv)
     parser.addOption({"task", "Head for the playground, e.g. masked-lm.", "TASK"});
     parser.process(app);
 
+    qdq::ui::applyTheme(qdq::ui::AppSettings().theme());
     qdq::ui::MainWindow window;
     const bool screenshot = parser.isSet("screenshot");
     window.setInteractive(!screenshot);

@@ -652,8 +652,14 @@ void TestMainWindow::settingsPersistAndApply()
         QVERIFY(i > 0);
         QVERIFY(!(again.deviceBox()->model()->flags(again.deviceBox()->model()->index(i, 0)) & Qt::ItemIsEnabled));
     }
+    // the dark palette applies at once and persists
+    again.themeBox()->setCurrentIndex(again.themeBox()->findData("dark"));
     again.threadsBox()->setValue(0);
     again.save();
+    QVERIFY(QApplication::palette().color(QPalette::Window).lightness() < 80);
+    again.themeBox()->setCurrentIndex(again.themeBox()->findData("system"));
+    again.save();
+    QVERIFY(QApplication::palette().color(QPalette::Window).lightness() > 128);
     QCOMPARE(qdq::numThreads(), qdq::hardwareThreads());
 }
 
