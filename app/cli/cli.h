@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -53,6 +54,23 @@ int runGuarded(bool json, const std::function<int()> &body);
 void printError(bool json, int code, const std::string &kind, const std::string &message, const std::string &where);
 
 void printJson(const nlohmann::json &value);
+
+// min / median / max of a non-empty sample (benchmark timings, per-channel amax).
+template <class T>
+struct Spread {
+    T min{};
+    T median{};
+    T max{};
+};
+template <class T>
+Spread<T> spreadOf(std::vector<T> v)
+{
+    if (v.empty())
+        return {};
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return {v.front(), n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / T(2), v.back()};
+}
 // Progress line on stderr unless quiet ("\r<stage> 42%", newline when done).
 void printProgress(bool quiet, const std::string &stage, long long done, long long total);
 

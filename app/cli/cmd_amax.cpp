@@ -13,17 +13,7 @@
 namespace qdq::cli {
 namespace {
 
-struct AmaxSummary {
-    float min = 0, median = 0, max = 0;
-};
-
-AmaxSummary summarize(std::vector<float> v)
-{
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    const float median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0F;
-    return {v.front(), median, v.back()};
-}
+using AmaxSummary = Spread<float>;
 
 std::string shapeText(const SiteQuantConfig &s)
 {
@@ -66,7 +56,7 @@ int runAmax(const QStringList &args)
                 j["int8_fallback_reason"] = plan[i].reason;
             if (!s.dynamic()) {
                 j["amax_shape"] = s.amaxShape;
-                const AmaxSummary a = summarize(*s.amax);
+                const AmaxSummary a = spreadOf(*s.amax);
                 if (s.amax->size() == 1)
                     j["amax"] = a.max;
                 else
@@ -94,7 +84,7 @@ int runAmax(const QStringList &args)
         const std::string kind(siteKindName(s.site.kind()));
         AmaxSummary a{};
         if (!s.dynamic())
-            a = summarize(*s.amax);
+            a = spreadOf(*s.amax);
         const bool scalar = !s.dynamic() && s.amax->size() == 1;
         if (csv) {
             std::printf("%s,%s,%d,%d,%s,", site.c_str(), kind.c_str(), s.enabled ? 1 : 0, s.desc.numBits,

@@ -19,16 +19,7 @@
 namespace qdq::cli {
 namespace {
 
-struct Stats {
-    double median = 0, min = 0, max = 0;
-};
-
-Stats stats(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return {n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0, v.front(), v.back()};
-}
+using Stats = Spread<double>;
 
 int positiveOption(const QCommandLineParser &parser, const QString &name)
 {
@@ -155,9 +146,9 @@ int runBench(const QStringList &args)
             base.push_back(baseline->forward(in).milliseconds);
         printProgress(common.quiet || common.json, "bench", i + 1, runs);
     }
-    const Stats f = stats(forward);
-    const Stats g = stats(gemm);
-    const Stats b = baseline ? stats(base) : Stats{};
+    const Stats f = spreadOf(forward);
+    const Stats g = spreadOf(gemm);
+    const Stats b = baseline ? spreadOf(base) : Stats{};
     std::optional<Stats> cal;
     std::size_t collectorBytes = 0;
     if (parser.isSet("calibration")) {
@@ -174,7 +165,7 @@ int runBench(const QStringList &args)
             printProgress(common.quiet || common.json, "bench calibration", i + 1, runs);
         }
         model.setSiteHooks(nullptr);
-        cal = stats(calibrating);
+        cal = spreadOf(calibrating);
         collectorBytes = calibrator.memoryBytes();
     }
     if (common.json) {

@@ -32,21 +32,6 @@ fs::path siblingName(const fs::path &directory, const char *tag)
                      std::to_string(now) + "-" + std::to_string(counter++));
 }
 
-const char *methodKey(CalibMethod m)
-{
-    switch (m) {
-    case CalibMethod::Max:
-        return "max";
-    case CalibMethod::Percentile:
-        return "percentile";
-    case CalibMethod::Mse:
-        return "mse";
-    case CalibMethod::Entropy:
-        return "entropy";
-    }
-    return "max";
-}
-
 void writeStatistics(const fs::path &path, const Calibrator &cal, const CalibratedOutput &output, Progress *progress)
 {
     std::vector<std::pair<std::string, Tensor>> owned;
@@ -71,7 +56,7 @@ void writeStatistics(const fs::path &path, const Calibrator &cal, const Calibrat
             owned.emplace_back(s.name + ".max", all.byMethod[0]->alias());
         for (const CalibMethod m : {CalibMethod::Max, CalibMethod::Percentile, CalibMethod::Mse, CalibMethod::Entropy})
             if (const auto &t = all.byMethod[static_cast<std::size_t>(m)])
-                owned.emplace_back(s.name + ".amax." + methodKey(m), t->alias());
+                owned.emplace_back(s.name + ".amax." + std::string(calibMethodName(m)), t->alias());
     }
     const CalibrationOptions &o = cal.options();
     std::map<std::string, std::string> meta = output.metadata;
@@ -84,8 +69,8 @@ void writeStatistics(const fs::path &path, const Calibrator &cal, const Calibrat
     meta["batches"] = std::to_string(cal.batches());
     meta["batch_size"] = std::to_string(o.batchSize);
     meta["max_length"] = std::to_string(o.maxLength);
-    meta["method"] = methodKey(output.method);
-    meta["weight_method"] = methodKey(output.weightMethod);
+    meta["method"] = std::string(calibMethodName(output.method));
+    meta["weight_method"] = std::string(calibMethodName(output.weightMethod));
     meta["percentile"] = std::to_string(output.amax.percentile);
     meta["start_bin"] = std::to_string(output.amax.startBin);
     meta["stride"] = std::to_string(output.amax.stride);

@@ -47,6 +47,28 @@ void *mutablePtr(const Tensor &t)
     return const_cast<void *>(t.rawData());
 }
 
+// Weights reordered once per layout a primitive asks for (oneDNN's "any" format), shared by
+// every plan that wants the same layout.
+class PackedWeights {
+public:
+    memory get(const memory::desc &wanted, const memory::desc &plain, void *data, const dnnl::engine &engine,
+               dnnl::stream &stream)
+    {
+        for (const auto &[md, mem] : m_packed)
+            if (md == wanted)
+                return mem;
+        memory user(plain, engine, data);
+        memory packed(wanted, engine);
+        dnnl::reorder(user, packed).execute(stream, user, packed);
+        stream.wait();
+        m_packed.emplace_back(wanted, packed);
+        return packed;
+    }
+
+private:
+    std::vector<std::pair<memory::desc, memory>> m_packed;
+};
+
 class CpuPackedLinear final : public PackedLinear {
 public:
     CpuPackedLinear(Tensor weight, Tensor bias, Activation activation)
@@ -82,21 +104,8 @@ public:
         }
         const dnnl::inner_product_forward::desc desc(dnnl::prop_kind::forward_inference, src, wAny, bias, dst);
         const dnnl::inner_product_forward::primitive_desc pd(desc, attr, engine);
-        memory packed;
-        for (const auto &[md, mem] : m_packed) {
-            if (md == pd.weights_desc()) {
-                packed = mem;
-                break;
-            }
-        }
-        if (!packed) {
-            const memory::desc plain({n, k}, memory::data_type::f32, memory::format_tag::ab);
-            memory user(plain, engine, mutablePtr(m_weight));
-            packed = memory(pd.weights_desc(), engine);
-            dnnl::reorder(user, packed).execute(stream, user, packed);
-            stream.wait();
-            m_packed.emplace_back(pd.weights_desc(), packed);
-        }
+        const memory::desc plain({n, k}, memory::data_type::f32, memory::format_tag::ab);
+        const memory packed = m_packed.get(pd.weights_desc(), plain, mutablePtr(m_weight), engine, stream);
         return m_plans.emplace(rows, Plan{dnnl::inner_product_forward(pd), packed}).first->second;
     }
 
@@ -108,7 +117,7 @@ private:
     Activation m_activation;
     std::mutex m_mutex;
     std::unordered_map<std::int64_t, Plan> m_plans;
-    std::vector<std::pair<memory::desc, memory>> m_packed;
+    PackedWeights m_packed;
 };
 
 // reference §3.3 steps 5: code = clamp(rne(fl(x * s)), m, B). The clamp comes first (the bounds
@@ -213,22 +222,9 @@ public:
         attr.set_post_ops(ops);
         const dnnl::matmul::desc desc(src, wAny, dst);
         const dnnl::matmul::primitive_desc pd(desc, attr, engine);
-        memory packed;
-        for (const auto &[md, mem] : m_packed) {
-            if (md == pd.weights_desc()) {
-                packed = mem;
-                break;
-            }
-        }
-        if (!packed) {
-            // codes are [N,K] row-major = [K,N] with strides {1, K}
-            const memory::desc plain({k, n}, memory::data_type::s8, memory::format_tag::ba);
-            memory user(plain, engine, mutablePtr(m_codes));
-            packed = memory(pd.weights_desc(), engine);
-            dnnl::reorder(user, packed).execute(stream, user, packed);
-            stream.wait();
-            m_packed.emplace_back(pd.weights_desc(), packed);
-        }
+        // codes are [N,K] row-major = [K,N] with strides {1, K}
+        const memory::desc plain({k, n}, memory::data_type::s8, memory::format_tag::ba);
+        const memory packed = m_packed.get(pd.weights_desc(), plain, mutablePtr(m_codes), engine, stream);
         return m_plans.emplace(rows, Plan{dnnl::matmul(pd), packed}).first->second;
     }
 
@@ -239,7 +235,7 @@ private:
     Activation m_activation;
     std::mutex m_mutex;
     std::unordered_map<std::int64_t, Plan> m_plans;
-    std::vector<std::pair<memory::desc, memory>> m_packed;
+    PackedWeights m_packed;
 };
 
 std::string dimsKey(const Tensor &t)
