@@ -259,6 +259,32 @@ private slots:
         }
     }
 
+    // A torch.onnx export in pytorch-quantization 2.1.x's export mode (gen_onnx_goldens.py
+    // foreign_export()): scoped node names map by name; the Q/DQ pairs torch merged (key / value
+    // inputs share the query input's pair, residuals the next linear's) map through their
+    // MatMul / residual Add consumers. Every site's amax within 1 ulp of the checkpoint's.
+    void importForeign()
+    {
+        const OnnxAmaxImport r = importOnnxAmax(dataPath("onnx/foreign/torch_qa.onnx").toStdString());
+        QVERIFY(r.unmapped.empty());
+        QVERIFY2(r.producer.rfind("pytorch", 0) == 0, r.producer.c_str());
+        const Checkpoint ck = loadCheckpoint(std::string(QDQ_TEST_DATA_DIR) + "/quantexec/qa");
+        const QuantConfig quant = QuantConfig::fromCheckpoint(ck);
+        QCOMPARE(r.sites.size(), quant.sites().size());
+        std::map<std::string, int> by;
+        for (const SiteQuantConfig &s : quant.sites()) {
+            const OnnxSiteAmax *got = r.find(s.site);
+            QVERIFY2(got, s.site.modulePath().c_str());
+            ++by[got->mappedBy];
+            QCOMPARE(got->amax.size(), s.amax->size());
+            for (std::size_t i = 0; i < got->amax.size(); ++i)
+                QVERIFY2(ulpDistance(got->amax[i], (*s.amax)[i]) <= 1, s.site.modulePath().c_str());
+        }
+        QCOMPARE(by["name"], 32);
+        QCOMPARE(by["shared-matmul-operand"], 4);   // key and value inputs, 2 layers
+        QCOMPARE(by["shared-residual-operand"], 4); // both residual quantizers, 2 layers
+    }
+
     void dynamicAmaxIsRejected()
     {
         const Checkpoint ck = loadCheckpoint(std::string(QDQ_TEST_DATA_DIR) + "/quantexec/base_dynamic");

@@ -16,7 +16,8 @@ plus tests/data/onnx/manifest.json with the structure of every exported graph (n
 initializer, QuantizeLinear / DequantizeLinear counts, the Q/DQ sites, initializer names).
 tests/parity/tst_onnx_parity.cpp re-exports the same models and compares. Also writes two bad
 inputs for the import tests: bad/no_qdq.onnx (no Q/DQ nodes) and bad/unmapped.onnx (a Q/DQ
-pair on a tensor that is no quantizer site).
+pair on a tensor that is no quantizer site), and foreign/torch_qa.onnx: the qa model exported by
+torch.onnx the way pytorch-quantization 2.1.x exports (see foreign_export()).
 
 Run once with the reference venv (the C++ tests need no Python):
   tools/reference/.venv/bin/python tools/reference/gen_onnx_goldens.py --qdq build/app/qdq
@@ -83,6 +84,45 @@ def inputs_for(vocab, type_vocab):
 def export(qdq, model, task, weights, out):
     subprocess.run([qdq, "export-onnx", "--model", model, "--task", task, "--weights", weights, "--out", out,
                     "--quiet"], check=True)
+
+
+def foreign_export(path):
+    """A pytorch-quantization-style export made by torch.onnx itself: the qa model of
+    tests/data/quantexec with the from-scratch quantizers of gen_quant_model_goldens.py in
+    pytorch-quantization 2.1.x's export mode (`use_fb_fake_quant`: torch's native fake-quant ops,
+    which torch.onnx turns into QuantizeLinear / DequantizeLinear, reference §3.7), exported with
+    the HF example's settings (opset 13, constant folding, dynamic batch / sequence axes)."""
+    import importlib.util
+    import torch
+    from safetensors.torch import load_file
+    from transformers import BertForQuestionAnswering
+
+    spec = importlib.util.spec_from_file_location("gen_quant_model_goldens",
+                                                  os.path.join(ROOT, "tools", "reference", "gen_quant_model_goldens.py"))
+    gq = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gq)
+    folder = os.path.join(ROOT, "tests", "data", "quantexec", "qa")
+    model = BertForQuestionAnswering.from_pretrained(folder).eval()
+    quantizers = gq.quantize_model(model, 0)
+    state = load_file(os.path.join(folder, "model.safetensors"))
+    for p, q in quantizers.items():
+        q.amax = state["bert." + p + "._amax"]
+
+    def fb_fake_quant(self, x):  # PQ-TQZ 2.1.x _fb_fake_quant
+        a = self.amax
+        if a.numel() == 1:
+            return torch.fake_quantize_per_tensor_affine(x, a.item() / 127.0, 0, -128, 127)
+        return torch.fake_quantize_per_channel_affine(x, a.reshape(-1) / 127.0,
+                                                      torch.zeros(a.numel(), dtype=torch.int32), 0, -128, 127)
+
+    gq.TensorQuantizer.forward = fb_fake_quant
+    ids = torch.randint(0, 99, (2, 9), generator=torch.Generator().manual_seed(1))
+    ones = torch.ones(2, 9, dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    torch.onnx.export(model, (ids, ones, torch.zeros_like(ones)), path, opset_version=13, do_constant_folding=True,
+                      input_names=names, output_names=["output_start_logits", "output_end_logits"],
+                      dynamic_axes={n: {0: "batch_size", 1: "seq_len"} for n in names})
+    onnx.checker.check_model(onnx.load(path), full_check=True)
 
 
 def main():
@@ -157,6 +197,8 @@ def main():
         m.ir_version = 7
         onnx.checker.check_model(m)
         onnx.save(m, os.path.join(args.out, "bad", "unmapped.onnx"))
+    os.makedirs(os.path.join(args.out, "foreign"), exist_ok=True)
+    foreign_export(os.path.join(args.out, "foreign", "torch_qa.onnx"))
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")

@@ -171,6 +171,7 @@ public:
             throw FormatError("the ONNX model has no QuantizeLinear / DequantizeLinear nodes: not a Q/DQ model "
                               "(export it with quantizers enabled, reference §3.7)",
                               {m_name, {}, {}});
+        shareDeduplicated(result);
         std::sort(result.sites.begin(), result.sites.end(),
                   [](const OnnxSiteAmax &a, const OnnxSiteAmax &b) { return a.site < b.site; });
         if (!result.unmapped.empty() && !m_options.allowUnmapped) {
@@ -234,8 +235,10 @@ private:
             s.mappedBy = "name";
         } else if ((site = weightSiteOf(source))) {
             s.mappedBy = "weight-initializer";
-        } else if ((site = linearInputSite(dq.output(0)))) {
+        } else if ((site = linearInputSite(dq.output(0), {}))) {
             s.mappedBy = "matmul-operand";
+        } else if ((site = residualSite(dq.output(0), {}))) {
+            s.mappedBy = "residual-operand";
         } else {
             return unmapped("maps to no quantizer site (name \"" + nodeName(dq) + "\", input \"" + source + "\")");
         }
@@ -256,12 +259,40 @@ private:
             s.amax.push_back(static_cast<float>(static_cast<double>(sc) * bound));
         if (perChannel)
             s.amaxShape = {static_cast<std::int64_t>(scale->size()), 1};
+        m_mapped[dq.output(0)] = result.sites.size();
         result.sites.push_back(std::move(s));
+    }
+
+    // torch.onnx.export merges identical Q/DQ pairs (common subexpression elimination): the
+    // query, key and value input quantizers see the same tensor with the same calibrated amax,
+    // so one pair feeds three MatMuls, and a residual quantizer can share the pair of the next
+    // linear's input. Each consumer that is a quantized linear or a residual add gets the site
+    // it implies, with the shared scale.
+    void shareDeduplicated(OnnxAmaxImport &result) const
+    {
+        for (const auto &[tensor, index] : m_mapped) {
+            for (;;) {
+                const OnnxSiteAmax &owner = result.sites[index];
+                std::optional<QuantizerSite> site = linearInputSite(tensor, &result);
+                std::string by = "shared-matmul-operand";
+                if (!site) {
+                    site = residualSite(tensor, &result);
+                    by = "shared-residual-operand";
+                }
+                if (!site)
+                    break;
+                OnnxSiteAmax copy = owner;
+                copy.site = *site;
+                copy.mappedBy = by;
+                result.sites.push_back(std::move(copy));
+            }
+        }
     }
 
     // The dequantized tensor feeds a MatMul / Gemm whose other operand is a (dequantized,
     // possibly transposed) weight initializer "<...>.weight": that linear's input quantizer.
-    std::optional<QuantizerSite> linearInputSite(const std::string &tensor) const
+    // With `taken`: the first such site not yet in it (for shared pairs).
+    std::optional<QuantizerSite> linearInputSite(const std::string &tensor, const OnnxAmaxImport *taken) const
     {
         const auto c = m_consumers.find(tensor);
         if (c == m_consumers.end())
@@ -270,8 +301,42 @@ private:
             if ((n->op_type() != "MatMul" && n->op_type() != "Gemm") || n->input_size() < 2)
                 continue;
             const std::string &other = n->input(0) == tensor ? n->input(1) : n->input(0);
-            if (const std::optional<QuantizerSite> w = weightBehind(other, 4))
-                return inputSiteOf(*w);
+            if (const std::optional<QuantizerSite> w = weightBehind(other, 4)) {
+                const QuantizerSite in = inputSiteOf(*w);
+                if (!taken || !taken->find(in))
+                    return in;
+            }
+        }
+        return std::nullopt;
+    }
+
+    // The dequantized tensor is one addend of an Add whose other addend is the dequantized
+    // output of an add_local_input_quantizer: the residual quantizer of that block
+    // (reference §1.2 rows 13/14 and 19/20).
+    std::optional<QuantizerSite> residualSite(const std::string &tensor, const OnnxAmaxImport *taken) const
+    {
+        const auto c = m_consumers.find(tensor);
+        if (c == m_consumers.end())
+            return std::nullopt;
+        for (const onnx::NodeProto *n : c->second) {
+            if (n->op_type() != "Add" || n->input_size() != 2)
+                continue;
+            const std::string &other = n->input(0) == tensor ? n->input(1) : n->input(0);
+            const auto p = m_producer.find(other);
+            if (p == m_producer.end() || p->second->op_type() != "DequantizeLinear")
+                continue;
+            std::optional<QuantizerSite> local = siteFromName(p->second->name());
+            if (!local && p->second->input_size() > 0) {
+                const auto q = m_producer.find(p->second->input(0));
+                if (q != m_producer.end())
+                    local = siteFromName(q->second->name());
+            }
+            if (!local || (local->id != SiteId::AttnOutputLocal && local->id != SiteId::OutputLocal))
+                continue;
+            QuantizerSite residual = *local;
+            residual.id = local->id == SiteId::AttnOutputLocal ? SiteId::AttnOutputResidual : SiteId::OutputResidual;
+            if (!taken || !taken->find(residual))
+                return residual;
         }
         return std::nullopt;
     }
@@ -295,6 +360,7 @@ private:
     Constants m_constants;
     std::map<std::string, const onnx::NodeProto *> m_producer;
     std::map<std::string, std::vector<const onnx::NodeProto *>> m_consumers;
+    std::map<std::string, std::size_t> m_mapped; // dequantized tensor -> index in the result's sites
 };
 
 } // namespace
