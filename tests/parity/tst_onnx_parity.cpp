@@ -17,6 +17,7 @@
 #include "support/test_support.h"
 
 #include "qdq/checkpoint.h"
+#include "qdq/compare.h"
 #include "qdq/errors.h"
 #include "qdq/io/onnx_export.h"
 #include "qdq/io/onnx_import.h"
@@ -96,8 +97,8 @@ std::int64_t ulpDistance(float a, float b)
 class TestOnnxParity : public QObject {
     Q_OBJECT
 
-private slots:
-    void cases_data()
+private:
+    static void addCases()
     {
         QTest::addColumn<QString>("name");
         const QJsonArray cases = manifestCases();
@@ -108,7 +109,8 @@ private slots:
         }
     }
 
-    void structure_data() { cases_data(); }
+private slots:
+    void structure_data() { addCases(); }
     void structure()
     {
         QFETCH(QString, name);
@@ -118,11 +120,11 @@ private slots:
         OnnxExportSummary s;
         const std::string bytes = exportOnnxBytes(ck, quant, exportOptions(c), &s);
         QCOMPARE(exportOnnxBytes(ck, quant, exportOptions(c)), bytes); // deterministic
-        QCOMPARE(s.opset, 13);
-        QCOMPARE(s.nodes, c["nodes"].toInteger());
-        QCOMPARE(s.initializers, c["initializers"].toInteger());
-        QCOMPARE(s.quantizeNodes, c["quantize_nodes"].toInteger());
-        QCOMPARE(s.dequantizeNodes, c["dequantize_nodes"].toInteger());
+        QCOMPARE(s.opset, std::int64_t{13});
+        QCOMPARE(s.nodes, static_cast<std::int64_t>(c["nodes"].toInteger()));
+        QCOMPARE(s.initializers, static_cast<std::int64_t>(c["initializers"].toInteger()));
+        QCOMPARE(s.quantizeNodes, static_cast<std::int64_t>(c["quantize_nodes"].toInteger()));
+        QCOMPARE(s.dequantizeNodes, static_cast<std::int64_t>(c["dequantize_nodes"].toInteger()));
         // a Q/DQ pair exactly at every enabled site: all 20 per layer in these calibrated models
         QCOMPARE(s.dequantizeNodes, static_cast<std::int64_t>(quant.sites().size()));
         const QJsonArray sites = c["sites"].toArray();
@@ -138,7 +140,7 @@ private slots:
         QCOMPARE(s.bytes, static_cast<std::uint64_t>(bytes.size()));
     }
 
-    void numerics_data() { cases_data(); }
+    void numerics_data() { addCases(); }
     void numerics()
     {
         QFETCH(QString, name);
@@ -216,7 +218,7 @@ private slots:
         QVERIFY(share >= 0.999);
     }
 
-    void roundTrip_data() { cases_data(); }
+    void roundTrip_data() { addCases(); }
     void roundTrip()
     {
         QFETCH(QString, name);
@@ -232,7 +234,7 @@ private slots:
             o.weights = form;
             const OnnxAmaxImport r = importOnnxAmaxFromBytes(exportOnnxBytes(ck, quant, o), name.toStdString());
             QVERIFY(r.unmapped.empty());
-            QCOMPARE(r.opset, 13);
+            QCOMPARE(r.opset, std::int64_t{13});
             std::size_t enabled = 0;
             std::int64_t worst = 0;
             for (const SiteQuantConfig &s : quant.sites()) {
@@ -256,6 +258,11 @@ private slots:
             QCOMPARE(r.sites.size(), enabled);
             QVERIFY2(worst <= 1, "amax = scale x 127 within 1 ulp of f32");
             QCOMPARE(r.find(QuantizerSite{0, SiteId::OutputLocal, false})->amax.front(), 3.25F);
+            // the disabled site has no amax on the ONNX side of an A/B
+            const Checkpoint b = checkpointWithOnnxAmax(ck, r);
+            QVERIFY(!b.quantizer(QuantizerSite{1, SiteId::MatmulA, false})->calibrated);
+            QVERIFY(!b.has("bert.encoder.layer.1.attention.self.matmul_a_input_quantizer._amax"));
+            QVERIFY(b.quantizer(QuantizerSite{0, SiteId::OutputLocal, false})->calibrated);
         }
     }
 
@@ -283,6 +290,17 @@ private slots:
         QCOMPARE(by["name"], 32);
         QCOMPARE(by["shared-matmul-operand"], 4);   // key and value inputs, 2 layers
         QCOMPARE(by["shared-residual-operand"], 4); // both residual quantizers, 2 layers
+
+        // the Compare view's A/B: checkpoint against the ONNX file's amax
+        const CheckpointComparison cmp = compareCheckpoints(ck, checkpointWithOnnxAmax(ck, r));
+        QCOMPARE(cmp.quantizers.size(), quant.sites().size());
+        for (const QuantizerComparison &q : cmp.quantizers) {
+            QVERIFY(q.a && q.b && q.b->calibrated);
+            QVERIFY2(q.ratio() && std::abs(*q.ratio() - 1.0) < 1e-6, q.site.modulePath().c_str());
+            QCOMPARE(q.b->channels, q.a->channels);
+        }
+        for (const TensorComparison &t : cmp.tensors)
+            QCOMPARE(t.maxAbsDiff, 0.0);
     }
 
     void dynamicAmaxIsRejected()
@@ -302,7 +320,7 @@ private slots:
         quant.disableAll();
         OnnxExportSummary s;
         (void)exportOnnxBytes(ck, quant, {}, &s);
-        QCOMPARE(s.dequantizeNodes, 0);
+        QCOMPARE(s.dequantizeNodes, std::int64_t{0});
         QVERIFY(s.sites.empty());
     }
 

@@ -14,6 +14,7 @@
 //  3. the dequantized tensor feeds a MatMul / Gemm whose other operand is such a weight -> that
 //     linear's input quantizer.
 
+#include "qdq/checkpoint.h"
 #include "qdq/quantizer_site.h"
 #include "qdq/tensor.h"
 
@@ -69,5 +70,11 @@ struct OnnxImportOptions {
 // The same from serialized bytes; `name` is used in messages.
 [[nodiscard]] OnnxAmaxImport importOnnxAmaxFromBytes(const std::string &bytes, const std::string &name,
                                                      const OnnxImportOptions &options = {});
+
+// `base` with the `_amax` buffer of every quantizer site replaced by the ONNX file's (a site
+// without a Q/DQ pair in the file loses its buffer: it was disabled or not exported), so that
+// compareCheckpoints(base, checkpointWithOnnxAmax(base, onnx)) is the Compare view's A/B of a
+// checkpoint against an ONNX file. The weights are shared with `base`, not copied.
+[[nodiscard]] Checkpoint checkpointWithOnnxAmax(const Checkpoint &base, const OnnxAmaxImport &onnx);
 
 } // namespace qdq

@@ -392,4 +392,37 @@ OnnxAmaxImport importOnnxAmax(const std::filesystem::path &path, const OnnxImpor
     return result;
 }
 
+Checkpoint checkpointWithOnnxAmax(const Checkpoint &base, const OnnxAmaxImport &onnx)
+{
+    // Checkpoint holds move-only tensors: copy field by field, the tensors as aliases
+    Checkpoint out;
+    out.config = base.config;
+    out.configFromFile = base.configFromFile;
+    for (const auto &[name, t] : base.tensors)
+        out.tensors.emplace(name, t.alias());
+    out.format = base.format;
+    out.container = base.container;
+    out.weightFiles = base.weightFiles;
+    out.tokenizerFiles = base.tokenizerFiles;
+    out.heads = base.heads;
+    out.quantizers = base.quantizers;
+    out.missingKeys = base.missingKeys;
+    out.unexpectedKeys = base.unexpectedKeys;
+    out.tiedKeys = base.tiedKeys;
+    out.warnings = base.warnings;
+    for (QuantizerInfo &q : out.quantizers) {
+        out.tensors.erase(q.amaxKey);
+        const OnnxSiteAmax *s = onnx.find(q.site);
+        q.calibrated = s != nullptr;
+        q.perChannel = s && s->amax.size() > 1;
+        q.amaxShape = s ? s->amaxShape : Shape{};
+        q.amaxDType = DType::F32;
+        if (s)
+            out.tensors.insert_or_assign(q.amaxKey,
+                                         Tensor::fromValues<float>(s->amaxShape, std::span<const float>(s->amax)));
+    }
+    out.source = onnx.source;
+    return out;
+}
+
 } // namespace qdq
