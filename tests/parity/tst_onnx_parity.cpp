@@ -24,6 +24,7 @@
 #include "qdq/io/safetensors.h"
 #include "qdq/model.h"
 
+#include <QCryptographicHash>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -138,6 +139,11 @@ private slots:
         QCOMPARE(s.outputs, outputs);
         QCOMPARE(s.inputs, (std::vector<std::string>{"input_ids", "attention_mask", "token_type_ids"}));
         QCOMPARE(s.bytes, static_cast<std::uint64_t>(bytes.size()));
+        QByteArray names;
+        for (const std::string &n : s.initializerNames)
+            names += QByteArray::fromStdString(n) + (&n == &s.initializerNames.back() ? "" : "\n");
+        QCOMPARE(QString::fromLatin1(QCryptographicHash::hash(names, QCryptographicHash::Sha256).toHex()),
+                 c["initializer_names_sha256"].toString());
     }
 
     void numerics_data() { addCases(); }
@@ -324,12 +330,14 @@ private slots:
         QVERIFY(s.sites.empty());
     }
 
-    void unsupportedHeads()
+    void unsupportedModels()
     {
-        const Checkpoint ck = loadCheckpoint(std::string(QDQ_TEST_DATA_DIR) + "/quantexec/mc");
-        OnnxExportOptions o;
-        o.task = Task::MultipleChoice;
-        QVERIFY_THROWS_EXCEPTION(UnsupportedError, (void)exportOnnxBytes(ck, QuantConfig::fromCheckpoint(ck), o));
+        for (const char *folder : {"model/decoder_cross", "model/base_rel_key"}) {
+            const Checkpoint ck = loadCheckpoint(std::string(QDQ_TEST_DATA_DIR) + "/" + folder);
+            QuantConfig quant = QuantConfig::fromCheckpoint(ck);
+            quant.disableAll();
+            QVERIFY_THROWS_EXCEPTION(UnsupportedError, (void)exportOnnxBytes(ck, quant, {}));
+        }
     }
 
     void badInputs()

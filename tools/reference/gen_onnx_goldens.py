@@ -48,6 +48,8 @@ CASES = [
     ("tokcls", "tokcls", "token-classification", "int8"),
     ("qa", "qa", "question-answering", "fp32"),
     ("nsp", "nsp", "next-sentence", "int8"),
+    ("causal_lm", "causal_lm", "causal-lm", "fp32"),
+    ("mc", "mc", "multiple-choice", "int8"),
 ]
 
 DTYPES = {np.dtype("int64"): "I64", np.dtype("float32"): "F32", np.dtype("int8"): "I8", np.dtype("uint8"): "U8"}
@@ -70,14 +72,15 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
-def inputs_for(vocab, type_vocab):
+def inputs_for(vocab, type_vocab, choices=None):
     rng = np.random.default_rng(20261126)
     batch, seq = 2, 9
-    ids = rng.integers(0, vocab, size=(batch, seq), dtype=np.int64)
-    mask = np.ones((batch, seq), dtype=np.int64)
-    mask[1, 6:] = 0  # padded second sequence (reference §5.2: finfo.min additive mask)
-    types = np.zeros((batch, seq), dtype=np.int64)
-    types[:, 5:] = min(1, type_vocab - 1)
+    lead = (batch, choices) if choices else (batch,)
+    ids = rng.integers(0, vocab, size=lead + (seq,), dtype=np.int64)
+    mask = np.ones(lead + (seq,), dtype=np.int64)
+    mask[1, ..., 6:] = 0  # padded second sequence (reference §5.2: finfo.min additive mask)
+    types = np.zeros(lead + (seq,), dtype=np.int64)
+    types[..., 5:] = min(1, type_vocab - 1)
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
@@ -142,7 +145,8 @@ def main():
             onnx.checker.check_model(model, full_check=True)
             with open(os.path.join(model_dir, "config.json")) as f:
                 cfg = json.load(f)
-            feeds = inputs_for(cfg["vocab_size"], cfg.get("type_vocab_size", 2))
+            feeds = inputs_for(cfg["vocab_size"], cfg.get("type_vocab_size", 2),
+                               3 if task == "multiple-choice" else None)
             outputs = [o.name for o in model.graph.output]
             codes = [n.output[0] for n in model.graph.node if n.op_type == "QuantizeLinear"]
             for c in codes:  # expose the integer codes of every QuantizeLinear

@@ -49,19 +49,21 @@ struct OnnxExportSummary {
     std::int64_t opset = 13;
     std::int64_t nodes = 0;
     std::int64_t initializers = 0;
-    std::int64_t quantizeNodes = 0;   // QuantizeLinear
-    std::int64_t dequantizeNodes = 0; // DequantizeLinear = exported sites
-    std::vector<QuantizerSite> sites; // the sites with Q/DQ, in graph order
-    std::vector<std::string> inputs;  // input_ids, attention_mask, token_type_ids
-    std::vector<std::string> outputs; // the head's outputs (logits, start_logits, ...)
-    std::uint64_t bytes = 0;          // serialized size
+    std::int64_t quantizeNodes = 0;            // QuantizeLinear
+    std::int64_t dequantizeNodes = 0;          // DequantizeLinear = exported sites
+    std::vector<QuantizerSite> sites;          // the sites with Q/DQ, in graph order
+    std::vector<std::string> inputs;           // input_ids, attention_mask, token_type_ids
+    std::vector<std::string> outputs;          // the head's outputs (logits, start_logits, ...)
+    std::vector<std::string> initializerNames; // in graph order
+    std::uint64_t bytes = 0;                   // serialized size
 };
 
 // The serialized ModelProto (deterministic: the same inputs give the same bytes). Throws
 // UnsupportedError for what cannot be exported: a site with dynamic amax (calibrate first or
-// disable it; reference §3.7), num_bits != 8, decoder / cross-attention / relative position
-// models, causal-lm and multiple-choice heads, an activation ONNX opset 13 lacks; FormatError
-// when the checkpoint lacks the head; Error when onnx::checker rejects the model.
+// disable it; reference §3.7), num_bits != 8, cross-attention or relative position models, an
+// activation ONNX opset 13 lacks; FormatError when the checkpoint lacks the head; Error when
+// onnx::checker rejects the model. Decoders (causal-lm) get the causal mask and no KV cache
+// inputs / outputs; multiple-choice takes [batch_size, num_choices, seq_len] inputs.
 [[nodiscard]] std::string exportOnnxBytes(const Checkpoint &checkpoint, const QuantConfig &quant,
                                           const OnnxExportOptions &options, OnnxExportSummary *summary = nullptr);
 // exportOnnxBytes() written atomically to `path` (IoError naming it when that fails).

@@ -69,6 +69,9 @@ public:
         summary.sites = m_sites;
         summary.inputs = {"input_ids", "attention_mask", "token_type_ids"};
         summary.outputs = m_outputs;
+        summary.initializerNames.clear();
+        for (const onnx::TensorProto &t : m_graph->initializer())
+            summary.initializerNames.push_back(t.name());
         return model;
     }
 
@@ -77,18 +80,13 @@ private:
     void checkSupported() const
     {
         const std::string file = m_ck.source.string();
-        if (m_config.isDecoder || m_config.addCrossAttention)
-            throw UnsupportedError("ONNX export of decoder / cross-attention models is not supported",
-                                   {file, {}, "is_decoder"});
+        if (m_config.addCrossAttention)
+            throw UnsupportedError("ONNX export of cross-attention models is not supported",
+                                   {file, {}, "add_cross_attention"});
         if (m_config.positionEmbeddingType != "absolute")
             throw UnsupportedError("ONNX export supports absolute position embeddings only, not \"" +
                                        m_config.positionEmbeddingType + "\"",
                                    {file, {}, "position_embedding_type"});
-        if (m_opt.task == Task::CausalLm || m_opt.task == Task::MultipleChoice)
-            throw UnsupportedError("ONNX export of the " + std::string(taskName(m_opt.task)) +
-                                       " head is not supported (base, masked-lm, sequence-classification, "
-                                       "token-classification, question-answering, next-sentence are)",
-                                   {file, {}, {}});
         const auto missing = QDQBertModel::missingHeadWeights(m_ck, m_opt.task);
         if (!missing.empty())
             throw FormatError("checkpoint has no " + std::string(taskName(m_opt.task)) + " head; use --task base",
@@ -384,15 +382,38 @@ private:
     }
 
     // --- the model (reference §5) -----------------------------------------------------------
-    std::string embeddings()
+    // The model's [B, L] inputs: the graph inputs, or for multiple-choice the [B, C, L] inputs
+    // flattened to [B*C, L] (reference §1.4).
+    struct Inputs {
+        std::string ids = "input_ids";
+        std::string mask = "attention_mask";
+        std::string types = "token_type_ids";
+        std::string length; // scalar int64 L
+    };
+
+    Inputs inputs()
+    {
+        Inputs in;
+        if (m_opt.task == Task::MultipleChoice) {
+            for (std::string *t : {&in.ids, &in.mask, &in.types}) {
+                onnx::NodeProto *f = node("Flatten", {*t}, {fresh(*t + "_flat")});
+                intAttr(f, "axis", 2);
+                *t = f->output(0);
+            }
+        }
+        const std::string shape = op("Shape", {in.ids}, "input_shape");
+        in.length = op("Gather", {shape, int64Const("const_one_i64", {1}, true)}, "seq_len");
+        return in;
+    }
+
+    std::string embeddings(const Inputs &in)
     {
         // reference §5.1: (word + token type) + position, LayerNorm
         const std::string e = kPrefix + "embeddings.";
-        const std::string word = op("Gather", {weight(e + "word_embeddings.weight"), "input_ids"}, "word_embeds");
+        const std::string word = op("Gather", {weight(e + "word_embeddings.weight"), in.ids}, "word_embeds");
         const std::string type =
-            op("Gather", {weight(e + "token_type_embeddings.weight"), "token_type_ids"}, "token_type_embeds");
-        const std::string shape = op("Shape", {"input_ids"}, "input_shape");
-        const std::string length = op("Gather", {shape, int64Const("const_one_i64", {1}, true)}, "seq_len");
+            op("Gather", {weight(e + "token_type_embeddings.weight"), in.types}, "token_type_embeds");
+        const std::string &length = in.length;
         const std::string positions =
             op("Range", {int64Const("const_zero_i64", {0}, true), length, int64Const("const_one_i64", {1}, true)},
                "position_ids");
@@ -401,12 +422,23 @@ private:
         return layerNorm(sum, e + "LayerNorm");
     }
 
-    std::string maskBias()
+    std::string maskBias(const Inputs &in)
     {
         // reference §5.2: [B,S] -> [B,1,1,S], (1 - m) * finfo(f32).min (or -10000, legacy)
-        onnx::NodeProto *cast = node("Cast", {"attention_mask"}, {fresh("mask_f32")});
+        onnx::NodeProto *cast = node("Cast", {in.mask}, {fresh("mask_f32")});
         intAttr(cast, "to", onnx::TensorProto::FLOAT);
-        const std::string m4 = op("Unsqueeze", {cast->output(0), int64Const("mask_axes", {1, 2})}, "mask_4d");
+        std::string m4 = op("Unsqueeze", {cast->output(0), int64Const("mask_axes", {1, 2})}, "mask_4d");
+        if (m_config.isDecoder) {
+            // decoder: causal c[i, j] = (j <= i) times the padding mask -> [B,1,L,S] (no cache here)
+            const std::string r = op(
+                "Range", {int64Const("const_zero_i64", {0}, true), in.length, int64Const("const_one_i64", {1}, true)},
+                "causal_range");
+            const std::string rows = op("Unsqueeze", {r, int64Const("axes_1", {1})}, "causal_rows");
+            const std::string cols = op("Unsqueeze", {r, int64Const("axes_0", {0})}, "causal_cols");
+            onnx::NodeProto *c = node("Cast", {op("LessOrEqual", {cols, rows})}, {fresh("causal")});
+            intAttr(c, "to", onnx::TensorProto::FLOAT);
+            m4 = op("Mul", {c->output(0), m4}, "causal_mask");
+        }
         const float minValue =
             m_opt.maskConstant == MaskConstant::Legacy ? -10000.0F : std::numeric_limits<float>::lowest();
         const std::string inv = op("Sub", {floatConst("one", 1.0F), m4}, "mask_inverted");
@@ -472,10 +504,13 @@ private:
     void buildGraph()
     {
         const std::vector<std::string> bl = {"batch_size", "seq_len"};
+        const bool choices = m_opt.task == Task::MultipleChoice;
         for (const char *name : {"input_ids", "attention_mask", "token_type_ids"})
-            valueInfo(m_graph->mutable_input(), name, onnx::TensorProto::INT64, bl);
-        const std::string mask = maskBias();
-        std::string x = embeddings();
+            valueInfo(m_graph->mutable_input(), name, onnx::TensorProto::INT64,
+                      choices ? std::vector<std::string>{"batch_size", "num_choices", "seq_len"} : bl);
+        const Inputs in = inputs();
+        const std::string mask = maskBias(in);
+        std::string x = embeddings(in);
         for (int li = 0; li < m_config.numHiddenLayers; ++li)
             x = layer(li, x, mask);
         const std::string hidden = std::to_string(m_config.hiddenSize);
@@ -486,7 +521,8 @@ private:
             if (hasPooler)
                 output(pooled(x), "pooler_output", {"batch_size", hidden});
             break;
-        case Task::MaskedLm: {
+        case Task::MaskedLm:
+        case Task::CausalLm: {
             // reference §1.4: cls.predictions = transform (dense, act, LayerNorm) + decoder tied to the
             // word embeddings
             const std::string t =
@@ -528,9 +564,15 @@ private:
         case Task::NextSentence:
             output(linear(pooled(x), "cls.seq_relationship"), "logits", {"batch_size", "2"});
             break;
-        case Task::CausalLm:
-        case Task::MultipleChoice:
-            break; // rejected in checkSupported()
+        case Task::MultipleChoice: {
+            // reference §1.4: classifier (H -> 1) on the pooled [B*C, H], viewed as [B, C]
+            const std::string shape = op("Shape", {"input_ids"}, "choices_shape");
+            const std::string c = op("Gather", {shape, int64Const("const_one_1d", {1})}, "num_choices");
+            const std::string view = op("Concat", {int64Const("const_minus_one_1d", {-1}), c}, "choices_view");
+            intAttr(m_graph->mutable_node(m_graph->node_size() - 1), "axis", 0);
+            output(op("Reshape", {linear(pooled(x), "classifier"), view}), "logits", {"batch_size", "num_choices"});
+            break;
+        }
         }
     }
 
