@@ -1,7 +1,8 @@
 // qdq export-onnx: the model + head with Q/DQ pairs at the enabled quantizer sites, for
 // TensorRT (qdqbert-reference.md §3.7; engine: qdq/io/onnx_export.h). The quant options
-// (--disable-quantizer, --amax, --profile, ...) edit what is exported; --precision is not used:
-// every enabled site gets a Q/DQ pair.
+// (--disable-quantizer, --amax, --profile, ...) edit what is exported: every enabled site gets a
+// Q/DQ pair. An explicit --precision fp32 disables every quantizer (a plain FP32 graph); qdq and
+// int8 both export the Q/DQ form (TensorRT chooses its own kernels).
 #include "cli/cli.h"
 #include "cli/quant_options.h"
 
@@ -40,6 +41,8 @@ int runExportOnnx(const QStringList &args)
         const Checkpoint checkpoint = loadCheckpoint(requireOption(parser, "model").toStdString());
         ModelOptions modelOptions;
         applyQuantOptions(parser, checkpoint, modelOptions);
+        if (parser.isSet("precision") && modelOptions.precision == Precision::Fp32)
+            modelOptions.quant->disableAll();
         OnnxExportOptions options;
         options.task = *task;
         options.weights = form == "int8" ? OnnxWeightForm::Int8 : OnnxWeightForm::Fp32QDQ;

@@ -407,6 +407,10 @@ private slots:
         QVERIFY2(p.exitCode == 0, p.err.constData());
         QCOMPARE(QJsonDocument::fromJson(p.out).object()["dequantize_nodes"].toInt(), 32);
         QCOMPARE(QJsonDocument::fromJson(p.out).object()["quantize_nodes"].toInt(), 32);
+        p = runCli({"export-onnx", "--model", dataPath("quantexec/qa"), "--out", out, "--json", "--quiet",
+                    "--precision", "fp32"});
+        QVERIFY2(p.exitCode == 0, p.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(p.out).object()["dequantize_nodes"].toInt(), 0);
         p = runCli({"export-onnx", "--model", dataPath("quantexec/base_dynamic"), "--out", dir.filePath("d.onnx")});
         QCOMPARE(p.exitCode, 2);
         QVERIFY2(p.err.contains("calibrate first"), p.err.constData());
