@@ -262,6 +262,8 @@ private slots:
                     worst = std::max(worst, ulpDistance(got->amax[i], (*s.amax)[i]));
             }
             QCOMPARE(r.sites.size(), enabled);
+            qInfo("%s (%s weights): largest |imported - exported amax| = %lld ulp", qPrintable(name),
+                  std::string(onnxWeightFormName(form)).c_str(), static_cast<long long>(worst));
             QVERIFY2(worst <= 1, "amax = scale x 127 within 1 ulp of f32");
             QCOMPARE(r.find(QuantizerSite{0, SiteId::OutputLocal, false})->amax.front(), 3.25F);
             // the disabled site has no amax on the ONNX side of an A/B
