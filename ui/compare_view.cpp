@@ -2,6 +2,8 @@
 
 #include "load_job.h"
 
+#include "qdq/io/onnx_import.h"
+
 #include <QBrush>
 #include <QColor>
 #include <QFileDialog>
@@ -204,7 +206,9 @@ CompareView::CompareView(QWidget *parent) : QWidget(parent)
     layout->addWidget(split, 1);
 
     connect(m_open, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getExistingDirectory(this, tr("Open Checkpoint B"));
+        const QString path = QFileDialog::getOpenFileName(
+            this, tr("Open Checkpoint or Q/DQ ONNX B"), QString(),
+            tr("Checkpoints and ONNX (*.safetensors *.bin *.pt *.pth *.zip *.json *.onnx);;All files (*)"));
         if (!path.isEmpty())
             openB(path);
     });
@@ -242,7 +246,37 @@ void CompareView::setCheckpointA(std::shared_ptr<const qdq::Checkpoint> a)
 void CompareView::openB(const QString &path)
 {
     m_status->setText(tr("Loading %1…").arg(path));
-    m_load->start(path);
+    if (!path.endsWith(QLatin1String(".onnx"), Qt::CaseInsensitive)) {
+        m_load->start(path);
+        return;
+    }
+    // a Q/DQ ONNX file: its scales become B's amax over A's weights (design.md, Compare view)
+    if (!m_a) {
+        m_status->setText(tr("Open a checkpoint before comparing it with an ONNX file."));
+        return;
+    }
+    auto *watcher = new QFutureWatcher<std::shared_ptr<const qdq::Checkpoint>>(this);
+    auto error = std::make_shared<QString>();
+    connect(watcher, &QFutureWatcher<std::shared_ptr<const qdq::Checkpoint>>::finished, this, [this, watcher, error] {
+        const auto b = watcher->result();
+        watcher->deleteLater();
+        if (!b) {
+            m_status->setText(*error);
+            emit errorOccurred(*error);
+            return;
+        }
+        m_b = b;
+        compare();
+    });
+    watcher->setFuture(QtConcurrent::run([a = m_a, file = path.toStdString(),
+                                          error]() -> std::shared_ptr<const qdq::Checkpoint> {
+        try {
+            return std::make_shared<const qdq::Checkpoint>(qdq::checkpointWithOnnxAmax(*a, qdq::importOnnxAmax(file)));
+        } catch (const std::exception &e) {
+            *error = QString::fromStdString(e.what());
+            return nullptr;
+        }
+    }));
 }
 
 void CompareView::compare()

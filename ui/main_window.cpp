@@ -14,6 +14,7 @@
 #include "settings_dialog.h"
 #include "tensor_table_model.h"
 
+#include "qdq/io/onnx_export.h"
 #include "qdq/text_task.h"
 
 #include "qdq/device.h"
@@ -28,6 +29,7 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFutureWatcher>
 #include <QHeaderView>
 #include <QKeySequence>
 #include <QLabel>
@@ -45,6 +47,7 @@
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <QtConcurrent>
 
 #include <unistd.h>
 
@@ -168,6 +171,11 @@ void MainWindow::createActions()
     QAction *openFolder = file->addAction(tr("Open &Folder…"), this, &MainWindow::showOpenFolderDialog);
     openFolder->setShortcut(QKeySequence(tr("Ctrl+Shift+O")));
     m_recentMenu = file->addMenu(tr("Open &Recent"));
+    QMenu *exportMenu = file->addMenu(tr("&Export"));
+    QAction *exportOnnxAction =
+        exportMenu->addAction(tr("Q/DQ &ONNX for TensorRT…"), this, &MainWindow::showExportOnnx);
+    exportOnnxAction->setObjectName("actionExportOnnx");
+    exportMenu->addAction(tr("&Calibrated Checkpoint…"), this, &MainWindow::showCalibrate);
     m_recentMenu->setObjectName("menuRecent");
     connect(m_recent, &QAbstractItemModel::modelReset, this, &MainWindow::rebuildRecentMenu);
     rebuildRecentMenu();
@@ -280,6 +288,52 @@ void MainWindow::showCalibrate()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &CalibrateDialog::calibrated, this, [this](const QString &folder) { openPath(folder); });
     dialog->open();
+}
+
+void MainWindow::showExportOnnx()
+{
+    if (!m_checkpoint) {
+        reportError(tr("Open a checkpoint first."));
+        return;
+    }
+    const QFileInfo source(QString::fromStdString(m_checkpoint->source.string()));
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Q/DQ ONNX"),
+                                                      source.absolutePath() + "/" + source.completeBaseName() + ".onnx",
+                                                      tr("ONNX models (*.onnx)"));
+    if (!path.isEmpty())
+        exportOnnx(path);
+}
+
+void MainWindow::exportOnnx(const QString &path)
+{
+    if (!m_checkpoint)
+        return;
+    qdq::OnnxExportOptions options;
+    options.task = m_playground->task();
+    setBusy(true);
+    m_progress->setFormat(tr("exporting ONNX"));
+    auto *watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, path] {
+        setBusy(false);
+        const QString error = watcher->result();
+        watcher->deleteLater();
+        if (!error.isEmpty()) {
+            reportError(tr("Export to “%1” failed: %2").arg(path, error));
+            return;
+        }
+        statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
+        emit exported(path);
+    });
+    watcher->setFuture(QtConcurrent::run(
+        [ck = m_checkpoint, config = m_quantizerModel->quantConfig(), options, file = path.toStdString()] {
+            try {
+                const qdq::OnnxExportSummary s = qdq::exportOnnx(*ck, config, options, file);
+                (void)s;
+                return QString();
+            } catch (const std::exception &e) {
+                return QString::fromStdString(e.what());
+            }
+        }));
 }
 
 void MainWindow::showSettings()

@@ -68,6 +68,10 @@ public slots:
     void showAbout();
     void showSettings();
     void showCalibrate();
+    // File ▸ Export ▸ ONNX…: the open model with the playground's head and the Quantizers view's
+    // settings (calibration and overrides) as a Q/DQ ONNX file, on a worker thread.
+    void exportOnnx(const QString &path);
+    void showExportOnnx();
     void showShortcuts();
 
 signals:
@@ -77,6 +81,8 @@ signals:
     void checkpointLoaded(const QString &path);
     // Loading failed or was cancelled (the message says which).
     void errorOccurred(const QString &message);
+    // An export finished writing `path`.
+    void exported(const QString &path);
 
 protected:
     void dragEnterEvent(QDragEnterEvent *event) override;

@@ -17,6 +17,7 @@
 #include "token_strip.h"
 
 #include "qdq/device.h"
+#include "qdq/io/onnx_import.h"
 #include "qdq/io/safetensors.h"
 #include "qdq/model.h"
 #include "qdq/threading.h"
@@ -96,6 +97,7 @@ private slots:
     void whatIfOverrideRerunsQuantized();
     void histogramOfCalibratedCheckpoint();
     void calibrateDialogWritesAndOpens();
+    void exportOnnxFromWindow();
     void settingsPersistAndApply();
     void compareViewShowsAmaxRatios();
     void staysResponsiveDuringInference();
@@ -526,6 +528,41 @@ void TestMainWindow::calibrateDialogWritesAndOpens()
     QVERIFY(loaded.wait(20000));
     QCOMPARE(w.checkpoint()->calibratedQuantizers(), 40);
     QVERIFY(w.histogramView()->hasCalibration());
+}
+
+void TestMainWindow::exportOnnxFromWindow()
+{
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QVERIFY(loaded.wait(20000));
+    // disable one quantizer in the view: the export follows the view's settings
+    QVERIFY(w.quantizerModel()->setData(w.quantizerModel()->index(2, QuantizerTableModel::State), Qt::Unchecked,
+                                        Qt::CheckStateRole));
+    QTemporaryDir dir;
+    const QString path = dir.filePath("model.onnx");
+    QSignalSpy exported(&w, &MainWindow::exported);
+    QSignalSpy errors(&w, &MainWindow::errorOccurred);
+    w.exportOnnx(path);
+    QVERIFY(exported.wait(60000) || !errors.isEmpty());
+    QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).value(0).toString()));
+    // read the scales back: 39 of 40 sites carry Q/DQ, the disabled key input does not
+    const qdq::OnnxAmaxImport imported = qdq::importOnnxAmax(path.toStdString());
+    QCOMPARE(imported.sites.size(), std::size_t(39));
+    QVERIFY(!imported.find({0, qdq::SiteId::KeyInput}));
+    QVERIFY(imported.find({0, qdq::SiteId::QueryInput}));
+
+    // the Compare view reads the ONNX file's scales as checkpoint B: every exported amax equals A's
+    QSignalSpy compared(w.compareView(), &CompareView::compared);
+    w.compareView()->openB(path);
+    QVERIFY(compared.wait(20000));
+    QuantizerCompareModel *q = w.compareView()->quantizerModel();
+    int ones = 0;
+    for (int r = 0; r < q->rowCount(); ++r)
+        if (q->index(r, QuantizerCompareModel::Ratio).data().toString() == "1.000")
+            ++ones;
+    QCOMPARE(ones, 39);
 }
 
 void TestMainWindow::attentionViewShowsProbabilities()
