@@ -22,7 +22,7 @@ void printUsage(std::FILE *to)
     auto commands = qdq::cli::registry();
     std::sort(commands.begin(), commands.end(), [](const auto &a, const auto &b) { return a.name < b.name; });
     for (const auto &c : commands)
-        std::fprintf(to, "  %-12s %s\n", c.name.c_str(), c.summary.c_str());
+        std::fprintf(to, "  %-15s %s\n", c.name.c_str(), c.summary.c_str());
     std::fputs("\n'qdq <command> --help' describes a command's options.\n"
                "Exit codes: 0 ok, 1 usage error, 2 bad input, 3 a --fail-if threshold was crossed, 4 internal error.\n",
                to);

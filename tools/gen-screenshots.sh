@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Regenerates the documentation screenshots (docs/images/*.png) from the built qdq-inspector,
+# offscreen, on the bundled demo model: one image per view. Run after a build:
+#   tools/gen-screenshots.sh [BUILD_DIR]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build}"
+app="$build/app/qdq-inspector"
+out="$root/docs/images"
+mkdir -p "$out"
+model="$root/resources/demo/model"
+[ -f "$model/config.json" ] || { python3 "$root/tools/fetch-models.py" --quiet && python3 "$root/tools/demo/assemble_demo.py" --quiet; }
+[ -f "$model/config.json" ] || model="$root/resources/demo/tiny-qdqbert"
+text="The capital of France is [MASK]."
+export QT_QPA_PLATFORM=offscreen
+shot() { # name, extra args...
+  local name="$1"; shift
+  "$app" --screenshot "$out/$name.png" --size 1280x800 "$@" 2>/dev/null
+  echo "wrote docs/images/$name.png"
+}
+shot main-window --no-demo --view start
+shot quantizers --model "$model" --view quantizers --task masked-lm --text "$text"
+shot histogram --model "$model" --view histogram
+shot attention --model "$model" --view attention --task masked-lm --text "The quick brown fox jumps over the lazy dog."
+shot playground --model "$model" --view playground --task masked-lm --text "$text"
+shot tensors --model "$model" --view tensors
