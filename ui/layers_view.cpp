@@ -1,0 +1,77 @@
+#include "layers_view.h"
+
+#include "charts/divergence_chart.h"
+
+#include <QLabel>
+#include <QSplitter>
+#include <QVBoxLayout>
+
+namespace qdq::ui {
+
+LayersView::LayersView(QWidget *parent) : QWidget(parent)
+{
+    setObjectName("layersView");
+    auto *layout = new QVBoxLayout(this);
+    m_summary = new QLabel(tr("Run Tools ▸ Analyze… to measure how far each layer's output moves from FP32."));
+    m_summary->setWordWrap(true);
+    m_summary->setTextFormat(Qt::RichText);
+    layout->addWidget(m_summary);
+    auto *split = new QSplitter(Qt::Vertical);
+    m_sqnr = new DivergenceChart;
+    m_cosine = new DivergenceChart;
+    split->addWidget(m_sqnr);
+    split->addWidget(m_cosine);
+    layout->addWidget(split, 1);
+    connect(m_sqnr, &DivergenceChart::layerClicked, this, &LayersView::layerClicked);
+    connect(m_cosine, &DivergenceChart::layerClicked, this, &LayersView::layerClicked);
+}
+
+QString LayersView::summary() const { return m_summary->text(); }
+
+void LayersView::setReport(std::shared_ptr<const qdq::AnalysisReport> report)
+{
+    m_report = std::move(report);
+    if (!m_report)
+        return;
+    using Series = DivergenceChart::Series;
+    Series qdqCum{tr("FP32 vs qdq (cumulative)"), {}};
+    Series qdqLocal{tr("FP32 vs qdq (this layer alone)"), {}};
+    Series int8Cum{tr("FP32 vs int8 (cumulative)"), {}};
+    Series gap{tr("qdq vs int8"), {}};
+    Series cosQdq{tr("FP32 vs qdq"), {}};
+    Series cosInt8{tr("FP32 vs int8"), {}};
+    for (const qdq::LayerAnalysis &l : m_report->layers) {
+        qdqCum.values.push_back(l.qdqCumulative ? l.qdqCumulative->sqnrDb : std::nullopt);
+        qdqLocal.values.push_back(l.qdqLocal ? l.qdqLocal->sqnrDb : std::nullopt);
+        int8Cum.values.push_back(l.int8Cumulative ? l.int8Cumulative->sqnrDb : std::nullopt);
+        gap.values.push_back(l.qdqVsInt8 ? l.qdqVsInt8->sqnrDb : std::nullopt);
+        cosQdq.values.push_back(l.qdqCumulative ? std::optional<double>(l.qdqCumulative->cosine) : std::nullopt);
+        cosInt8.values.push_back(l.int8Cumulative ? std::optional<double>(l.int8Cumulative->cosine) : std::nullopt);
+    }
+    const std::optional<int> first =
+        m_report->firstDivergence.layer >= 0 ? std::optional<int>(m_report->firstDivergence.layer) : std::nullopt;
+    m_sqnr->setSeries(tr("Layer output SQNR (higher is better)"), tr("SQNR (dB)"), {qdqCum, qdqLocal, int8Cum, gap},
+                      first);
+    m_cosine->setSeries(tr("Layer output cosine similarity"), tr("cosine"), {cosQdq, cosInt8}, first);
+    QString text = tr("<b>%1</b> samples, %2 tokens, %3 forward passes in %4 s. ")
+                       .arg(m_report->samples)
+                       .arg(m_report->tokens)
+                       .arg(m_report->forwardPasses)
+                       .arg(m_report->seconds, 0, 'f', 1);
+    text += m_report->firstDivergence.layer >= 0
+                ? tr("First divergence: <b>layer %1</b> — %2. ")
+                      .arg(m_report->firstDivergence.layer)
+                      .arg(QString::fromStdString(m_report->firstDivergence.reason).toHtmlEscaped())
+                : tr("No layer stands out: the error grows gradually. ");
+    for (const qdq::TaskAgreement &t : m_report->taskAgreement) {
+        text += tr("%1: ").arg(QString::fromLatin1(qdq::precisionName(t.precision)).toUpper());
+        if (t.top1Agreement)
+            text += tr("top-1 agreement %1%").arg(100.0 * *t.top1Agreement, 0, 'f', 1);
+        if (t.meanKl)
+            text += tr(", KL %1").arg(*t.meanKl, 0, 'g', 3);
+        text += QStringLiteral(". ");
+    }
+    m_summary->setText(text);
+}
+
+} // namespace qdq::ui
