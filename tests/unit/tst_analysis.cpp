@@ -60,6 +60,7 @@ private slots:
     void gaussianClipFraction();
     void tinyAmaxLayerIsFoundEverywhere_data();
     void tinyAmaxLayerIsFoundEverywhere();
+    void syntheticFourLayers();
     void localEqualsCumulativeWhenOnlyThatLayerIsQuantized();
     void healthyModel();
     void firstDivergenceRule();
@@ -181,6 +182,76 @@ void TestAnalysis::tinyAmaxLayerIsFoundEverywhere()
         }
     // passes: 2 batches x (fp32, qdq, int8, local, full + 2 only + 2 disable + 4 kinds)
     QCOMPARE(r.forwardPasses, std::int64_t(2 * (4 + 1 + 8)));
+}
+
+void TestAnalysis::syntheticFourLayers()
+{
+    // Random weights, dynamic amax everywhere except layer 2, whose amax is far too small; a
+    // sequence-classification head with labels = the FP32 predictions (accuracy 1 by construction).
+    BertConfig config;
+    config.vocabSize = 100;
+    config.hiddenSize = 32;
+    config.numHiddenLayers = 4;
+    config.numAttentionHeads = 4;
+    config.intermediateSize = 64;
+    config.maxPositionEmbeddings = 64;
+    config.numLabels = 3;
+    const Checkpoint ck = randomCheckpoint(config, Task::SequenceClassification, 7);
+    std::vector<ForwardInputs> batches;
+    for (int b = 0; b < 3; ++b) {
+        std::vector<std::int64_t> ids(4 * 16);
+        for (std::size_t i = 0; i < ids.size(); ++i)
+            ids[i] = static_cast<std::int64_t>((i * 37 + static_cast<std::size_t>(b) * 11 + 5) % 100);
+        ForwardInputs in;
+        in.inputIds = Tensor::fromValues<std::int64_t>({4, 16}, ids);
+        batches.push_back(std::move(in));
+    }
+    ModelOptions fp32Options;
+    fp32Options.task = Task::SequenceClassification;
+    QDQBertModel fp32(ck, fp32Options);
+    AnalysisOptions options;
+    options.task = Task::SequenceClassification;
+    for (const ForwardInputs &in : batches) {
+        const ForwardOutputs out = fp32.forward(in);
+        for (std::int64_t r = 0; r < 4; ++r) {
+            const std::vector<float> row = out.logits.select(0, r).toFloatVector();
+            options.labels.push_back(std::max_element(row.begin(), row.end()) - row.begin());
+        }
+    }
+    options.quant = QuantConfig::fromCheckpoint(ck);
+    SiteSelector sel;
+    sel.layer = 2;
+    QCOMPARE(options.quant->setAmax(sel, 1e-3F), 20);
+    options.sensitivity = true;
+    options.keepFp32Budget = 1;
+    const AnalysisReport r = analyzeQuantization(ck, batches, options);
+
+    QCOMPARE(r.samples, std::int64_t(12));
+    QCOMPARE(r.tokens, std::int64_t(12 * 16));
+    QCOMPARE(r.firstDivergence.layer, 2);
+    QCOMPARE(r.firstDivergence.rule, std::string("local"));
+    for (int l : {0, 1, 3})
+        QVERIFY(*r.layers[static_cast<std::size_t>(l)].qdqLocal->sqnrDb > *r.layers[2].qdqLocal->sqnrDb + 20.0);
+    // errors propagate: every layer after the bad one is bad cumulatively
+    QVERIFY(*r.layers[3].qdqCumulative->sqnrDb < *r.layers[1].qdqCumulative->sqnrDb - 20.0);
+    const SensitivityReport &s = *r.sensitivity;
+    QCOMPARE(s.entries[0].selector, std::string("layer:2")); // only-layer: most harmful
+    QCOMPARE(s.entries[4].kind, SweepKind::DisableLayer);    // disable-layer: most relief
+    QCOMPARE(s.entries[4].selector, std::string("layer:2"));
+    QCOMPARE(s.keepFp32.size(), std::size_t(1));
+    QCOMPARE(s.keepFp32[0], std::string("layer:2"));
+    for (const TaskAgreement &t : r.taskAgreement) {
+        QCOMPARE(t.predictions, std::int64_t(12));
+        QCOMPARE(*t.accuracyFp32, 1.0);
+        QCOMPARE(*t.accuracyQuantized, *t.top1Agreement);
+        QVERIFY(*t.meanKl > 0.0);
+    }
+    // every site without a stored amax is dynamic and never clips
+    for (const SiteAnalysis &site : r.sites)
+        if (site.site.layer != 2) {
+            QVERIFY(site.dynamic);
+            QCOMPARE(site.clipFraction, 0.0);
+        }
 }
 
 void TestAnalysis::localEqualsCumulativeWhenOnlyThatLayerIsQuantized()

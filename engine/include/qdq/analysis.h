@@ -17,7 +17,8 @@
 //   5. sensitivity (optional) - 2 x layers + 4 passes with edited QuantConfigs.
 // Memory is bounded by one batch's activations plus the histograms (bins x sites).
 //
-// GUI use (worker thread; the engine is Qt-free):
+// GUI use (worker thread, e.g. QtConcurrent::run; the engine is Qt-free):
+//   applyNumThreads();                                  // threading.h: on the worker thread
 //   Checkpoint ck = loadCheckpoint(path);
 //   AnalysisOptions o; o.task = Task::SequenceClassification; o.sensitivity = true;
 //   Progress progress([&](const ProgressEvent &e) { emit progressChanged(e.done, e.total); });
