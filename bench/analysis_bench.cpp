@@ -106,5 +106,8 @@ int main(int argc, char **argv)
     s = seconds(t0);
     std::printf("analysis fp32 vs qdq and int8:  %8.2f s  %.2fx  (%lld passes)\n", s, s / baseline,
                 static_cast<long long>(r.forwardPasses));
+    const AnalysisTimings &t = r.timings;
+    std::printf("  fp32 %.2f s (site statistics %.2f s), qdq %.2f s, int8 %.2f s, local %.2f s, summaries %.2f s\n",
+                t.fp32Forward, t.siteStatistics, t.qdqForward, t.int8Forward, t.localForward, t.summaries);
     return 0;
 }

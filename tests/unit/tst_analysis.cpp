@@ -380,6 +380,10 @@ void TestAnalysis::jsonSchema()
     for (const char *k : {"samples", "tokens", "batches", "forward_passes"})
         QVERIFY2(j[k].is_number_integer(), k);
     QVERIFY(j["seconds"].is_number());
+    for (const char *k : {"fp32_forward", "site_statistics", "qdq_forward", "int8_forward", "local_forward",
+                          "sensitivity_forwards", "summaries"})
+        QVERIFY2(j["timings"][k].is_number() && j["timings"][k].get<double>() >= 0.0, k);
+    QVERIFY(j["timings"]["site_statistics"].get<double>() <= j["timings"]["fp32_forward"].get<double>());
 
     QCOMPARE(j["sites"].size(), std::size_t(40));
     for (const nlohmann::json &s : j["sites"]) {

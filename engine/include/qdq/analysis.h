@@ -184,6 +184,17 @@ struct AnalysisOptions {
     std::vector<std::int64_t> labels; // one per example (classification); empty = none
 };
 
+// Where the analysis time went (seconds; forwards include the first call's weight preparation).
+struct AnalysisTimings {
+    double fp32Forward = 0.0;    // includes siteStatistics (the observer runs inside the pass)
+    double siteStatistics = 0.0; // the observer's share of fp32Forward
+    double qdqForward = 0.0;
+    double int8Forward = 0.0;
+    double localForward = 0.0;
+    double sensitivityForwards = 0.0;
+    double summaries = 0.0; // per-site results incl. the four calibration methods' amax
+};
+
 struct AnalysisReport {
     int schemaVersion = kAnalysisSchemaVersion;
     std::string task;
@@ -192,6 +203,7 @@ struct AnalysisReport {
     std::int64_t batches = 0;
     std::int64_t forwardPasses = 0;
     double seconds = 0.0;
+    AnalysisTimings timings;
     std::vector<SiteAnalysis> sites;   // dataflow order
     std::vector<LayerAnalysis> layers; // encoder layers
     FirstDivergence firstDivergence;   // from the qdq results (int8 when qdq is off)

@@ -269,15 +269,19 @@ public:
         if (m_isWeight[i] && m_seen[i])
             return; // weights are constant: one look is enough
         m_seen[i] = true;
+        const auto t0 = std::chrono::steady_clock::now();
         m_sites[i].add(tensor);
+        m_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
-    [[nodiscard]] std::vector<SiteStatsAccumulator> &sites() { return m_sites; }
+    [[nodiscard]] const std::vector<SiteStatsAccumulator> &sites() const { return m_sites; }
+    [[nodiscard]] double seconds() const noexcept { return m_seconds; }
 
 private:
     std::unordered_map<std::string, std::size_t> m_index;
     std::vector<SiteStatsAccumulator> m_sites;
     std::vector<bool> m_seen;
     std::vector<bool> m_isWeight;
+    double m_seconds = 0.0;
 };
 
 // Pass 4's hooks: quantization as configured, but the layer input X replaced by the FP32 run's
@@ -660,10 +664,13 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
     const std::int64_t totalPasses = passesPerBatch * static_cast<std::int64_t>(batches.size());
     std::int64_t passes = 0;
     AnalysisReport report;
-    const auto pass = [&](QDQBertModel &model, const ForwardInputs &in) {
+    AnalysisTimings &timings = report.timings;
+    const auto pass = [&](QDQBertModel &model, const ForwardInputs &in, double &seconds) {
         reportProgress(progress, "analyzing", passes, totalPasses);
         checkCancelled(progress);
+        const auto t0 = std::chrono::steady_clock::now();
         ForwardOutputs out = model.forward(in);
+        seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         ++passes;
         return out;
     };
@@ -690,12 +697,12 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
             report.tokens += m != 0 ? 1 : 0;
 
         fp32.setObserver(&stats);
-        const ForwardOutputs ref = pass(fp32, in);
+        const ForwardOutputs ref = pass(fp32, in, timings.fp32Forward);
         fp32.setObserver(nullptr);
 
         std::optional<ForwardOutputs> qdqOut;
         if (qdqModel) {
-            qdqOut.emplace(pass(*qdqModel, in));
+            qdqOut.emplace(pass(*qdqModel, in, timings.qdqForward));
             for (int l = 0; l < numLayers; ++l) {
                 const auto li = static_cast<std::size_t>(l);
                 qdqCum[li].add(ref.hiddenStates[li + 1], qdqOut->hiddenStates[li + 1], tokenMask);
@@ -705,7 +712,7 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
             addTaskOutputs(options.task, ref, *qdqOut, tokenMask, labels, qdqTask);
         }
         if (int8Model) {
-            const ForwardOutputs out = pass(*int8Model, in);
+            const ForwardOutputs out = pass(*int8Model, in, timings.int8Forward);
             for (int l = 0; l < numLayers; ++l) {
                 const auto li = static_cast<std::size_t>(l);
                 int8Cum[li].add(ref.hiddenStates[li + 1], out.hiddenStates[li + 1], tokenMask);
@@ -723,7 +730,7 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
             localIn.tokenTypeIds = in.tokenTypeIds.alias();
             localIn.outputHiddenStates = true;
             localHooks->setInputs(&ref.hiddenStates);
-            const ForwardOutputs out = pass(*localModel, localIn);
+            const ForwardOutputs out = pass(*localModel, localIn, timings.localForward);
             localHooks->setInputs(nullptr);
             for (int l = 0; l < numLayers; ++l) {
                 const auto li = static_cast<std::size_t>(l);
@@ -736,10 +743,12 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
             sIn.attentionMask = in.attentionMask.alias();
             sIn.tokenTypeIds = in.tokenTypeIds.alias();
             sensModel->setQuantConfig(config);
-            addTaskOutputs(options.task, ref, pass(*sensModel, sIn), tokenMask, {}, fullSens);
+            addTaskOutputs(options.task, ref, pass(*sensModel, sIn, timings.sensitivityForwards), tokenMask, {},
+                           fullSens);
             for (Variant &v : variants) {
                 sensModel->setQuantConfig(v.config);
-                addTaskOutputs(options.task, ref, pass(*sensModel, sIn), tokenMask, {}, v.acc);
+                addTaskOutputs(options.task, ref, pass(*sensModel, sIn, timings.sensitivityForwards), tokenMask, {},
+                               v.acc);
             }
         }
         report.samples += rows;
@@ -750,12 +759,18 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
     // --- results -----------------------------------------------------------------------------
     report.task = std::string(taskName(options.task));
     report.forwardPasses = passes;
-    for (const SiteStatsAccumulator &acc : stats.sites()) {
-        SiteAnalysis s = acc.finish(options.amax);
-        if (const SiteQuantConfig *c = config.find(s.site))
-            s.enabled = c->enabled;
-        report.sites.push_back(std::move(s));
+    timings.siteStatistics = stats.seconds();
+    const auto summariesStart = std::chrono::steady_clock::now();
+    // The amax searches (mse, entropy: reference §4.5, §4.6) cost a fixed time per site: in parallel.
+    const std::vector<SiteStatsAccumulator> &accumulators = stats.sites();
+    report.sites.resize(accumulators.size());
+#pragma omp parallel for schedule(dynamic)
+    for (std::size_t i = 0; i < accumulators.size(); ++i) {
+        report.sites[i] = accumulators[i].finish(options.amax);
+        if (const SiteQuantConfig *c = config.find(report.sites[i].site))
+            report.sites[i].enabled = c->enabled;
     }
+    timings.summaries = std::chrono::duration<double>(std::chrono::steady_clock::now() - summariesStart).count();
     for (int l = 0; l < numLayers; ++l) {
         const auto li = static_cast<std::size_t>(l);
         LayerAnalysis la;
