@@ -6,6 +6,7 @@
 
 #include "qdq/analysis.h"
 #include "qdq/checkpoint.h"
+#include "qdq/compare.h"
 #include "qdq/errors.h"
 #include "qdq/text_task.h"
 
@@ -172,6 +173,63 @@ void printReport(const AnalysisReport &r, int top)
     }
 }
 
+// A/B (issue 10): the second checkpoint's amax per quantizer (ratio to the first), the weights
+// that differ (compareCheckpoints), and both reports.
+nlohmann::json compareJson(const std::string &path, const AnalysisReport &b, const CheckpointComparison &c,
+                           bool histograms)
+{
+    nlohmann::json quantizers = nlohmann::json::array();
+    for (const QuantizerComparison &q : c.quantizers) {
+        const auto ratio = q.ratio();
+        quantizers.push_back(
+            {{"name", q.site.modulePath()},
+             {"amax_a", q.a ? nlohmann::json(q.a->max) : nlohmann::json(nullptr)},
+             {"amax_b", q.b ? nlohmann::json(q.b->max) : nlohmann::json(nullptr)},
+             {"ratio", ratio ? nlohmann::json(*ratio) : nlohmann::json(nullptr)},
+             {"max_log2_ratio", q.maxLog2Ratio ? nlohmann::json(*q.maxLog2Ratio) : nlohmann::json(nullptr)}});
+    }
+    nlohmann::json weights = nlohmann::json::array();
+    for (const TensorComparison &t : c.tensors)
+        if (!t.inA || !t.inB || !t.sameShape || t.maxAbsDiff > 0.0)
+            weights.push_back({{"name", t.name},
+                               {"in_a", t.inA},
+                               {"in_b", t.inB},
+                               {"same_shape", t.sameShape},
+                               {"max_abs_diff", t.maxAbsDiff},
+                               {"relative_l2", t.relativeL2}});
+    return {{"model", path},
+            {"report", nlohmann::json::parse(analysisToJson(b, histograms))},
+            {"quantizers", quantizers},
+            {"weights", weights}};
+}
+
+void printCompare(const AnalysisReport &a, const AnalysisReport &b, const CheckpointComparison &c, int top)
+{
+    std::printf("\nA/B: per-layer divergence (SQNR dB / cosine vs each model's own FP32)\n");
+    std::printf("%5s  %-20s %-20s %-20s %-20s\n", "layer", "A qdq cumulative", "B qdq cumulative", "A int8 cumulative",
+                "B int8 cumulative");
+    for (std::size_t i = 0; i < a.layers.size() && i < b.layers.size(); ++i)
+        std::printf(
+            "%5d  %-20s %-20s %-20s %-20s\n", a.layers[i].layer, divergenceCell(a.layers[i].qdqCumulative).c_str(),
+            divergenceCell(b.layers[i].qdqCumulative).c_str(), divergenceCell(a.layers[i].int8Cumulative).c_str(),
+            divergenceCell(b.layers[i].int8Cumulative).c_str());
+    std::printf("first divergence: A layer %d, B layer %d\n", a.firstDivergence.layer, b.firstDivergence.layer);
+    std::vector<const QuantizerComparison *> moved;
+    for (const QuantizerComparison &q : c.quantizers)
+        if (q.ratio() && *q.ratio() != 1.0)
+            moved.push_back(&q);
+    std::stable_sort(moved.begin(), moved.end(), [](const QuantizerComparison *x, const QuantizerComparison *y) {
+        return std::abs(std::log2(*x->ratio())) > std::abs(std::log2(*y->ratio()));
+    });
+    std::printf("amax B/A: %zu of %zu quantizers differ\n", moved.size(), c.quantizers.size());
+    for (std::size_t i = 0; i < moved.size() && static_cast<int>(i) < top; ++i)
+        std::printf("  %8.4f  %s\n", *moved[i]->ratio(), moved[i]->site.modulePath().c_str());
+    std::size_t changed = 0;
+    for (const TensorComparison &t : c.tensors)
+        changed += (!t.inA || !t.inB || !t.sameShape || t.maxAbsDiff > 0.0) ? 1 : 0;
+    std::printf("weights: %zu of %zu tensors differ\n", changed, c.tensors.size());
+}
+
 int runAnalyze(const QStringList &args)
 {
     QCommandLineParser parser;
@@ -190,6 +248,10 @@ int runAnalyze(const QStringList &args)
     parser.addOption({"sensitivity", "Also run the sensitivity sweeps (2 x layers + 5 passes per batch)."});
     parser.addOption({"keep-fp32", "Groups suggested to keep in FP32 by the sweep (default 2).", "N", "2"});
     parser.addOption({"no-local", "Skip the local-error pass."});
+    parser.addOption({"compare",
+                      "A/B: analyse checkpoint P2 on the same data too (same options, its own amax) and compare amax "
+                      "per quantizer, weights and per-layer divergence.",
+                      "P2"});
     parser.addOption({"no-histograms", "Leave the histograms out of --json."});
     parser.addOption({"top", "Rows in the human-readable tables (default 10).", "N", "10"});
     parser.addOption({"samples", "Examples to use (default 32; 0 = all).", "N", "32"});
@@ -264,11 +326,32 @@ int runAnalyze(const QStringList &args)
     } signalGuard;
 
     const AnalysisReport report = analyzeQuantization(checkpoint, examples, tokenizer, options, &progress);
+    const bool histograms = !parser.isSet("no-histograms");
+    std::optional<AnalysisReport> reportB;
+    std::optional<CheckpointComparison> comparison;
+    const std::string pathB = parser.value("compare").toStdString();
+    if (parser.isSet("compare")) {
+        const Checkpoint checkpointB = loadCheckpoint(pathB);
+        ModelOptions modelOptionsB;
+        applyQuantOptions(parser, checkpointB, modelOptionsB);
+        AnalysisOptions optionsB = options;
+        optionsB.quant = modelOptionsB.quant;
+        reportB = analyzeQuantization(checkpointB, examples, tokenizerForCheckpoint(checkpointB), optionsB, &progress);
+        comparison = compareCheckpoints(checkpoint, checkpointB, &progress);
+    }
     if (common.json) {
-        std::printf("%s\n", analysisToJson(report, !parser.isSet("no-histograms")).c_str());
+        if (!reportB) {
+            std::printf("%s\n", analysisToJson(report, histograms).c_str());
+            return Ok;
+        }
+        nlohmann::json j = nlohmann::json::parse(analysisToJson(report, histograms));
+        j["compare"] = compareJson(pathB, *reportB, *comparison, histograms);
+        printJson(j);
         return Ok;
     }
     printReport(report, top);
+    if (reportB)
+        printCompare(report, *reportB, *comparison, top);
     return Ok;
 }
 

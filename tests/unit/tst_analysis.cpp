@@ -490,7 +490,22 @@ void TestAnalysis::cliAnalyze()
     QVERIFY2(r.out.contains("suggested to keep in FP32: layer:1"), r.out.constData());
     QVERIFY2(r.out.contains("worst quantizers by site SQNR"), r.out.constData());
 
-    // sequence-classification labels would be read from the JSONL; fp32 is no analysis precision
+    // A/B against itself: every amax ratio 1, no weight differs, the same per-layer divergence
+    r = runCli({"analyze", "--model", kDemo, "--data", data, "--samples", "3", "--batch", "3", "--max-length", "32",
+                "--compare", kDemo, "--json", "--no-histograms", "--threads", "1"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const nlohmann::json ab = nlohmann::json::parse(r.out.toStdString());
+    const nlohmann::json &cmp = ab["compare"];
+    QCOMPARE(cmp["report"]["schema_version"].get<int>(), 1);
+    QCOMPARE(cmp["quantizers"].size(), std::size_t(40));
+    for (const nlohmann::json &q : cmp["quantizers"])
+        QCOMPARE(q["ratio"].get<double>(), 1.0);
+    QVERIFY(cmp["weights"].empty());
+    for (std::size_t l = 0; l < 2; ++l)
+        QCOMPARE(cmp["report"]["layers"][l]["qdq_cumulative"]["sqnr_db"].get<double>(),
+                 ab["layers"][l]["qdq_cumulative"]["sqnr_db"].get<double>());
+
+    // labels from the JSONL; fp32 is no analysis precision
     r = runCli({"analyze", "--model", kDemo, "--data", data, "--precision", "fp32"});
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("qdq or int8"), r.err.constData());
