@@ -14,7 +14,8 @@
 //                    on FP32 input in ONE pass and hidden_states.(i+1) is that layer's error alone.
 //                    (int8 cannot be fed this way - its s8 GEMMs quantize X inside the model - so
 //                    local errors are qdq only; int8 and qdq share their integer codes, §3.3.)
-//   5. sensitivity (optional) - 2 x layers + 4 passes with edited QuantConfigs.
+//   5. sensitivity (optional) - 1 + 2 x layers + 4 passes per batch with edited QuantConfigs
+//                    (all as configured, only layer i, all but layer i, all but one site kind).
 // Memory is bounded by one batch's activations plus the histograms (bins x sites).
 //
 // GUI use (worker thread, e.g. QtConcurrent::run; the engine is Qt-free):
@@ -173,7 +174,7 @@ struct AnalysisOptions {
     bool runInt8 = true;      // FP32 vs int8
     bool local = true;        // the local-error pass (needs runQdq)
     bool attention = true;    // per-head JS divergence
-    bool sensitivity = false; // sweeps (2 x layers + 4 extra passes per batch)
+    bool sensitivity = false; // sweeps (1 + 2 x layers + 4 extra passes per batch)
     int keepFp32Budget = 2;   // groups suggested to keep in FP32
     std::int64_t batchSize = 8;
     std::int64_t maxLength = 128;
