@@ -1,0 +1,364 @@
+// qdq analyze: where and why a quantized model diverges from FP32 (issue 10; design.md, "The
+// command-line contract"). A thin adapter over qdq/analysis.h, the same call the GUI makes;
+// --json prints analysisToJson() (schema: docs/analysis-json.md).
+#include "cli/cli.h"
+#include "cli/quant_options.h"
+
+#include "qdq/analysis.h"
+#include "qdq/checkpoint.h"
+#include "qdq/compare.h"
+#include "qdq/errors.h"
+#include "qdq/text_task.h"
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+
+namespace qdq::cli {
+namespace {
+
+Progress *g_progress = nullptr; // for the SIGINT handler
+
+extern "C" void onAnalyzeInterrupt(int /*signal*/)
+{
+    if (g_progress)
+        g_progress->cancel(); // a lock-free atomic store: async-signal-safe
+}
+
+std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min)
+{
+    bool ok = false;
+    const qlonglong v = parser.value(name).toLongLong(&ok);
+    if (!ok || v < min)
+        throw UsageError("--" + name.toStdString() + " expects an integer >= " + std::to_string(min) + ", got '" +
+                         parser.value(name).toStdString() + "'");
+    return v;
+}
+
+std::string db(const std::optional<double> &v)
+{
+    if (!v)
+        return "lossless";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", *v);
+    return buf;
+}
+
+std::string divergenceCell(const std::optional<Divergence> &d)
+{
+    if (!d)
+        return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s / %.4f", db(d->sqnrDb).c_str(), d->cosine);
+    return buf;
+}
+
+// Labels for --label-column: one per example of a JSONL file (integers, or names from the
+// config's id2label). The examples are read in file order, so this must match --samples / --seed.
+std::vector<std::int64_t> readLabels(const std::string &path, const std::string &column, const BertConfig &config)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw IoError("cannot read", {path, {}, {}});
+    std::vector<std::int64_t> labels;
+    std::string line;
+    int lineNo = 0;
+    while (std::getline(in, line)) {
+        ++lineNo;
+        if (line.find_first_not_of(" \t\r") == std::string::npos)
+            continue;
+        const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains(column))
+            throw FormatError("line " + std::to_string(lineNo) + " has no \"" + column + "\"", {path, {}, column});
+        const nlohmann::json &v = j[column];
+        if (v.is_number_integer()) {
+            labels.push_back(v.get<std::int64_t>());
+        } else if (v.is_string()) {
+            const auto it = std::find(config.id2label.begin(), config.id2label.end(), v.get<std::string>());
+            if (it == config.id2label.end())
+                throw FormatError("line " + std::to_string(lineNo) + ": label '" + v.get<std::string>() +
+                                      "' is not in the model's id2label",
+                                  {path, {}, column});
+            labels.push_back(static_cast<std::int64_t>(it - config.id2label.begin()));
+        } else {
+            throw FormatError("line " + std::to_string(lineNo) + ": label must be an integer or a string",
+                              {path, {}, column});
+        }
+    }
+    return labels;
+}
+
+void printReport(const AnalysisReport &r, int top)
+{
+    std::printf("task %s: %lld samples, %lld tokens, %lld batches, %lld forward passes, %.2fs\n\n", r.task.c_str(),
+                static_cast<long long>(r.samples), static_cast<long long>(r.tokens), static_cast<long long>(r.batches),
+                static_cast<long long>(r.forwardPasses), r.seconds);
+
+    std::vector<const SiteAnalysis *> sites;
+    for (const SiteAnalysis &s : r.sites)
+        if (s.enabled)
+            sites.push_back(&s);
+    std::stable_sort(sites.begin(), sites.end(), [](const SiteAnalysis *a, const SiteAnalysis *b) {
+        return a->sqnrDb.value_or(1e9) < b->sqnrDb.value_or(1e9);
+    });
+    std::printf("worst quantizers by site SQNR (x vs fake_quant(x), FP32 inputs)\n");
+    std::printf("%9s %8s %8s %10s %10s %10s  %s\n", "SQNR dB", "clip %", "zero %", "amax", "max|x|", "entropy",
+                "quantizer");
+    for (std::size_t i = 0; i < sites.size() && static_cast<int>(i) < top; ++i) {
+        const SiteAnalysis &s = *sites[i];
+        const auto &ent = s.candidateAmax[static_cast<std::size_t>(CalibMethod::Entropy)];
+        char entropy[32] = "-";
+        if (ent)
+            std::snprintf(entropy, sizeof entropy, "%.4g", *ent);
+        std::printf("%9s %8.3f %8.2f %10.4g%s %10.4g %10s  %s\n", db(s.sqnrDb).c_str(), 100.0 * s.clipFraction,
+                    100.0 * s.zeroFraction, s.amax, s.dynamic ? "d" : " ", std::max(std::abs(s.min), std::abs(s.max)),
+                    entropy, s.name.c_str());
+    }
+
+    std::printf("\nper-layer divergence of hidden_states (SQNR dB / cosine vs FP32)\n");
+    std::printf("%5s  %-20s %-20s %-20s %-20s\n", "layer", "qdq cumulative", "qdq local", "int8 cumulative",
+                "qdq vs int8");
+    for (const LayerAnalysis &l : r.layers)
+        std::printf("%5d  %-20s %-20s %-20s %-20s%s\n", l.layer, divergenceCell(l.qdqCumulative).c_str(),
+                    divergenceCell(l.qdqLocal).c_str(), divergenceCell(l.int8Cumulative).c_str(),
+                    divergenceCell(l.qdqVsInt8).c_str(),
+                    l.layer == r.firstDivergence.layer ? "  <- first divergence" : "");
+    if (r.firstDivergence.layer >= 0)
+        std::printf("first divergence: layer %d (%s)\n", r.firstDivergence.layer, r.firstDivergence.reason.c_str());
+    else
+        std::printf("first divergence: none (no jump above the threshold)\n");
+
+    std::printf("\ntask agreement (%s)\n", r.task.c_str());
+    for (const TaskAgreement &t : r.taskAgreement) {
+        std::printf("  %-5s %s over %lld rows:", std::string(precisionName(t.precision)).c_str(), t.output.c_str(),
+                    static_cast<long long>(t.predictions));
+        if (t.top1Agreement)
+            std::printf(" top-1 agreement %.2f %%", 100.0 * *t.top1Agreement);
+        if (t.meanKl)
+            std::printf(", KL %.3g", *t.meanKl);
+        if (t.outputMse)
+            std::printf(" output MSE %.3g", *t.outputMse);
+        if (t.accuracyFp32 && t.accuracyQuantized)
+            std::printf(", accuracy %.2f %% -> %.2f %%", 100.0 * *t.accuracyFp32, 100.0 * *t.accuracyQuantized);
+        std::printf("\n");
+    }
+
+    if (!r.attention.empty()) {
+        std::vector<const HeadAttention *> heads;
+        for (const HeadAttention &h : r.attention)
+            heads.push_back(&h);
+        std::stable_sort(heads.begin(), heads.end(), [](const HeadAttention *a, const HeadAttention *b) {
+            return a->jsDivergence > b->jsDivergence;
+        });
+        std::printf("\nattention heads by JS divergence (nats)\n");
+        for (std::size_t i = 0; i < heads.size() && static_cast<int>(i) < top; ++i)
+            std::printf("  %-5s layer %2d head %2d  JS %.3g  entropy %.3f -> %.3f\n",
+                        std::string(precisionName(heads[i]->precision)).c_str(), heads[i]->layer, heads[i]->head,
+                        heads[i]->jsDivergence, heads[i]->entropyFp32, heads[i]->entropyQuantized);
+    }
+
+    if (r.sensitivity) {
+        const SensitivityReport &s = *r.sensitivity;
+        std::printf("\nsensitivity (%s, impact = output KL vs FP32; all quantizers: %.3g)\n",
+                    std::string(precisionName(s.precision)).c_str(), s.fullImpact);
+        for (const SensitivityEntry &e : s.entries)
+            std::printf("  %-14s %-16s impact %.3g\n", std::string(sweepKindName(e.kind)).c_str(), e.selector.c_str(),
+                        e.impact);
+        std::string keep;
+        for (const std::string &k : s.keepFp32)
+            keep += (keep.empty() ? "" : ", ") + k;
+        std::printf("suggested to keep in FP32: %s\n", keep.empty() ? "(none helps)" : keep.c_str());
+    }
+}
+
+// A/B (issue 10): the second checkpoint's amax per quantizer (ratio to the first), the weights
+// that differ (compareCheckpoints), and both reports.
+nlohmann::json compareJson(const std::string &path, const AnalysisReport &b, const CheckpointComparison &c,
+                           bool histograms)
+{
+    nlohmann::json quantizers = nlohmann::json::array();
+    for (const QuantizerComparison &q : c.quantizers) {
+        const auto ratio = q.ratio();
+        quantizers.push_back(
+            {{"name", q.site.modulePath()},
+             {"amax_a", q.a ? nlohmann::json(q.a->max) : nlohmann::json(nullptr)},
+             {"amax_b", q.b ? nlohmann::json(q.b->max) : nlohmann::json(nullptr)},
+             {"ratio", ratio ? nlohmann::json(*ratio) : nlohmann::json(nullptr)},
+             {"max_log2_ratio", q.maxLog2Ratio ? nlohmann::json(*q.maxLog2Ratio) : nlohmann::json(nullptr)}});
+    }
+    nlohmann::json weights = nlohmann::json::array();
+    for (const TensorComparison &t : c.tensors)
+        if (!t.inA || !t.inB || !t.sameShape || t.maxAbsDiff > 0.0)
+            weights.push_back({{"name", t.name},
+                               {"in_a", t.inA},
+                               {"in_b", t.inB},
+                               {"same_shape", t.sameShape},
+                               {"max_abs_diff", t.maxAbsDiff},
+                               {"relative_l2", t.relativeL2}});
+    return {{"model", path},
+            {"report", nlohmann::json::parse(analysisToJson(b, histograms))},
+            {"quantizers", quantizers},
+            {"weights", weights}};
+}
+
+void printCompare(const AnalysisReport &a, const AnalysisReport &b, const CheckpointComparison &c, int top)
+{
+    std::printf("\nA/B: per-layer divergence (SQNR dB / cosine vs each model's own FP32)\n");
+    std::printf("%5s  %-20s %-20s %-20s %-20s\n", "layer", "A qdq cumulative", "B qdq cumulative", "A int8 cumulative",
+                "B int8 cumulative");
+    for (std::size_t i = 0; i < a.layers.size() && i < b.layers.size(); ++i)
+        std::printf(
+            "%5d  %-20s %-20s %-20s %-20s\n", a.layers[i].layer, divergenceCell(a.layers[i].qdqCumulative).c_str(),
+            divergenceCell(b.layers[i].qdqCumulative).c_str(), divergenceCell(a.layers[i].int8Cumulative).c_str(),
+            divergenceCell(b.layers[i].int8Cumulative).c_str());
+    std::printf("first divergence: A layer %d, B layer %d\n", a.firstDivergence.layer, b.firstDivergence.layer);
+    std::vector<const QuantizerComparison *> moved;
+    for (const QuantizerComparison &q : c.quantizers)
+        if (q.ratio() && *q.ratio() != 1.0)
+            moved.push_back(&q);
+    std::stable_sort(moved.begin(), moved.end(), [](const QuantizerComparison *x, const QuantizerComparison *y) {
+        return std::abs(std::log2(*x->ratio())) > std::abs(std::log2(*y->ratio()));
+    });
+    std::printf("amax B/A: %zu of %zu quantizers differ\n", moved.size(), c.quantizers.size());
+    for (std::size_t i = 0; i < moved.size() && static_cast<int>(i) < top; ++i)
+        std::printf("  %8.4f  %s\n", *moved[i]->ratio(), moved[i]->site.modulePath().c_str());
+    std::size_t changed = 0;
+    for (const TensorComparison &t : c.tensors)
+        changed += (!t.inA || !t.inB || !t.sameShape || t.maxAbsDiff > 0.0) ? 1 : 0;
+    std::printf("weights: %zu of %zu tensors differ\n", changed, c.tensors.size());
+}
+
+int runAnalyze(const QStringList &args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "Analyse where and why the quantized model diverges from FP32 on a data file: per-quantizer statistics, "
+        "per-layer divergence (cumulative and local), task agreement, attention divergence and, with "
+        "--sensitivity, one-at-a-time sweeps. --precision qdq or int8 restricts the analysis to one precision "
+        "(default both).");
+    addCommonOptions(parser);
+    addQuantOptions(parser);
+    parser.addOption({"model", "Checkpoint folder, file or zip.", "P"});
+    parser.addOption({"data", "Data: .txt (one example per line), .jsonl, .csv / .tsv (with --column).", "FILE"});
+    parser.addOption(
+        {"task", "Task head for task agreement (default: the first head the checkpoint has, else base).", "TASK"});
+    parser.addOption({"label-column", "JSONL key of integer (or id2label) labels: adds accuracy.", "NAME"});
+    parser.addOption({"sensitivity", "Also run the sensitivity sweeps (2 x layers + 5 passes per batch)."});
+    parser.addOption({"keep-fp32", "Groups suggested to keep in FP32 by the sweep (default 2).", "N", "2"});
+    parser.addOption({"no-local", "Skip the local-error pass."});
+    parser.addOption({"compare",
+                      "A/B: analyse checkpoint P2 on the same data too (same options, its own amax) and compare amax "
+                      "per quantizer, weights and per-layer divergence.",
+                      "P2"});
+    parser.addOption({"no-histograms", "Leave the histograms out of --json."});
+    parser.addOption({"top", "Rows in the human-readable tables (default 10).", "N", "10"});
+    parser.addOption({"samples", "Examples to use (default 32; 0 = all).", "N", "32"});
+    parser.addOption({"batch", "Examples per forward (default 8).", "B", "8"});
+    parser.addOption({"max-length", "Truncate examples to this many tokens (default 128).", "L", "128"});
+    parser.addOption(
+        {"seed", "Shuffle the examples deterministically with this seed first (default: file order).", "S"});
+    parser.addOption({"column", "Text column (CSV/TSV) or key (JSONL); default \"text\".", "NAME"});
+    parser.addOption({"pair-column", "Second-segment column or key (JSONL default \"text_pair\", optional).", "NAME"});
+    const CommonOptions common = parseArgs(parser, args, "analyze");
+
+    const std::string modelPath = requireOption(parser, "model").toStdString();
+    const std::string dataPath = requireOption(parser, "data").toStdString();
+    AnalysisOptions options;
+    options.batchSize = intOption(parser, "batch", 1);
+    options.maxLength = intOption(parser, "max-length", 2);
+    options.keepFp32Budget = static_cast<int>(intOption(parser, "keep-fp32", 0));
+    options.sensitivity = parser.isSet("sensitivity");
+    options.local = !parser.isSet("no-local");
+    const int top = static_cast<int>(intOption(parser, "top", 1));
+    const std::int64_t samples = intOption(parser, "samples", 0);
+    std::optional<std::uint64_t> seed;
+    if (parser.isSet("seed"))
+        seed = static_cast<std::uint64_t>(intOption(parser, "seed", 0));
+    if (parser.isSet("label-column") && seed)
+        throw UsageError("--label-column reads labels in file order; it cannot be combined with --seed");
+    DataOptions dataOptions;
+    dataOptions.column = parser.value("column").toStdString();
+    dataOptions.pairColumn = parser.value("pair-column").toStdString();
+
+    const Checkpoint checkpoint = loadCheckpoint(modelPath);
+    ModelOptions modelOptions;
+    applyQuantOptions(parser, checkpoint, modelOptions);
+    options.quant = modelOptions.quant;
+    if (parser.isSet("precision")) {
+        if (modelOptions.precision == Precision::Fp32)
+            throw UsageError("--precision for analyze is qdq or int8 (FP32 is the reference)");
+        options.runQdq = modelOptions.precision == Precision::Qdq;
+        options.runInt8 = modelOptions.precision == Precision::Int8;
+    }
+    if (parser.isSet("task")) {
+        const auto task = taskFromName(parser.value("task").toStdString());
+        if (!task)
+            throw UsageError("unknown task '" + parser.value("task").toStdString() + "'");
+        options.task = *task;
+    } else {
+        const std::vector<Task> tasks = availableTasks(checkpoint);
+        options.task = tasks.size() > 1 ? tasks[1] : Task::Base;
+    }
+    if (options.task == Task::MultipleChoice)
+        throw UsageError("analyze does not support multiple-choice (one example per choice); pick another --task");
+
+    const std::vector<CalibrationExample> examples =
+        selectExamples(readCalibrationData(dataPath, dataOptions), samples, seed);
+    if (parser.isSet("label-column")) {
+        options.labels = readLabels(dataPath, parser.value("label-column").toStdString(), checkpoint.config);
+        options.labels.resize(examples.size(), -1);
+    }
+    const Tokenizer tokenizer = tokenizerForCheckpoint(checkpoint);
+
+    Progress progress(
+        [&](const ProgressEvent &e) { printProgress(common.quiet || common.json, e.stage, e.done, e.total); });
+    g_progress = &progress;
+    struct SignalGuard {
+        void (*previous)(int);
+        SignalGuard() : previous(std::signal(SIGINT, onAnalyzeInterrupt)) {}
+        ~SignalGuard()
+        {
+            std::signal(SIGINT, previous);
+            g_progress = nullptr;
+        }
+    } signalGuard;
+
+    const AnalysisReport report = analyzeQuantization(checkpoint, examples, tokenizer, options, &progress);
+    const bool histograms = !parser.isSet("no-histograms");
+    std::optional<AnalysisReport> reportB;
+    std::optional<CheckpointComparison> comparison;
+    const std::string pathB = parser.value("compare").toStdString();
+    if (parser.isSet("compare")) {
+        const Checkpoint checkpointB = loadCheckpoint(pathB);
+        ModelOptions modelOptionsB;
+        applyQuantOptions(parser, checkpointB, modelOptionsB);
+        AnalysisOptions optionsB = options;
+        optionsB.quant = modelOptionsB.quant;
+        reportB = analyzeQuantization(checkpointB, examples, tokenizerForCheckpoint(checkpointB), optionsB, &progress);
+        comparison = compareCheckpoints(checkpoint, checkpointB, &progress);
+    }
+    if (common.json) {
+        if (!reportB) {
+            std::printf("%s\n", analysisToJson(report, histograms).c_str());
+            return Ok;
+        }
+        nlohmann::json j = nlohmann::json::parse(analysisToJson(report, histograms));
+        j["compare"] = compareJson(pathB, *reportB, *comparison, histograms);
+        printJson(j);
+        return Ok;
+    }
+    printReport(report, top);
+    if (reportB)
+        printCompare(report, *reportB, *comparison, top);
+    return Ok;
+}
+
+const RegisterCommand registerAnalyze({"analyze",
+                                       "Where and why the quantized model diverges from FP32 (per quantizer, per "
+                                       "layer, task, attention, sensitivity)",
+                                       runAnalyze});
+
+} // namespace
+} // namespace qdq::cli
