@@ -245,7 +245,7 @@ int runAnalyze(const QStringList &args)
     parser.addOption(
         {"task", "Task head for task agreement (default: the first head the checkpoint has, else base).", "TASK"});
     parser.addOption({"label-column", "JSONL key of integer (or id2label) labels: adds accuracy.", "NAME"});
-    parser.addOption({"sensitivity", "Also run the sensitivity sweeps (2 x layers + 5 passes per batch)."});
+    parser.addOption({"sensitivity", "Also run the sensitivity sweeps (2 x layers + 9 passes per batch)."});
     parser.addOption({"keep-fp32", "Groups suggested to keep in FP32 by the sweep (default 2).", "N", "2"});
     parser.addOption({"no-local", "Skip the local-error pass."});
     parser.addOption({"compare",

@@ -161,7 +161,9 @@ void TestAnalysis::tinyAmaxLayerIsFoundEverywhere()
 
     QVERIFY(r.sensitivity.has_value());
     const SensitivityReport &s = *r.sensitivity;
-    QCOMPARE(s.entries.size(), std::size_t(2 + 2 + 4));
+    QCOMPARE(s.entries.size(), std::size_t(2 + 2 + 4 + 4));
+    QCOMPARE(s.entries[4].kind, SweepKind::OnlyKind);
+    QCOMPARE(s.entries[8].kind, SweepKind::DisableKind);
     // only-layer sweep ranked by harm: the bad layer first
     QCOMPARE(s.entries[0].kind, SweepKind::OnlyLayer);
     QCOMPARE(s.entries[0].selector, "layer:" + std::to_string(bad));
@@ -180,8 +182,8 @@ void TestAnalysis::tinyAmaxLayerIsFoundEverywhere()
             QVERIFY(site.clipFraction > 0.9);
             QVERIFY(site.sqnrDb && *site.sqnrDb < 1.0);
         }
-    // passes: 2 batches x (fp32, qdq, int8, local, full + 2 only + 2 disable + 4 kinds)
-    QCOMPARE(r.forwardPasses, std::int64_t(2 * (4 + 1 + 8)));
+    // passes: 2 batches x (fp32, qdq, int8, local, full + 2 only + 2 disable + 4 only-kind + 4 disable-kind)
+    QCOMPARE(r.forwardPasses, std::int64_t(2 * (4 + 1 + 12)));
 }
 
 void TestAnalysis::syntheticFourLayers()
@@ -432,7 +434,8 @@ void TestAnalysis::jsonSchema()
     const nlohmann::json &s = j["sensitivity"];
     QCOMPARE(s["precision"].get<std::string>(), std::string("qdq"));
     QVERIFY(s["full_impact"].is_number());
-    QCOMPARE(s["entries"].size(), std::size_t(8));
+    QCOMPARE(s["entries"].size(), std::size_t(12));
+    QCOMPARE(s["entries"][4]["kind"].get<std::string>(), std::string("only-kind"));
     QCOMPARE(s["entries"][0]["kind"].get<std::string>(), std::string("only-layer"));
     QVERIFY(s["entries"][0]["selector"].is_string());
     QVERIFY(s["keep_fp32"].is_array());

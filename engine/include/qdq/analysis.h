@@ -14,8 +14,9 @@
 //                    on FP32 input in ONE pass and hidden_states.(i+1) is that layer's error alone.
 //                    (int8 cannot be fed this way - its s8 GEMMs quantize X inside the model - so
 //                    local errors are qdq only; int8 and qdq share their integer codes, §3.3.)
-//   5. sensitivity (optional) - 1 + 2 x layers + 4 passes per batch with edited QuantConfigs
-//                    (all as configured, only layer i, all but layer i, all but one site kind).
+//   5. sensitivity (optional) - 1 + 2 x layers + 8 passes per batch with edited QuantConfigs
+//                    (all as configured, only layer i, all but layer i, only one site kind,
+//                    all but one site kind).
 // Memory is bounded by one batch's activations plus the histograms (bins x sites).
 //
 // GUI use (worker thread, e.g. QtConcurrent::run; the engine is Qt-free):
@@ -148,22 +149,24 @@ struct HeadAttention {
 
 // --- sensitivity ---------------------------------------------------------------------------------
 
-enum class SweepKind : std::uint8_t { OnlyLayer, DisableLayer, DisableKind };
-[[nodiscard]] std::string_view sweepKindName(SweepKind kind) noexcept; // "only-layer", "disable-layer", "disable-kind"
+enum class SweepKind : std::uint8_t { OnlyLayer, DisableLayer, DisableKind, OnlyKind };
+// "only-layer", "disable-layer", "disable-kind", "only-kind"
+[[nodiscard]] std::string_view sweepKindName(SweepKind kind) noexcept;
 
 struct SensitivityEntry {
     SweepKind kind = SweepKind::OnlyLayer;
     std::string selector; // QuantConfig selector of the group ("layer:3", "kind:matmul")
-    double impact = 0.0;  // output KL vs FP32 (relative L2 of last_hidden_state for base models)
+    double impact = 0.0;  // mean output KL vs FP32 (output MSE for regression heads and base models)
     std::optional<double> top1Agreement;
 };
 
 struct SensitivityReport {
     Precision precision = Precision::Qdq;
-    double fullImpact = 0.0;               // every quantizer as configured
-    std::vector<SensitivityEntry> entries; // each sweep ranked by harm: only-layer by impact descending,
-                                           // disable-* by impact ascending (most relief first)
-    std::vector<std::string> keepFp32;     // selectors suggested to leave in FP32 (budget, greedy)
+    double fullImpact = 0.0; // every quantizer as configured
+    // Sweeps in the order only-layer, disable-layer, only-kind, disable-kind; within each, only-*
+    // by impact descending (most harmful first), disable-* ascending (most relief first).
+    std::vector<SensitivityEntry> entries;
+    std::vector<std::string> keepFp32; // selectors suggested to leave in FP32 (budget, greedy)
 };
 
 // --- the whole report ----------------------------------------------------------------------------
@@ -174,7 +177,7 @@ struct AnalysisOptions {
     bool runInt8 = true;      // FP32 vs int8
     bool local = true;        // the local-error pass (needs runQdq)
     bool attention = true;    // per-head JS divergence
-    bool sensitivity = false; // sweeps (1 + 2 x layers + 4 extra passes per batch)
+    bool sensitivity = false; // sweeps (1 + 2 x layers + 8 extra passes per batch)
     int keepFp32Budget = 2;   // groups suggested to keep in FP32
     std::int64_t batchSize = 8;
     std::int64_t maxLength = 128;

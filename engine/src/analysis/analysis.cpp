@@ -503,6 +503,8 @@ std::string_view sweepKindName(SweepKind kind) noexcept
         return "disable-layer";
     case SweepKind::DisableKind:
         return "disable-kind";
+    case SweepKind::OnlyKind:
+        return "only-kind";
     }
     return "?";
 }
@@ -649,6 +651,16 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
             sel.kind = k;
             off.setEnabled(sel, false);
             variants.push_back({SweepKind::DisableKind, "kind:" + std::string(siteKindName(k)), std::move(off), {}});
+        }
+        for (SiteKind k : {SiteKind::Input, SiteKind::Weight, SiteKind::Matmul, SiteKind::Residual}) {
+            QuantConfig only = config;
+            for (SiteKind other : {SiteKind::Input, SiteKind::Weight, SiteKind::Matmul, SiteKind::Residual})
+                if (other != k) {
+                    SiteSelector sel;
+                    sel.kind = other;
+                    only.setEnabled(sel, false);
+                }
+            variants.push_back({SweepKind::OnlyKind, "kind:" + std::string(siteKindName(k)), std::move(only), {}});
         }
     }
 
@@ -805,17 +817,27 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
         SensitivityReport sr;
         sr.precision = sensPrecision;
         sr.fullImpact = impact(fullSens);
-        std::vector<SensitivityEntry> only, disLayer, disKind;
+        std::vector<SensitivityEntry> only, disLayer, onlyKind, disKind;
         for (const Variant &v : variants) {
             SensitivityEntry e;
             e.kind = v.kind;
             e.selector = v.selector;
             e.impact = impact(v.acc);
             e.top1Agreement = v.acc.result(sensPrecision).top1Agreement;
-            (v.kind == SweepKind::OnlyLayer      ? only
-             : v.kind == SweepKind::DisableLayer ? disLayer
-                                                 : disKind)
-                .push_back(e);
+            switch (v.kind) {
+            case SweepKind::OnlyLayer:
+                only.push_back(e);
+                break;
+            case SweepKind::DisableLayer:
+                disLayer.push_back(e);
+                break;
+            case SweepKind::OnlyKind:
+                onlyKind.push_back(e);
+                break;
+            case SweepKind::DisableKind:
+                disKind.push_back(e);
+                break;
+            }
         }
         const auto byImpactDesc = [](const SensitivityEntry &a, const SensitivityEntry &b) {
             return a.impact > b.impact;
@@ -825,13 +847,14 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
         };
         std::stable_sort(only.begin(), only.end(), byImpactDesc);
         std::stable_sort(disLayer.begin(), disLayer.end(), byImpactAsc);
+        std::stable_sort(onlyKind.begin(), onlyKind.end(), byImpactDesc);
         std::stable_sort(disKind.begin(), disKind.end(), byImpactAsc);
         // Budget: the layers whose disabling relieves the output most (greedy on the one-at-a-time
         // sweep; interactions between layers are not re-measured).
         for (const SensitivityEntry &e : disLayer)
             if (static_cast<int>(sr.keepFp32.size()) < options.keepFp32Budget && e.impact < sr.fullImpact)
                 sr.keepFp32.push_back(e.selector);
-        for (auto *v : {&only, &disLayer, &disKind})
+        for (auto *v : {&only, &disLayer, &onlyKind, &disKind})
             sr.entries.insert(sr.entries.end(), v->begin(), v->end());
         report.sensitivity = std::move(sr);
     }
