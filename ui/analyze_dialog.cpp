@@ -19,8 +19,8 @@
 
 namespace qdq::ui {
 
-AnalyzeDialog::AnalyzeDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, qdq::QuantConfig config,
-                             qdq::Task task, QWidget *parent)
+AnalyzeDialog::AnalyzeDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, qdq::QuantConfig config, qdq::Task task,
+                             QWidget *parent)
     : QDialog(parent), m_checkpoint(std::move(checkpoint)), m_config(std::move(config)), m_task(task)
 {
     qRegisterMetaType<std::shared_ptr<const qdq::AnalysisReport>>();
@@ -77,10 +77,22 @@ AnalyzeDialog::~AnalyzeDialog()
     m_watcher.waitForFinished();
 }
 
-void AnalyzeDialog::setDataFile(const QString &path) { m_data->setText(path); }
-void AnalyzeDialog::setSamples(int samples) { m_samples->setValue(samples); }
-void AnalyzeDialog::setSensitivity(bool on) { m_sensitivity->setChecked(on); }
-bool AnalyzeDialog::isRunning() const { return m_watcher.isRunning(); }
+void AnalyzeDialog::setDataFile(const QString &path)
+{
+    m_data->setText(path);
+}
+void AnalyzeDialog::setSamples(int samples)
+{
+    m_samples->setValue(samples);
+}
+void AnalyzeDialog::setSensitivity(bool on)
+{
+    m_sensitivity->setChecked(on);
+}
+bool AnalyzeDialog::isRunning() const
+{
+    return m_watcher.isRunning();
+}
 
 void AnalyzeDialog::cancel()
 {
@@ -102,7 +114,8 @@ void AnalyzeDialog::start()
     m_progress = std::make_shared<qdq::Progress>();
     m_progress->setCallback([this](const qdq::ProgressEvent &e) {
         const int percent = e.total > 0 ? static_cast<int>(100 * e.done / e.total) : 0;
-        QMetaObject::invokeMethod(this, [this, percent] { m_bar->setValue(percent); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, percent] { m_bar->setValue(percent); }, Qt::QueuedConnection);
     });
     m_run->setEnabled(false);
     m_status->setText(tr("Analyzing…"));

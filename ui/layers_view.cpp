@@ -26,7 +26,10 @@ LayersView::LayersView(QWidget *parent) : QWidget(parent)
     connect(m_cosine, &DivergenceChart::layerClicked, this, &LayersView::layerClicked);
 }
 
-QString LayersView::summary() const { return m_summary->text(); }
+QString LayersView::summary() const
+{
+    return m_summary->text();
+}
 
 void LayersView::setReport(std::shared_ptr<const qdq::AnalysisReport> report)
 {

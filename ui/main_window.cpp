@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "analyze_dialog.h"
 #include "app_settings.h"
 #include "attention_view.h"
 #include "calibrate_dialog.h"
@@ -7,6 +8,7 @@
 #include "drop_overlay.h"
 #include "histogram_view.h"
 #include "inference_worker.h"
+#include "layers_view.h"
 #include "load_job.h"
 #include "playground_widget.h"
 #include "quantizer_table_model.h"
@@ -40,6 +42,7 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
+#include <QRegularExpression>
 #include <QSortFilterProxyModel>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -100,6 +103,17 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_playground, &PlaygroundWidget::resultReady, m_attention, &AttentionView::setResult);
     m_compare = new CompareView(this);
     m_histogram = new HistogramView(this);
+    m_layers = new LayersView(this);
+    connect(m_layers, &LayersView::layerClicked, this, [this](int layer) {
+        // a click on a layer shows that layer's quantizers
+        if (auto *table = findChild<QTableView *>(QStringLiteral("quantizerTable"))) {
+            if (auto *proxy = qobject_cast<QSortFilterProxyModel *>(table->model())) {
+                proxy->setFilterKeyColumn(QuantizerTableModel::Layer);
+                proxy->setFilterRegularExpression(QRegularExpression(QStringLiteral("^%1$").arg(layer)));
+            }
+        }
+        showView(QStringLiteral("quantizers"));
+    });
     connect(m_histogram, &HistogramView::amaxDragged, this, [this](const qdq::QuantizerSite &site, double amax) {
         const int row = m_quantizerModel->rowOf(site);
         if (row >= 0)
@@ -187,6 +201,9 @@ void MainWindow::createActions()
     QAction *calibrate = tools->addAction(tr("&Calibrate…"), this, &MainWindow::showCalibrate);
     calibrate->setObjectName("actionCalibrate");
     calibrate->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_K));
+    QAction *analyze = tools->addAction(tr("&Analyze…"), this, &MainWindow::showAnalyze);
+    analyze->setObjectName("actionAnalyze");
+    analyze->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
     QAction *settingsAction = tools->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
     settingsAction->setShortcut(QKeySequence::Preferences);
     settingsAction->setObjectName("actionSettings");
@@ -336,6 +353,21 @@ void MainWindow::exportOnnx(const QString &path)
         }));
 }
 
+void MainWindow::showAnalyze()
+{
+    if (!m_checkpoint) {
+        reportError(tr("Open a checkpoint first: the analysis runs its model over your data."));
+        return;
+    }
+    auto *dialog = new AnalyzeDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &AnalyzeDialog::analyzed, this, [this](std::shared_ptr<const qdq::AnalysisReport> report) {
+        m_layers->setReport(std::move(report));
+        showView(QStringLiteral("layers"));
+    });
+    dialog->open();
+}
+
 void MainWindow::showSettings()
 {
     SettingsDialog dialog(this);
@@ -444,6 +476,7 @@ void MainWindow::onLoaded(const LoadedModel &model)
                                        QStringLiteral("tensorTable")),
                        tr("Tensors"));
         m_tabs->addTab(m_histogram, tr("Histogram"));
+        m_tabs->addTab(m_layers, tr("Layers"));
         m_tabs->addTab(m_attention, tr("Attention"));
         if (auto *table = findChild<QTableView *>(QStringLiteral("quantizerTable"))) {
             connect(table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,

@@ -22,6 +22,7 @@ namespace qdq::ui {
 class AttentionView;
 class CompareView;
 class HistogramView;
+class LayersView;
 class DropOverlay;
 class InferenceWorker;
 class LoadJob;
@@ -51,6 +52,7 @@ public:
     [[nodiscard]] AttentionView *attentionView() const { return m_attention; }
     [[nodiscard]] CompareView *compareView() const { return m_compare; }
     [[nodiscard]] HistogramView *histogramView() const { return m_histogram; }
+    [[nodiscard]] LayersView *layersView() const { return m_layers; }
     // Selects a row of the Quantizers view (source model row), which drives the histogram.
     void selectQuantizer(int row);
     // Selects the tab whose title (without '&', case-insensitive) is `name`; false if none.
@@ -68,6 +70,7 @@ public slots:
     void showAbout();
     void showSettings();
     void showCalibrate();
+    void showAnalyze();
     // File ▸ Export ▸ ONNX…: the open model with the playground's head and the Quantizers view's
     // settings (calibration and overrides) as a Q/DQ ONNX file, on a worker thread.
     void exportOnnx(const QString &path);
@@ -127,6 +130,7 @@ private:
     AttentionView *m_attention = nullptr;
     CompareView *m_compare = nullptr;
     HistogramView *m_histogram = nullptr;
+    LayersView *m_layers = nullptr;
     std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     QString m_currentPath;
     bool m_interactive = true;

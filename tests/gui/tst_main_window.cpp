@@ -1,12 +1,15 @@
 // GUI smoke tests, offscreen: the main window renders, drag-and-drop and File ▸ Open share
 // openPath(), errors are reported, recent files persist, --screenshot writes a real image.
+#include "analyze_dialog.h"
 #include "attention_view.h"
 #include "calibrate_dialog.h"
+#include "charts/divergence_chart.h"
 #include "charts/histogram_chart.h"
 #include "compare_view.h"
 #include "heatmap_widget.h"
 #include "histogram_view.h"
 #include "inference_worker.h"
+#include "layers_view.h"
 #include "main_window.h"
 #include "playground_widget.h"
 #include "quantizer_table_model.h"
@@ -98,6 +101,7 @@ private slots:
     void histogramOfCalibratedCheckpoint();
     void calibrateDialogWritesAndOpens();
     void exportOnnxFromWindow();
+    void analyzeFillsLayersView();
     void settingsPersistAndApply();
     void compareViewShowsAmaxRatios();
     void staysResponsiveDuringInference();
@@ -563,6 +567,38 @@ void TestMainWindow::exportOnnxFromWindow()
         if (q->index(r, QuantizerCompareModel::Ratio).data().toString() == "1.000")
             ++ones;
     QCOMPARE(ones, 39);
+}
+
+void TestMainWindow::analyzeFillsLayersView()
+{
+    QTemporaryDir dir;
+    QFile data(dir.filePath("data.txt"));
+    QVERIFY(data.open(QIODevice::WriteOnly));
+    data.write("the capital of france is paris .\nhe drove his car to work .\nthe cat sat on the mat .\n"
+               "we ate dinner at a restaurant .\n");
+    data.close();
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QVERIFY(loaded.wait(20000));
+    // layer 1's residual input clipped hard: the analysis must single out layer 1
+    QVERIFY(w.quantizerModel()->setData(w.quantizerModel()->index(39, QuantizerTableModel::Amax), "0.001"));
+    AnalyzeDialog dialog(w.checkpoint(), w.quantizerModel()->quantConfig(), qdq::Task::MaskedLm);
+    dialog.setDataFile(data.fileName());
+    dialog.setSamples(4);
+    QSignalSpy analyzed(&dialog, &AnalyzeDialog::analyzed);
+    QSignalSpy failed(&dialog, &AnalyzeDialog::failed);
+    dialog.start();
+    QVERIFY(analyzed.wait(120000) || !failed.isEmpty());
+    QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(0).toString()));
+    const auto report = analyzed.at(0).at(0).value<std::shared_ptr<const qdq::AnalysisReport>>();
+    QCOMPARE(report->layers.size(), std::size_t(2));
+    QCOMPARE(report->firstDivergence.layer, 1);
+    w.layersView()->setReport(report);
+    QCOMPARE(w.layersView()->sqnrChart()->seriesCount(), 4);
+    QCOMPARE(w.layersView()->sqnrChart()->markedLayer(), std::optional<int>(1));
+    QVERIFY(w.layersView()->summary().contains("layer 1"));
 }
 
 void TestMainWindow::attentionViewShowsProbabilities()

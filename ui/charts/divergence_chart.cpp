@@ -5,8 +5,8 @@
 #include <QLineSeries>
 #include <QPen>
 #include <QScatterSeries>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <algorithm>
 #include <cmath>
@@ -30,9 +30,15 @@ DivergenceChart::DivergenceChart(QWidget *parent) : QWidget(parent), d(new Impl)
     layout->addWidget(d->view);
 }
 
-DivergenceChart::~DivergenceChart() { delete d; }
+DivergenceChart::~DivergenceChart()
+{
+    delete d;
+}
 
-int DivergenceChart::seriesCount() const { return d->count; }
+int DivergenceChart::seriesCount() const
+{
+    return d->count;
+}
 
 void DivergenceChart::setSeries(const QString &title, const QString &yTitle, const std::vector<Series> &series,
                                 std::optional<int> markedLayer)
