@@ -1,8 +1,10 @@
 #include "cli/cli.h"
 
 #include "qdq/errors.h"
+#include "qdq/progress.h"
 #include "qdq/threading.h"
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -52,6 +54,38 @@ CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, con
         setNumThreads(threads);
     }
     return CommonOptions{parser.isSet("json"), parser.isSet("quiet")};
+}
+
+std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min)
+{
+    bool ok = false;
+    const qlonglong v = parser.value(name).toLongLong(&ok);
+    if (!ok || v < min)
+        throw UsageError("--" + name.toStdString() + " expects an integer >= " + std::to_string(min) + ", got '" +
+                         parser.value(name).toStdString() + "'");
+    return v;
+}
+
+namespace {
+Progress *g_interruptible = nullptr; // the job SIGINT cancels
+
+extern "C" void cancelOnSigint(int /*signal*/)
+{
+    if (g_interruptible)
+        g_interruptible->cancel(); // a lock-free atomic store: async-signal-safe
+}
+} // namespace
+
+CancelOnInterrupt::CancelOnInterrupt(Progress &progress)
+{
+    g_interruptible = &progress;
+    m_previous = std::signal(SIGINT, cancelOnSigint);
+}
+
+CancelOnInterrupt::~CancelOnInterrupt()
+{
+    std::signal(SIGINT, m_previous);
+    g_interruptible = nullptr;
 }
 
 QString requireOption(const QCommandLineParser &parser, const QString &name)

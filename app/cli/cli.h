@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+namespace qdq {
+class Progress;
+}
+
 namespace qdq::cli {
 
 enum ExitCode : int { Ok = 0, Usage = 1, BadInput = 2, ThresholdCrossed = 3, Internal = 4 };
@@ -45,6 +49,22 @@ void addCommonOptions(QCommandLineParser &parser);
 // Parses args; prints help and exits 0 on --help; throws UsageError on mistakes;
 // applies --threads. Returns the common options.
 CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command);
+// An integer option's value, at least `min`; throws UsageError naming the option otherwise.
+std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min);
+
+// While alive, Ctrl-C (SIGINT) cancels `progress` instead of killing the process, so a long job
+// stops between units of work and leaves no partial output; the previous handler is restored.
+class CancelOnInterrupt {
+public:
+    explicit CancelOnInterrupt(Progress &progress);
+    ~CancelOnInterrupt();
+    CancelOnInterrupt(const CancelOnInterrupt &) = delete;
+    CancelOnInterrupt &operator=(const CancelOnInterrupt &) = delete;
+
+private:
+    void (*m_previous)(int);
+};
+
 // A required option's value; throws UsageError naming it when absent.
 QString requireOption(const QCommandLineParser &parser, const QString &name);
 

@@ -12,30 +12,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 
 namespace qdq::cli {
 namespace {
-
-Progress *g_progress = nullptr; // for the SIGINT handler
-
-extern "C" void onAnalyzeInterrupt(int /*signal*/)
-{
-    if (g_progress)
-        g_progress->cancel(); // a lock-free atomic store: async-signal-safe
-}
-
-std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min)
-{
-    bool ok = false;
-    const qlonglong v = parser.value(name).toLongLong(&ok);
-    if (!ok || v < min)
-        throw UsageError("--" + name.toStdString() + " expects an integer >= " + std::to_string(min) + ", got '" +
-                         parser.value(name).toStdString() + "'");
-    return v;
-}
 
 std::string db(const std::optional<double> &v)
 {
@@ -314,16 +295,7 @@ int runAnalyze(const QStringList &args)
 
     Progress progress(
         [&](const ProgressEvent &e) { printProgress(common.quiet || common.json, e.stage, e.done, e.total); });
-    g_progress = &progress;
-    struct SignalGuard {
-        void (*previous)(int);
-        SignalGuard() : previous(std::signal(SIGINT, onAnalyzeInterrupt)) {}
-        ~SignalGuard()
-        {
-            std::signal(SIGINT, previous);
-            g_progress = nullptr;
-        }
-    } signalGuard;
+    const CancelOnInterrupt interruptCancels(progress);
 
     const AnalysisReport report = analyzeQuantization(checkpoint, examples, tokenizer, options, &progress);
     const bool histograms = !parser.isSet("no-histograms");

@@ -8,29 +8,10 @@
 #include "qdq/errors.h"
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 
 namespace qdq::cli {
 namespace {
-
-Progress *g_progress = nullptr; // for the SIGINT handler
-
-extern "C" void onInterrupt(int /*signal*/)
-{
-    if (g_progress)
-        g_progress->cancel(); // a lock-free atomic store: async-signal-safe
-}
-
-std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min)
-{
-    bool ok = false;
-    const qlonglong v = parser.value(name).toLongLong(&ok);
-    if (!ok || v < min)
-        throw UsageError("--" + name.toStdString() + " expects an integer >= " + std::to_string(min) + ", got '" +
-                         parser.value(name).toStdString() + "'");
-    return v;
-}
 
 std::string formatSeconds(double s)
 {
@@ -141,16 +122,7 @@ int runCalibrate(const QStringList &args)
                 printProgress(common.quiet, e.stage, e.done, e.total);
             }
         });
-        g_progress = &progress;
-        struct SignalGuard {
-            void (*previous)(int);
-            SignalGuard() : previous(std::signal(SIGINT, onInterrupt)) {}
-            ~SignalGuard()
-            {
-                std::signal(SIGINT, previous);
-                g_progress = nullptr;
-            }
-        } signalGuard;
+        const CancelOnInterrupt interruptCancels(progress);
 
         Calibrator calibrator(checkpoint, options);
         calibrator.run(examples, tokenizer, &progress);
