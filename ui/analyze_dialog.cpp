@@ -1,5 +1,7 @@
 #include "analyze_dialog.h"
 
+#include "browse_field.h"
+
 #include "qdq/calibration_data.h"
 #include "qdq/errors.h"
 #include "qdq/text_task.h"
@@ -29,17 +31,11 @@ AnalyzeDialog::AnalyzeDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, 
     auto *form = new QFormLayout(this);
     m_data = new QLineEdit;
     m_data->setPlaceholderText(tr("text (one example per line), JSONL or CSV/TSV with a \"text\" column"));
-    auto *row = new QWidget;
-    auto *rowLayout = new QHBoxLayout(row);
-    rowLayout->setContentsMargins(0, 0, 0, 0);
-    auto *browse = new QPushButton(tr("Browse…"));
-    connect(browse, &QPushButton::clicked, this, [this] {
+    QWidget *row = withBrowseButton(m_data, [this] {
         const QString f = QFileDialog::getOpenFileName(this, tr("Analysis Data"));
         if (!f.isEmpty())
             m_data->setText(f);
     });
-    rowLayout->addWidget(m_data, 1);
-    rowLayout->addWidget(browse);
     m_samples = new QSpinBox;
     m_samples->setRange(1, 100000);
     m_samples->setValue(32);

@@ -1,6 +1,7 @@
 #include "calibrate_dialog.h"
 
 #include "app_settings.h"
+#include "browse_field.h"
 
 #include "qdq/calibration.h"
 #include "qdq/calibration_data.h"
@@ -23,22 +24,6 @@
 #include <QtConcurrent>
 
 namespace qdq::ui {
-
-namespace {
-
-QWidget *withBrowse(QLineEdit *edit, const std::function<void()> &browse)
-{
-    auto *row = new QWidget;
-    auto *layout = new QHBoxLayout(row);
-    layout->setContentsMargins(0, 0, 0, 0);
-    auto *button = new QPushButton(QObject::tr("Browse…"));
-    QObject::connect(button, &QPushButton::clicked, browse);
-    layout->addWidget(edit, 1);
-    layout->addWidget(button);
-    return row;
-}
-
-} // namespace
 
 CalibrateDialog::CalibrateDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, QWidget *parent)
     : QDialog(parent), m_checkpoint(std::move(checkpoint))
@@ -68,7 +53,7 @@ CalibrateDialog::CalibrateDialog(std::shared_ptr<const qdq::Checkpoint> checkpoi
     m_bar->setValue(0);
     m_status = new QLabel;
     m_status->setWordWrap(true);
-    form->addRow(tr("Data file"), withBrowse(m_data, [this] {
+    form->addRow(tr("Data file"), withBrowseButton(m_data, [this] {
                      const QString f = QFileDialog::getOpenFileName(this, tr("Calibration Data"));
                      if (!f.isEmpty())
                          m_data->setText(f);
@@ -76,7 +61,7 @@ CalibrateDialog::CalibrateDialog(std::shared_ptr<const qdq::Checkpoint> checkpoi
     form->addRow(tr("Method"), m_method);
     form->addRow(tr("Percentile"), m_percentile);
     form->addRow(tr("Samples"), m_samples);
-    form->addRow(tr("Output folder"), withBrowse(m_output, [this] {
+    form->addRow(tr("Output folder"), withBrowseButton(m_output, [this] {
                      const QString d = QFileDialog::getExistingDirectory(this, tr("Output Folder"));
                      if (!d.isEmpty())
                          m_output->setText(d);
