@@ -176,12 +176,7 @@ int runRun(const QStringList &args)
         encoded.emplace(encodeForTask(*tokenizer, checkpoint.config, *task, examples, maxLength));
         inputs = std::move(encoded->inputs);
     } else {
-        const std::string inputsPath = parser.value("inputs").toStdString();
-        const SafetensorsFile file = SafetensorsFile::open(inputsPath);
-        std::map<std::string, Tensor> named;
-        for (const std::string &name : file.names())
-            named.emplace(name, file.tensor(name));
-        inputs = ForwardInputs::fromNamed(std::move(named));
+        inputs = ForwardInputs::fromNamed(SafetensorsFile::open(parser.value("inputs").toStdString()).tensors());
     }
     inputs.outputAttentions = parser.isSet("output-attentions");
     inputs.outputHiddenStates = parser.isSet("output-hidden-states");

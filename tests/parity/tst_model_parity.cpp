@@ -39,15 +39,6 @@ QJsonArray manifestCases()
     return QJsonDocument::fromJson(f.readAll()).object()["cases"].toArray();
 }
 
-std::map<std::string, Tensor> readAll(const QString &path)
-{
-    const SafetensorsFile file = SafetensorsFile::open(path.toStdString());
-    std::map<std::string, Tensor> out;
-    for (const std::string &name : file.names())
-        out.emplace(name, file.tensor(name));
-    return out;
-}
-
 } // namespace
 
 void TestModelParity::goldens_data()
@@ -72,11 +63,13 @@ void TestModelParity::goldens()
         entry["mask_constant"].toString() == "legacy" ? MaskConstant::Legacy : MaskConstant::FinfoMin;
     QDQBertModel model(ck, options);
 
-    ForwardInputs in = ForwardInputs::fromNamed(readAll(dataPath("model/cases/" + name + ".inputs.safetensors")));
+    ForwardInputs in = ForwardInputs::fromNamed(
+        SafetensorsFile::open(dataPath("model/cases/" + name + ".inputs.safetensors").toStdString()).tensors());
     in.outputAttentions = entry["output_attentions"].toBool();
     in.outputHiddenStates = entry["output_hidden_states"].toBool();
     const ForwardOutputs out = model.forward(in);
-    const std::map<std::string, Tensor> ref = readAll(dataPath("model/cases/" + name + ".outputs.safetensors"));
+    const std::map<std::string, Tensor> ref =
+        SafetensorsFile::open(dataPath("model/cases/" + name + ".outputs.safetensors").toStdString()).tensors();
 
     std::set<std::string> got;
     for (const auto &[key, t] : out.named())

@@ -40,15 +40,6 @@ QJsonArray manifestCases()
     return QJsonDocument::fromJson(f.readAll()).object()["cases"].toArray();
 }
 
-std::map<std::string, Tensor> readAll(const QString &path)
-{
-    const SafetensorsFile file = SafetensorsFile::open(path.toStdString());
-    std::map<std::string, Tensor> out;
-    for (const std::string &name : file.names())
-        out.emplace(name, file.tensor(name));
-    return out;
-}
-
 struct Agreement {
     std::int64_t elements = 0;
     std::int64_t differing = 0;
@@ -159,7 +150,8 @@ private:
 
 ForwardInputs caseInputs(const QString &name)
 {
-    ForwardInputs in = ForwardInputs::fromNamed(readAll(dataPath("quantexec/cases/" + name + ".inputs.safetensors")));
+    ForwardInputs in = ForwardInputs::fromNamed(
+        SafetensorsFile::open(dataPath("quantexec/cases/" + name + ".inputs.safetensors").toStdString()).tensors());
     in.outputHiddenStates = true;
     return in;
 }
@@ -200,7 +192,8 @@ void TestQuantModelParity::qdqMatchesReference()
     options.task = *taskFromName(task);
     options.precision = Precision::Qdq;
     QDQBertModel model(ck, options);
-    const std::map<std::string, Tensor> ref = readAll(dataPath("quantexec/cases/" + name + ".outputs.safetensors"));
+    const std::map<std::string, Tensor> ref =
+        SafetensorsFile::open(dataPath("quantexec/cases/" + name + ".outputs.safetensors").toStdString()).tensors();
     const ForwardInputs in = caseInputs(name);
     const ForwardOutputs out = model.forward(in); // free running: final outputs below
 

@@ -37,12 +37,8 @@ void TestRealModel::miniLmMatchesTransformers()
     QDQBertModel model(ck);
     QCOMPARE(model.prefix(), std::string("bert.")); // the loader normalises bare BertModel keys (checkpoint.h)
 
-    const SafetensorsFile inputs =
-        SafetensorsFile::open(dataPath("model/cases/real_minilm.inputs.safetensors").toStdString());
-    std::map<std::string, Tensor> named;
-    for (const std::string &name : inputs.names())
-        named.emplace(name, inputs.tensor(name));
-    const ForwardInputs in = ForwardInputs::fromNamed(std::move(named));
+    const ForwardInputs in = ForwardInputs::fromNamed(
+        SafetensorsFile::open(dataPath("model/cases/real_minilm.inputs.safetensors").toStdString()).tensors());
     QCOMPARE(in.inputIds.size(0), std::int64_t(12));
     const ForwardOutputs out = model.forward(in);
 

@@ -167,6 +167,14 @@ Tensor SafetensorsFile::tensor(const std::string &name) const
     return view;
 }
 
+std::map<std::string, Tensor> SafetensorsFile::tensors() const
+{
+    std::map<std::string, Tensor> out;
+    for (const std::string &name : m_names)
+        out.emplace(name, tensor(name));
+    return out;
+}
+
 void writeSafetensors(const std::filesystem::path &path,
                       const std::vector<std::pair<std::string, const Tensor *>> &tensors,
                       const std::map<std::string, std::string> &metadata)

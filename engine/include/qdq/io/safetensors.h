@@ -28,6 +28,8 @@ public:
     [[nodiscard]] const Shape &shape(const std::string &name) const;
     // A view into the mapped file (read-only); throws FormatError for an unknown name.
     [[nodiscard]] Tensor tensor(const std::string &name) const;
+    // Every tensor by name (views as tensor() gives them), e.g. forward() arguments by name.
+    [[nodiscard]] std::map<std::string, Tensor> tensors() const;
     [[nodiscard]] const std::map<std::string, std::string> &metadata() const noexcept { return m_metadata; }
     [[nodiscard]] const std::filesystem::path &path() const noexcept { return m_path; }
 
