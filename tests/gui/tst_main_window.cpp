@@ -78,6 +78,13 @@ QString writeTinyCheckpoint(const QTemporaryDir &dir)
     return dir.path();
 }
 
+// Opens `path` in `w` and waits for the load to finish; false when it failed or timed out.
+bool openAndWait(MainWindow &w, const QString &path)
+{
+    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
+    return w.openPath(path) && loaded.wait(20000);
+}
+
 } // namespace
 
 class TestMainWindow : public QObject {
@@ -276,9 +283,7 @@ void TestMainWindow::quantizerViewOfDemoModel()
 {
     MainWindow w;
     w.setInteractive(false);
-    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
-    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
     QuantizerTableModel *m = w.quantizerModel();
     QAbstractItemModelTester tester(m, QAbstractItemModelTester::FailureReportingMode::QtTest);
     QCOMPARE(m->rowCount(), 2 * 20); // 2 layers x 20 sites (reference §1.2)
@@ -304,9 +309,7 @@ void TestMainWindow::playgroundTokenizesLive()
 {
     MainWindow w;
     w.setInteractive(false);
-    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
-    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
     PlaygroundWidget *p = w.playground();
     p->setMaxLength(6);
     p->setText(QString::fromUtf8("the snowman \u2603 melts quickly"));
@@ -333,9 +336,7 @@ void TestMainWindow::playgroundRunsHeadLikeCli()
     const QString text = QStringLiteral("the capital of france is [MASK] .");
     MainWindow w;
     w.setInteractive(false);
-    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
-    QVERIFY(w.openPath(model));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(openAndWait(w, model));
     PlaygroundWidget *p = w.playground();
     QCOMPARE(p->task(), qdq::Task::MaskedLm);              // a head model opens on its head
     QVERIFY(!p->selectTask(qdq::Task::QuestionAnswering)); // the checkpoint has no such head
@@ -375,9 +376,7 @@ void TestMainWindow::whatIfOverrideRerunsQuantized()
 {
     MainWindow w;
     w.setInteractive(false);
-    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
-    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
     PlaygroundWidget *p = w.playground();
     QVERIFY(p->selectComparison("qdq"));
     QSignalSpy ready(p, &PlaygroundWidget::resultReady);
@@ -437,9 +436,7 @@ void TestMainWindow::histogramOfCalibratedCheckpoint()
     w.setInteractive(false);
     w.resize(1200, 800);
     w.show();
-    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
-    QVERIFY(w.openPath(out));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(openAndWait(w, out));
     HistogramView *view = w.histogramView();
     QVERIFY(view->hasCalibration());
     QVERIFY(w.showView("histogram"));
@@ -538,9 +535,7 @@ void TestMainWindow::exportOnnxFromWindow()
 {
     MainWindow w;
     w.setInteractive(false);
-    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
-    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
     // disable one quantizer in the view: the export follows the view's settings
     QVERIFY(w.quantizerModel()->setData(w.quantizerModel()->index(2, QuantizerTableModel::State), Qt::Unchecked,
                                         Qt::CheckStateRole));
@@ -579,9 +574,7 @@ void TestMainWindow::analyzeFillsLayersView()
     data.close();
     MainWindow w;
     w.setInteractive(false);
-    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
-    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
     // layer 1's residual input clipped hard: the analysis must single out layer 1
     QVERIFY(w.quantizerModel()->setData(w.quantizerModel()->index(39, QuantizerTableModel::Amax), "0.001"));
     AnalyzeDialog dialog(w.checkpoint(), w.quantizerModel()->quantConfig(), qdq::Task::MaskedLm);
@@ -605,9 +598,7 @@ void TestMainWindow::attentionViewShowsProbabilities()
 {
     MainWindow w;
     w.setInteractive(false);
-    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
-    QVERIFY(w.openPath(QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
     QVERIFY(w.showView("attention"));
     QSignalSpy ready(w.playground(), &PlaygroundWidget::resultReady);
     w.playground()->setText(QStringLiteral("hello world"));
@@ -668,9 +659,7 @@ void TestMainWindow::compareViewShowsAmaxRatios()
     }
     MainWindow w;
     w.setInteractive(false);
-    QSignalSpy loaded(&w, &MainWindow::checkpointLoaded);
-    QVERIFY(w.openPath(demo));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(openAndWait(w, demo));
     CompareView *view = w.compareView();
     QSignalSpy compared(view, &CompareView::compared);
     view->openB(dir.path());
