@@ -1,5 +1,6 @@
 #include "layers_view.h"
 
+#include "charts/analysis_charts.h"
 #include "charts/divergence_chart.h"
 
 #include <QLabel>
@@ -36,26 +37,8 @@ void LayersView::setReport(std::shared_ptr<const qdq::AnalysisReport> report)
     m_report = std::move(report);
     if (!m_report)
         return;
-    using Series = DivergenceChart::Series;
-    Series qdqCum{tr("FP32 vs qdq (cumulative)"), {}};
-    Series qdqLocal{tr("FP32 vs qdq (this layer alone)"), {}};
-    Series int8Cum{tr("FP32 vs int8 (cumulative)"), {}};
-    Series gap{tr("qdq vs int8"), {}};
-    Series cosQdq{tr("FP32 vs qdq"), {}};
-    Series cosInt8{tr("FP32 vs int8"), {}};
-    for (const qdq::LayerAnalysis &l : m_report->layers) {
-        qdqCum.values.push_back(l.qdqCumulative ? l.qdqCumulative->sqnrDb : std::nullopt);
-        qdqLocal.values.push_back(l.qdqLocal ? l.qdqLocal->sqnrDb : std::nullopt);
-        int8Cum.values.push_back(l.int8Cumulative ? l.int8Cumulative->sqnrDb : std::nullopt);
-        gap.values.push_back(l.qdqVsInt8 ? l.qdqVsInt8->sqnrDb : std::nullopt);
-        cosQdq.values.push_back(l.qdqCumulative ? std::optional<double>(l.qdqCumulative->cosine) : std::nullopt);
-        cosInt8.values.push_back(l.int8Cumulative ? std::optional<double>(l.int8Cumulative->cosine) : std::nullopt);
-    }
-    const std::optional<int> first =
-        m_report->firstDivergence.layer >= 0 ? std::optional<int>(m_report->firstDivergence.layer) : std::nullopt;
-    m_sqnr->setSeries(tr("Layer output SQNR (higher is better)"), tr("SQNR (dB)"), {qdqCum, qdqLocal, int8Cum, gap},
-                      first);
-    m_cosine->setSeries(tr("Layer output cosine similarity"), tr("cosine"), {cosQdq, cosInt8}, first);
+    showLayerSqnr(*m_sqnr, *m_report);
+    showLayerCosine(*m_cosine, *m_report);
     QString text = tr("<b>%1</b> samples, %2 tokens, %3 forward passes in %4 s. ")
                        .arg(m_report->samples)
                        .arg(m_report->tokens)

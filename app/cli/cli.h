@@ -32,6 +32,9 @@ struct Command {
     std::string summary;
     // args[0] is "qdq <name>"; the rest are the subcommand's arguments.
     std::function<int(const QStringList &args)> run;
+    // Draws with Qt Widgets (report charts): main() creates a QApplication on the offscreen
+    // platform instead of a QCoreApplication.
+    bool widgets = false;
 };
 
 std::vector<Command> &registry();

@@ -1,6 +1,7 @@
 // qdq analyze: where and why a quantized model diverges from FP32 (issue 10; design.md, "The
 // command-line contract"). A thin adapter over qdq/analysis.h, the same call the GUI makes;
 // --json prints analysisToJson() (schema: docs/analysis-json.md).
+#include "cli/analysis_options.h"
 #include "cli/cli.h"
 #include "cli/quant_options.h"
 
@@ -34,41 +35,6 @@ std::string divergenceCell(const std::optional<Divergence> &d)
     char buf[64];
     std::snprintf(buf, sizeof buf, "%s / %.4f", db(d->sqnrDb).c_str(), d->cosine);
     return buf;
-}
-
-// Labels for --label-column: one per example of a JSONL file (integers, or names from the
-// config's id2label). The examples are read in file order, so this must match --samples / --seed.
-std::vector<std::int64_t> readLabels(const std::string &path, const std::string &column, const BertConfig &config)
-{
-    std::ifstream in(path);
-    if (!in)
-        throw IoError("cannot read", {path, {}, {}});
-    std::vector<std::int64_t> labels;
-    std::string line;
-    int lineNo = 0;
-    while (std::getline(in, line)) {
-        ++lineNo;
-        if (line.find_first_not_of(" \t\r") == std::string::npos)
-            continue;
-        const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object() || !j.contains(column))
-            throw FormatError("line " + std::to_string(lineNo) + " has no \"" + column + "\"", {path, {}, column});
-        const nlohmann::json &v = j[column];
-        if (v.is_number_integer()) {
-            labels.push_back(v.get<std::int64_t>());
-        } else if (v.is_string()) {
-            const auto it = std::find(config.id2label.begin(), config.id2label.end(), v.get<std::string>());
-            if (it == config.id2label.end())
-                throw FormatError("line " + std::to_string(lineNo) + ": label '" + v.get<std::string>() +
-                                      "' is not in the model's id2label",
-                                  {path, {}, column});
-            labels.push_back(static_cast<std::int64_t>(it - config.id2label.begin()));
-        } else {
-            throw FormatError("line " + std::to_string(lineNo) + ": label must be an integer or a string",
-                              {path, {}, column});
-        }
-    }
-    return labels;
 }
 
 void printReport(const AnalysisReport &r, int top)
@@ -220,77 +186,23 @@ int runAnalyze(const QStringList &args)
         "--sensitivity, one-at-a-time sweeps. --precision qdq or int8 restricts the analysis to one precision "
         "(default both).");
     addCommonOptions(parser);
-    addQuantOptions(parser);
+    addAnalysisOptions(parser);
     parser.addOption({"model", "Checkpoint folder, file or zip.", "P"});
-    parser.addOption({"data", "Data: .txt (one example per line), .jsonl, .csv / .tsv (with --column).", "FILE"});
-    parser.addOption(
-        {"task", "Task head for task agreement (default: the first head the checkpoint has, else base).", "TASK"});
-    parser.addOption({"label-column", "JSONL key of integer (or id2label) labels: adds accuracy.", "NAME"});
-    parser.addOption({"sensitivity", "Also run the sensitivity sweeps (2 x layers + 9 passes per batch)."});
-    parser.addOption({"keep-fp32", "Groups suggested to keep in FP32 by the sweep (default 2).", "N", "2"});
-    parser.addOption({"no-local", "Skip the local-error pass."});
     parser.addOption({"compare",
                       "A/B: analyse checkpoint P2 on the same data too (same options, its own amax) and compare amax "
                       "per quantizer, weights and per-layer divergence.",
                       "P2"});
     parser.addOption({"no-histograms", "Leave the histograms out of --json."});
     parser.addOption({"top", "Rows in the human-readable tables (default 10).", "N", "10"});
-    parser.addOption({"samples", "Examples to use (default 32; 0 = all).", "N", "32"});
-    parser.addOption({"batch", "Examples per forward (default 8).", "B", "8"});
-    parser.addOption({"max-length", "Truncate examples to this many tokens (default 128).", "L", "128"});
-    parser.addOption(
-        {"seed", "Shuffle the examples deterministically with this seed first (default: file order).", "S"});
-    parser.addOption({"column", "Text column (CSV/TSV) or key (JSONL); default \"text\".", "NAME"});
-    parser.addOption({"pair-column", "Second-segment column or key (JSONL default \"text_pair\", optional).", "NAME"});
     const CommonOptions common = parseArgs(parser, args, "analyze");
 
     const std::string modelPath = requireOption(parser, "model").toStdString();
-    const std::string dataPath = requireOption(parser, "data").toStdString();
-    AnalysisOptions options;
-    options.batchSize = intOption(parser, "batch", 1);
-    options.maxLength = intOption(parser, "max-length", 2);
-    options.keepFp32Budget = static_cast<int>(intOption(parser, "keep-fp32", 0));
-    options.sensitivity = parser.isSet("sensitivity");
-    options.local = !parser.isSet("no-local");
     const int top = static_cast<int>(intOption(parser, "top", 1));
-    const std::int64_t samples = intOption(parser, "samples", 0);
-    std::optional<std::uint64_t> seed;
-    if (parser.isSet("seed"))
-        seed = static_cast<std::uint64_t>(intOption(parser, "seed", 0));
-    if (parser.isSet("label-column") && seed)
-        throw UsageError("--label-column reads labels in file order; it cannot be combined with --seed");
-    DataOptions dataOptions;
-    dataOptions.column = parser.value("column").toStdString();
-    dataOptions.pairColumn = parser.value("pair-column").toStdString();
-
+    const AnalysisSetup setup = analysisSetup(parser, "analyze");
     const Checkpoint checkpoint = loadCheckpoint(modelPath);
-    ModelOptions modelOptions;
-    applyQuantOptions(parser, checkpoint, modelOptions);
-    options.quant = modelOptions.quant;
-    if (parser.isSet("precision")) {
-        if (modelOptions.precision == Precision::Fp32)
-            throw UsageError("--precision for analyze is qdq or int8 (FP32 is the reference)");
-        options.runQdq = modelOptions.precision == Precision::Qdq;
-        options.runInt8 = modelOptions.precision == Precision::Int8;
-    }
-    if (parser.isSet("task")) {
-        const auto task = taskFromName(parser.value("task").toStdString());
-        if (!task)
-            throw UsageError("unknown task '" + parser.value("task").toStdString() + "'");
-        options.task = *task;
-    } else {
-        const std::vector<Task> tasks = availableTasks(checkpoint);
-        options.task = tasks.size() > 1 ? tasks[1] : Task::Base;
-    }
-    if (options.task == Task::MultipleChoice)
-        throw UsageError("analyze does not support multiple-choice (one example per choice); pick another --task");
-
-    const std::vector<CalibrationExample> examples =
-        selectExamples(readCalibrationData(dataPath, dataOptions), samples, seed);
-    if (parser.isSet("label-column")) {
-        options.labels = readLabels(dataPath, parser.value("label-column").toStdString(), checkpoint.config);
-        options.labels.resize(examples.size(), -1);
-    }
+    const PreparedAnalysis prepared = prepareAnalysis(parser, setup, checkpoint);
+    const AnalysisOptions &options = prepared.options;
+    const std::vector<CalibrationExample> &examples = prepared.examples;
     const Tokenizer tokenizer = tokenizerForCheckpoint(checkpoint);
 
     Progress progress(

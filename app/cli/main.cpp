@@ -5,9 +5,14 @@
 #include "qdq/version.h"
 
 #include <QCoreApplication>
+#ifdef QDQ_CLI_WIDGETS
+#include <QApplication>
+#endif
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <string>
 
 namespace {
@@ -32,7 +37,27 @@ void printUsage(std::FILE *to)
 
 int main(int argc, char **argv)
 {
-    QCoreApplication app(argc, argv);
+    // A command that draws charts needs a QApplication; the CLI never opens a window, so it uses
+    // the offscreen platform unless the caller chose one.
+    bool widgets = false;
+    for (const auto &command : qdq::cli::registry())
+        widgets = widgets || (argc > 1 && command.widgets && command.name == argv[1]);
+    std::unique_ptr<QCoreApplication> application;
+#ifdef QDQ_CLI_WIDGETS
+    if (widgets) {
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        // Qt's notes about the platform (runtime dir, size hints) mean nothing to a CLI user;
+        // keep its critical messages.
+        qInstallMessageHandler([](QtMsgType type, const QMessageLogContext &, const QString &message) {
+            if (type == QtCriticalMsg || type == QtFatalMsg)
+                std::fprintf(stderr, "qdq: qt: %s\n", qPrintable(message));
+        });
+        application = std::make_unique<QApplication>(argc, argv);
+    }
+#endif
+    if (!application)
+        application = std::make_unique<QCoreApplication>(argc, argv);
     QCoreApplication::setApplicationName("qdq");
     QCoreApplication::setApplicationVersion(qdq::versionString());
     const QStringList args = QCoreApplication::arguments();

@@ -84,7 +84,10 @@ void DivergenceChart::setSeries(const QString &title, const QString &yTitle, con
     const double pad = std::max((hi - lo) * 0.08, 1e-6);
     y->setRange(lo - pad, hi + pad);
     x->setRange(-0.5, std::max(layers, 1) - 0.5);
-    x->setTickCount(std::min(std::max(layers, 2), 13));
+    // ticks on whole layers (a fixed tick count would put them between layers)
+    x->setTickType(QValueAxis::TicksDynamic);
+    x->setTickAnchor(0.0);
+    x->setTickInterval(std::max(1, (layers + 11) / 12));
     if (markedLayer && *markedLayer >= 0) {
         auto *mark = new QLineSeries;
         mark->setName(tr("first divergence: layer %1").arg(*markedLayer));

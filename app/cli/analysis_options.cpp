@@ -1,0 +1,129 @@
+#include "cli/analysis_options.h"
+
+#include "cli/cli.h"
+#include "cli/quant_options.h"
+
+#include "qdq/errors.h"
+#include "qdq/text_task.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+
+namespace qdq::cli {
+namespace {
+
+// Labels for --label-column: one per example of a JSONL file (integers, or names from the
+// config's id2label). The examples are read in file order, so this must match --samples / --seed.
+std::vector<std::int64_t> readLabels(const std::string &path, const std::string &column, const BertConfig &config)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw IoError("cannot read", {path, {}, {}});
+    std::vector<std::int64_t> labels;
+    std::string line;
+    int lineNo = 0;
+    while (std::getline(in, line)) {
+        ++lineNo;
+        if (line.find_first_not_of(" \t\r") == std::string::npos)
+            continue;
+        const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains(column))
+            throw FormatError("line " + std::to_string(lineNo) + " has no \"" + column + "\"", {path, {}, column});
+        const nlohmann::json &v = j[column];
+        if (v.is_number_integer()) {
+            labels.push_back(v.get<std::int64_t>());
+        } else if (v.is_string()) {
+            const auto it = std::find(config.id2label.begin(), config.id2label.end(), v.get<std::string>());
+            if (it == config.id2label.end())
+                throw FormatError("line " + std::to_string(lineNo) + ": label '" + v.get<std::string>() +
+                                      "' is not in the model's id2label",
+                                  {path, {}, column});
+            labels.push_back(static_cast<std::int64_t>(it - config.id2label.begin()));
+        } else {
+            throw FormatError("line " + std::to_string(lineNo) + ": label must be an integer or a string",
+                              {path, {}, column});
+        }
+    }
+    return labels;
+}
+
+} // namespace
+
+void addAnalysisOptions(QCommandLineParser &parser)
+{
+    addQuantOptions(parser);
+    parser.addOption({"data", "Data: .txt (one example per line), .jsonl, .csv / .tsv (with --column).", "FILE"});
+    parser.addOption(
+        {"task", "Task head for task agreement (default: the first head the checkpoint has, else base).", "TASK"});
+    parser.addOption({"label-column", "JSONL key of integer (or id2label) labels: adds accuracy.", "NAME"});
+    parser.addOption({"sensitivity", "Also run the sensitivity sweeps (2 x layers + 9 passes per batch)."});
+    parser.addOption({"keep-fp32", "Groups suggested to keep in FP32 by the sweep (default 2).", "N", "2"});
+    parser.addOption({"no-local", "Skip the local-error pass."});
+    parser.addOption({"samples", "Examples to use (default 32; 0 = all).", "N", "32"});
+    parser.addOption({"batch", "Examples per forward (default 8).", "B", "8"});
+    parser.addOption({"max-length", "Truncate examples to this many tokens (default 128).", "L", "128"});
+    parser.addOption(
+        {"seed", "Shuffle the examples deterministically with this seed first (default: file order).", "S"});
+    parser.addOption({"column", "Text column (CSV/TSV) or key (JSONL); default \"text\".", "NAME"});
+    parser.addOption({"pair-column", "Second-segment column or key (JSONL default \"text_pair\", optional).", "NAME"});
+}
+
+AnalysisSetup analysisSetup(const QCommandLineParser &parser, const std::string &command)
+{
+    AnalysisSetup setup;
+    setup.command = command;
+    setup.dataPath = requireOption(parser, "data").toStdString();
+    AnalysisOptions &options = setup.options;
+    options.batchSize = intOption(parser, "batch", 1);
+    options.maxLength = intOption(parser, "max-length", 2);
+    options.keepFp32Budget = static_cast<int>(intOption(parser, "keep-fp32", 0));
+    options.sensitivity = parser.isSet("sensitivity");
+    options.local = !parser.isSet("no-local");
+    setup.samples = intOption(parser, "samples", 0);
+    if (parser.isSet("seed"))
+        setup.seed = static_cast<std::uint64_t>(intOption(parser, "seed", 0));
+    if (parser.isSet("label-column") && setup.seed)
+        throw UsageError("--label-column reads labels in file order; it cannot be combined with --seed");
+    setup.data.column = parser.value("column").toStdString();
+    setup.data.pairColumn = parser.value("pair-column").toStdString();
+    if (parser.isSet("task") && !taskFromName(parser.value("task").toStdString()))
+        throw UsageError("unknown task '" + parser.value("task").toStdString() + "'");
+    return setup;
+}
+
+PreparedAnalysis prepareAnalysis(const QCommandLineParser &parser, const AnalysisSetup &setup,
+                                 const Checkpoint &checkpoint)
+{
+    PreparedAnalysis prepared;
+    AnalysisOptions &options = prepared.options;
+    options = setup.options;
+    ModelOptions modelOptions;
+    applyQuantOptions(parser, checkpoint, modelOptions);
+    options.quant = modelOptions.quant;
+    if (parser.isSet("precision")) {
+        if (modelOptions.precision == Precision::Fp32)
+            throw UsageError("--precision for " + setup.command + " is qdq or int8 (FP32 is the reference)");
+        options.runQdq = modelOptions.precision == Precision::Qdq;
+        options.runInt8 = modelOptions.precision == Precision::Int8;
+    }
+    if (parser.isSet("task")) {
+        options.task = *taskFromName(parser.value("task").toStdString());
+    } else {
+        const std::vector<Task> tasks = availableTasks(checkpoint);
+        options.task = tasks.size() > 1 ? tasks[1] : Task::Base;
+    }
+    if (options.task == Task::MultipleChoice)
+        throw UsageError(setup.command +
+                         " does not support multiple-choice (one example per choice); pick another --task");
+
+    prepared.examples = selectExamples(readCalibrationData(setup.dataPath, setup.data), setup.samples, setup.seed);
+    if (parser.isSet("label-column")) {
+        options.labels = readLabels(setup.dataPath, parser.value("label-column").toStdString(), checkpoint.config);
+        options.labels.resize(prepared.examples.size(), -1);
+    }
+    return prepared;
+}
+
+} // namespace qdq::cli

@@ -1,0 +1,41 @@
+#pragma once
+// Options shared by the subcommands that analyse a model on a data file (analyze, report): the
+// data file and its columns, the examples to use, the task head, labels, the analysis passes and
+// the quantizer options of quant_options.h.
+
+#include "qdq/analysis.h"
+#include "qdq/calibration_data.h"
+#include "qdq/checkpoint.h"
+
+#include <QCommandLineParser>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qdq::cli {
+
+void addAnalysisOptions(QCommandLineParser &parser);
+
+// What the options say before any model is loaded (validated: UsageError on mistakes).
+struct AnalysisSetup {
+    std::string command; // "analyze", "report": for messages
+    std::string dataPath;
+    DataOptions data;
+    AnalysisOptions options; // batch, max length, passes; quant and task come per model
+    std::int64_t samples = 32;
+    std::optional<std::uint64_t> seed;
+};
+AnalysisSetup analysisSetup(const QCommandLineParser &parser, const std::string &command);
+
+// The options and examples for one checkpoint: its quantizers (with --precision, --amax, ...),
+// the task head (default: the first head it has), the examples and labels.
+struct PreparedAnalysis {
+    AnalysisOptions options;
+    std::vector<CalibrationExample> examples;
+};
+PreparedAnalysis prepareAnalysis(const QCommandLineParser &parser, const AnalysisSetup &setup,
+                                 const Checkpoint &checkpoint);
+
+} // namespace qdq::cli

@@ -1,0 +1,188 @@
+// qdq report: analyse one or more checkpoints on a data file and write each one's report (HTML,
+// PDF, JSON, CSV, zip) plus an index comparing them; --fail-if thresholds turn the run into a CI
+// gate (exit code 3). The analysis is qdq/analysis.h (as `qdq analyze`), the report model
+// qdq/report.h, the renderers ui/report (the GUI's charts, drawn offscreen).
+#include "cli/analysis_options.h"
+#include "cli/cli.h"
+
+#include "qdq/errors.h"
+#include "qdq/report.h"
+#include "qdq/text_task.h"
+
+#include "report/report_writer.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QRegularExpression>
+
+#include <cstdio>
+#include <set>
+
+namespace qdq::cli {
+namespace {
+
+// A folder name per model: the checkpoint's file or folder name, made unique in the batch.
+QString folderFor(const std::string &path, std::set<QString> &used)
+{
+    QString base = QFileInfo(QDir::cleanPath(QString::fromStdString(path))).fileName();
+    base.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._-]")), QStringLiteral("_"));
+    if (base.isEmpty() || base.startsWith(QLatin1Char('.')))
+        base.prepend(QStringLiteral("model"));
+    QString name = base;
+    for (int i = 2; used.count(name); ++i)
+        name = base + QLatin1Char('-') + QString::number(i);
+    used.insert(name);
+    return name;
+}
+
+std::string commandLine(const QStringList &args)
+{
+    std::string s;
+    for (const QString &a : args) {
+        if (!s.empty())
+            s += ' ';
+        const bool quote = !s.empty() && (a.contains(QLatin1Char(' ')) || a.contains(QLatin1Char('<')) ||
+                                          a.contains(QLatin1Char('>')) || a.isEmpty());
+        if (quote)
+            s.append(1, '\'').append(a.toStdString()).append(1, '\'');
+        else
+            s.append(a.toStdString());
+    }
+    return s;
+}
+
+int runReport(const QStringList &args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "Analyse one or more checkpoints on a data file (as qdq analyze) and write a report per model into "
+        "OUT/<model>/ (report.html self-contained, report.pdf, report.json, quantizers.csv, layers.csv, report.zip "
+        "with all of them) and OUT/index.html + index.json comparing the models. --fail-if METRIC<VALUE (also <=, >, "
+        ">=, ==, !=) fails the run with exit code 3 when it holds for any model; metrics: qdq report "
+        "--list-metrics.");
+    addCommonOptions(parser);
+    addAnalysisOptions(parser);
+    parser.addOption({"model", "Checkpoint folder, file or zip (repeat for a batch).", "P"});
+    parser.addOption({"out", "Output folder (created; existing report files are replaced atomically).", "DIR"});
+    parser.addOption(
+        {"format", "Comma-separated: html, pdf, json, csv, zip (default all).", "LIST", "html,pdf,json,csv,zip"});
+    parser.addOption(
+        {"fail-if", "Threshold, e.g. 'min_layer_sqnr_db<20' (repeatable): exit code 3 when it holds.", "EXPR"});
+    parser.addOption({"histograms", "Histogram charts of the worst activation quantizers (default 6).", "N", "6"});
+    parser.addOption({"attention-inputs", "Inputs whose attention maps are shown (default 2).", "N", "2"});
+    parser.addOption({"list-metrics", "Print the metrics --fail-if accepts and exit."});
+    const CommonOptions common = parseArgs(parser, args, "report");
+
+    if (parser.isSet("list-metrics")) {
+        for (const auto &[name, description] : reportMetricDescriptions())
+            std::printf("%-26s %s\n", name.c_str(), description.c_str());
+        return Ok;
+    }
+    const QStringList models = parser.values("model");
+    if (models.isEmpty())
+        throw UsageError("missing --model");
+    const QString outDir = requireOption(parser, "out");
+    unsigned formats = 0;
+    try {
+        formats = ui::parseReportFormats(parser.value("format"));
+    } catch (const FormatError &e) {
+        throw UsageError(e.what());
+    }
+    std::vector<Threshold> thresholds;
+    for (const QString &expr : parser.values("fail-if")) {
+        try {
+            thresholds.push_back(parseThreshold(expr.toStdString()));
+        } catch (const FormatError &e) {
+            throw UsageError(e.what());
+        }
+    }
+    ui::ReportRenderOptions render;
+    render.histograms = static_cast<int>(intOption(parser, "histograms", 0));
+    const auto attentionInputs = static_cast<std::size_t>(intOption(parser, "attention-inputs", 0));
+    const AnalysisSetup setup = analysisSetup(parser, "report");
+    const bool quiet = common.quiet || common.json;
+
+    Progress progress;
+    const CancelOnInterrupt interruptCancels(progress);
+    std::set<QString> usedFolders;
+    std::vector<ui::ReportIndexEntry> index;
+    nlohmann::json results = nlohmann::json::array();
+    int failedModels = 0;
+    for (int m = 0; m < models.size(); ++m) {
+        const std::string modelPath = models[m].toStdString();
+        std::string prefix;
+        if (models.size() > 1)
+            prefix.append("[")
+                .append(std::to_string(m + 1))
+                .append("/")
+                .append(std::to_string(models.size()))
+                .append("] ");
+        progress.setCallback([&](const ProgressEvent &e) { printProgress(quiet, prefix + e.stage, e.done, e.total); });
+        const Checkpoint checkpoint = loadCheckpoint(modelPath, &progress);
+        const PreparedAnalysis prepared = prepareAnalysis(parser, setup, checkpoint);
+        const Tokenizer tokenizer = tokenizerForCheckpoint(checkpoint);
+        AnalysisReport analysis =
+            analyzeQuantization(checkpoint, prepared.examples, tokenizer, prepared.options, &progress);
+        ReportOptions reportOptions;
+        reportOptions.dataFile = setup.dataPath;
+        reportOptions.command = commandLine(args);
+        reportOptions.attentionMaxLength = std::min<std::int64_t>(prepared.options.maxLength, 32);
+        for (std::size_t i = 0; i < prepared.examples.size() && i < attentionInputs; ++i)
+            reportOptions.attentionTexts.push_back(prepared.examples[i].text);
+        const QuantConfig config =
+            prepared.options.quant ? *prepared.options.quant : QuantConfig::fromCheckpoint(checkpoint);
+        Report report = buildReport(checkpoint, tokenizer, std::move(analysis), config, reportOptions);
+        report.thresholds = evaluateThresholds(thresholds, report.metrics);
+
+        const QString folder = folderFor(modelPath, usedFolders);
+        const ui::ReportImages images = ui::renderReportImages(report, render);
+        const QStringList written =
+            ui::writeReport(report, images, QDir(outDir).filePath(folder), formats, render, &progress);
+
+        bool failed = false;
+        nlohmann::json crossed = nlohmann::json::array();
+        for (const ThresholdOutcome &t : report.thresholds) {
+            if (!t.crossed)
+                continue;
+            failed = true;
+            crossed.push_back(t.threshold.expression);
+            std::fprintf(stderr, "qdq: threshold crossed: %s (%s: %s) [%s]\n", t.threshold.expression.c_str(),
+                         t.threshold.metric.c_str(),
+                         t.actual ? std::to_string(*t.actual).c_str() : "not available for this model",
+                         modelPath.c_str());
+        }
+        failedModels += failed ? 1 : 0;
+        if (!quiet)
+            for (const QString &f : written)
+                std::fprintf(stderr, "wrote %s\n", qPrintable(f));
+        nlohmann::json files = nlohmann::json::array();
+        for (const QString &f : written)
+            files.push_back(f.toStdString());
+        results.push_back({{"model", modelPath},
+                           {"folder", folder.toStdString()},
+                           {"files", files},
+                           {"thresholds_crossed", crossed}});
+        index.push_back({folder, report.model, report.metrics, report.thresholds});
+    }
+    const QStringList indexFiles = ui::writeReportIndex(index, outDir);
+    if (!quiet)
+        for (const QString &f : indexFiles)
+            std::fprintf(stderr, "wrote %s\n", qPrintable(f));
+    if (common.json)
+        printJson({{"reports", results},
+                   {"index", {indexFiles[0].toStdString(), indexFiles[1].toStdString()}},
+                   {"failed_models", failedModels}});
+    if (failedModels > 0) {
+        std::fprintf(stderr, "qdq: %d of %d models crossed a --fail-if threshold\n", failedModels,
+                     static_cast<int>(models.size()));
+        return ThresholdCrossed;
+    }
+    return Ok;
+}
+
+const RegisterCommand registerReport({"report",
+                                      "Analyse checkpoints and write HTML/PDF/JSON/CSV/zip reports; --fail-if gates CI",
+                                      runReport, true});
+
+} // namespace
+} // namespace qdq::cli
