@@ -12,7 +12,7 @@ packages=(
   libqt6svg6 qt6-qpa-plugins libgl-dev libxkbcommon-dev
   libdnnl-dev ocl-icd-opencl-dev opencl-headers libquazip1-qt6-dev libutf8proc-dev nlohmann-json3-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
-  xvfb xauth poppler-utils fonts-dejavu-core
+  xvfb xauth poppler-utils fonts-dejavu-core chromium python3-jsonschema
   clang-format clang-tidy
 )
 want_reference=0

@@ -100,6 +100,8 @@ int runReport(const QStringList &args)
     render.histograms = static_cast<int>(intOption(parser, "histograms", 0));
     const auto attentionInputs = static_cast<std::size_t>(intOption(parser, "attention-inputs", 0));
     const AnalysisSetup setup = analysisSetup(parser, "report");
+    if (!QDir().mkpath(outDir)) // before any work: a path that cannot be a folder fails at once
+        throw IoError("cannot create the report folder", {outDir.toStdString(), {}, {}});
     const bool quiet = common.quiet || common.json;
 
     Progress progress;
