@@ -1,6 +1,7 @@
 #include "analyze_dialog.h"
 
 #include "browse_field.h"
+#include "report/report_writer.h"
 
 #include "qdq/calibration_data.h"
 #include "qdq/errors.h"
@@ -10,6 +11,7 @@
 #include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -22,12 +24,13 @@
 namespace qdq::ui {
 
 AnalyzeDialog::AnalyzeDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, qdq::QuantConfig config, qdq::Task task,
-                             QWidget *parent)
-    : QDialog(parent), m_checkpoint(std::move(checkpoint)), m_config(std::move(config)), m_task(task)
+                             QWidget *parent, Mode mode)
+    : QDialog(parent), m_checkpoint(std::move(checkpoint)), m_config(std::move(config)), m_task(task), m_mode(mode)
 {
     qRegisterMetaType<std::shared_ptr<const qdq::AnalysisReport>>();
-    setObjectName("analyzeDialog");
-    setWindowTitle(tr("Analyze"));
+    const bool report = mode == Mode::Report;
+    setObjectName(report ? "reportDialog" : "analyzeDialog");
+    setWindowTitle(report ? tr("Export Report") : tr("Analyze"));
     auto *form = new QFormLayout(this);
     m_data = new QLineEdit;
     m_data->setPlaceholderText(tr("text (one example per line), JSONL or CSV/TSV with a \"text\" column"));
@@ -52,10 +55,33 @@ AnalyzeDialog::AnalyzeDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, 
     form->addRow(tr("Samples"), m_samples);
     form->addRow(tr("Max length"), m_maxLength);
     form->addRow(m_sensitivity);
+    if (report) {
+        m_folder = new QLineEdit;
+        m_folder->setPlaceholderText(tr("folder for report.html, report.pdf, report.json, *.csv, report.zip"));
+        if (m_checkpoint) {
+            const QFileInfo source(QString::fromStdString(m_checkpoint->source.string()));
+            m_folder->setText(source.absolutePath() + "/" + source.completeBaseName() + "-report");
+        }
+        form->addRow(tr("Output folder"), withBrowseButton(m_folder, [this] {
+                         const QString d =
+                             QFileDialog::getExistingDirectory(this, tr("Report Folder"), m_folder->text());
+                         if (!d.isEmpty())
+                             m_folder->setText(d);
+                     }));
+        auto *formats = new QHBoxLayout;
+        for (const char *name : {"HTML", "PDF", "JSON", "CSV", "zip"}) {
+            auto *box = new QCheckBox(QString::fromLatin1(name));
+            box->setObjectName(QStringLiteral("format") + QString::fromLatin1(name).toLower());
+            box->setChecked(true);
+            formats->addWidget(box);
+            m_formatBoxes.push_back(box);
+        }
+        form->addRow(tr("Formats"), formats);
+    }
     form->addRow(m_bar);
     form->addRow(m_status);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Cancel);
-    m_run = buttons->addButton(tr("Analyze"), QDialogButtonBox::AcceptRole);
+    m_run = buttons->addButton(report ? tr("Export") : tr("Analyze"), QDialogButtonBox::AcceptRole);
     connect(m_run, &QPushButton::clicked, this, &AnalyzeDialog::start);
     connect(buttons, &QDialogButtonBox::rejected, this, [this] {
         if (isRunning())
@@ -85,6 +111,26 @@ void AnalyzeDialog::setSensitivity(bool on)
 {
     m_sensitivity->setChecked(on);
 }
+void AnalyzeDialog::setOutputFolder(const QString &folder)
+{
+    if (m_folder)
+        m_folder->setText(folder);
+}
+
+void AnalyzeDialog::setFormats(unsigned formats)
+{
+    for (std::size_t i = 0; i < m_formatBoxes.size(); ++i)
+        m_formatBoxes[i]->setChecked((formats & (1U << i)) != 0);
+}
+
+unsigned AnalyzeDialog::formats() const
+{
+    unsigned formats = 0;
+    for (std::size_t i = 0; i < m_formatBoxes.size(); ++i)
+        formats |= m_formatBoxes[i]->isChecked() ? (1U << i) : 0U;
+    return formats;
+}
+
 bool AnalyzeDialog::isRunning() const
 {
     return m_watcher.isRunning();
@@ -113,39 +159,91 @@ void AnalyzeDialog::start()
         QMetaObject::invokeMethod(
             this, [this, percent] { m_bar->setValue(percent); }, Qt::QueuedConnection);
     });
+    const bool report = m_mode == Mode::Report;
+    if (report && (m_folder->text().trimmed().isEmpty() || formats() == 0)) {
+        m_status->setText(tr("Choose an output folder and at least one format."));
+        return;
+    }
     m_run->setEnabled(false);
     m_status->setText(tr("Analyzing…"));
-    m_watcher.setFuture(QtConcurrent::run([ck = m_checkpoint, progress = m_progress, options, dataFile, samples] {
-        Outcome outcome;
-        try {
-            qdq::applyNumThreads();
-            if (dataFile.empty())
-                throw qdq::IoError("choose a data file");
-            const auto examples = qdq::selectExamples(qdq::readCalibrationData(dataFile), samples);
-            const qdq::Tokenizer tokenizer = qdq::tokenizerForCheckpoint(*ck);
-            outcome.report = std::make_shared<const qdq::AnalysisReport>(
-                qdq::analyzeQuantization(*ck, examples, tokenizer, options, progress.get()));
-        } catch (const qdq::CancelledError &) {
-            outcome.error = tr("Analysis was cancelled.");
-        } catch (const std::exception &e) {
-            outcome.error = QString::fromStdString(e.what());
-        }
-        return outcome;
-    }));
+    m_writing = false;
+    m_watcher.setFuture(
+        QtConcurrent::run([ck = m_checkpoint, progress = m_progress, options, dataFile, samples, report] {
+            Outcome outcome;
+            try {
+                qdq::applyNumThreads();
+                if (dataFile.empty())
+                    throw qdq::IoError("choose a data file");
+                const auto examples = qdq::selectExamples(qdq::readCalibrationData(dataFile), samples);
+                const qdq::Tokenizer tokenizer = qdq::tokenizerForCheckpoint(*ck);
+                outcome.report = std::make_shared<const qdq::AnalysisReport>(
+                    qdq::analyzeQuantization(*ck, examples, tokenizer, options, progress.get()));
+                if (report) {
+                    qdq::ReportOptions reportOptions;
+                    reportOptions.dataFile = dataFile;
+                    for (std::size_t i = 0; i < examples.size() && i < 2; ++i)
+                        reportOptions.attentionTexts.push_back(examples[i].text);
+                    outcome.fullReport = std::make_shared<qdq::Report>(
+                        qdq::buildReport(*ck, tokenizer, *outcome.report, *options.quant, reportOptions));
+                }
+            } catch (const qdq::CancelledError &) {
+                outcome.error = tr("Analysis was cancelled.");
+            } catch (const std::exception &e) {
+                outcome.error = QString::fromStdString(e.what());
+            }
+            return outcome;
+        }));
+}
+
+void AnalyzeDialog::finishWith(const QString &error)
+{
+    m_writing = false;
+    m_run->setEnabled(true);
+    m_status->setText(error);
+    emit failed(error);
 }
 
 void AnalyzeDialog::onFinished()
 {
     const Outcome outcome = m_watcher.result();
-    m_run->setEnabled(true);
-    if (!outcome.report) {
-        m_status->setText(outcome.error);
-        emit failed(outcome.error);
+    if (m_writing) { // report mode, files written (or not)
+        m_writing = false;
+        if (!outcome.error.isEmpty()) {
+            finishWith(tr("The report was not written: %1").arg(outcome.error));
+            return;
+        }
+        m_bar->setValue(100);
+        emit reportWritten(outcome.written);
+        accept();
         return;
     }
-    m_bar->setValue(100);
+    if (!outcome.report) {
+        finishWith(outcome.error);
+        return;
+    }
     emit analyzed(outcome.report);
-    accept();
+    if (m_mode == Mode::Analyze) {
+        m_run->setEnabled(true);
+        m_bar->setValue(100);
+        accept();
+        return;
+    }
+    // Charts are widgets: drawn here, on the GUI thread; the files are written on a worker.
+    m_status->setText(tr("Writing the report…"));
+    const auto images = std::make_shared<const ReportImages>(renderReportImages(*outcome.fullReport));
+    m_writing = true;
+    m_watcher.setFuture(QtConcurrent::run([report = outcome.fullReport, images, folder = m_folder->text().trimmed(),
+                                           formats = formats(), progress = m_progress] {
+        Outcome written;
+        try {
+            written.written = writeReport(*report, *images, folder, formats, {}, progress.get());
+        } catch (const qdq::CancelledError &) {
+            written.error = tr("cancelled");
+        } catch (const std::exception &e) {
+            written.error = QString::fromStdString(e.what());
+        }
+        return written;
+    }));
 }
 
 } // namespace qdq::ui

@@ -190,6 +190,10 @@ void MainWindow::createActions()
         exportMenu->addAction(tr("Q/DQ &ONNX for TensorRT…"), this, &MainWindow::showExportOnnx);
     exportOnnxAction->setObjectName("actionExportOnnx");
     exportMenu->addAction(tr("&Calibrated Checkpoint…"), this, &MainWindow::showCalibrate);
+    QAction *exportReportAction =
+        exportMenu->addAction(tr("&Report (HTML, PDF, JSON, CSV, zip)…"), this, &MainWindow::showExportReport);
+    exportReportAction->setObjectName("actionExportReport");
+    exportReportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
     m_recentMenu->setObjectName("menuRecent");
     connect(m_recent, &QAbstractItemModel::modelReset, this, &MainWindow::rebuildRecentMenu);
     rebuildRecentMenu();
@@ -366,6 +370,28 @@ void MainWindow::showAnalyze()
         showView(QStringLiteral("layers"));
     });
     dialog->open();
+}
+
+AnalyzeDialog *MainWindow::showExportReport()
+{
+    if (!m_checkpoint) {
+        reportError(tr("Open a checkpoint first: the report analyses its model over your data."));
+        return nullptr;
+    }
+    auto *dialog = new AnalyzeDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this,
+                                     AnalyzeDialog::Mode::Report);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &AnalyzeDialog::analyzed, this,
+            [this](std::shared_ptr<const qdq::AnalysisReport> report) { m_layers->setReport(std::move(report)); });
+    connect(dialog, &AnalyzeDialog::reportWritten, this, [this](const QStringList &files) {
+        if (files.isEmpty())
+            return;
+        const QString folder = QFileInfo(files.front()).absolutePath();
+        statusBar()->showMessage(tr("Report written to %1 (%2 files)").arg(folder).arg(files.size()), 8000);
+        emit exported(folder);
+    });
+    dialog->open();
+    return dialog;
 }
 
 void MainWindow::showSettings()

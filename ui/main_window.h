@@ -19,6 +19,8 @@ class QToolButton;
 
 namespace qdq::ui {
 
+class AnalyzeDialog;
+
 class AttentionView;
 class CompareView;
 class HistogramView;
@@ -75,6 +77,9 @@ public slots:
     // settings (calibration and overrides) as a Q/DQ ONNX file, on a worker thread.
     void exportOnnx(const QString &path);
     void showExportOnnx();
+    // File ▸ Export ▸ Report…: the analysis dialog in report mode (returned for tests; nullptr
+    // without a model).
+    AnalyzeDialog *showExportReport();
     void showShortcuts();
 
 signals:

@@ -14,6 +14,7 @@
 #include "playground_widget.h"
 #include "quantizer_table_model.h"
 #include "recent_files_model.h"
+#include "report/report_writer.h"
 #include "settings_dialog.h"
 #include "support/test_support.h"
 #include "tensor_table_model.h"
@@ -103,6 +104,7 @@ private slots:
     void quantizerViewOfDemoModel();
     void playgroundTokenizesLive();
     void playgroundRunsHeadLikeCli();
+    void exportReportWritesFilesOnWorkers();
     void attentionViewShowsProbabilities();
     void whatIfOverrideRerunsQuantized();
     void histogramOfCalibratedCheckpoint();
@@ -592,6 +594,62 @@ void TestMainWindow::analyzeFillsLayersView()
     QCOMPARE(w.layersView()->sqnrChart()->seriesCount(), 4);
     QCOMPARE(w.layersView()->sqnrChart()->markedLayer(), std::optional<int>(1));
     QVERIFY(w.layersView()->summary().contains("layer 1"));
+}
+
+// File ▸ Export ▸ Report…: analysis and file writing on workers (the window keeps answering),
+// the chosen formats written, the Layers view updated; a cancelled export writes nothing.
+void TestMainWindow::exportReportWritesFilesOnWorkers()
+{
+    QTemporaryDir dir;
+    QFile data(dir.filePath("data.txt"));
+    QVERIFY(data.open(QIODevice::WriteOnly));
+    data.write("the cat sat on the mat .\nhe drove his car to work .\nwe ate dinner at a restaurant .\n");
+    data.close();
+    MainWindow w;
+    w.setInteractive(false);
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QAction *action = w.findChild<QAction *>("actionExportReport");
+    QVERIFY(action && action->shortcut() == QKeySequence(Qt::CTRL | Qt::Key_R));
+
+    AnalyzeDialog *dialog = w.showExportReport();
+    QVERIFY(dialog);
+    QCOMPARE(dialog->objectName(), QString("reportDialog"));
+    QCOMPARE(dialog->formats(), ReportAllFormats); // every format by default
+    const QString out = dir.filePath("report");
+    dialog->setDataFile(data.fileName());
+    dialog->setSamples(3);
+    dialog->setOutputFolder(out);
+    dialog->setFormats(ReportHtml | ReportJson);
+    QSignalSpy written(dialog, &AnalyzeDialog::reportWritten);
+    QSignalSpy failed(dialog, &AnalyzeDialog::failed);
+    QSignalSpy exported(&w, &MainWindow::exported);
+    dialog->start();
+    QVERIFY(dialog->isRunning()); // the analysis runs on a worker
+    QVERIFY(written.wait(120000) || !failed.isEmpty());
+    QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(0).toString()));
+    QCOMPARE(written.at(0).at(0).toStringList(), QStringList({out + "/report.html", out + "/report.json"}));
+    QCOMPARE(QDir(out).entryList(QDir::Files, QDir::Name), QStringList({"report.html", "report.json"}));
+    QCOMPARE(exported.at(0).at(0).toString(), out);
+    QFile json(out + "/report.json");
+    QVERIFY(json.open(QIODevice::ReadOnly));
+    const QJsonObject j = QJsonDocument::fromJson(json.readAll()).object();
+    QCOMPARE(j["analysis"].toObject()["samples"].toInt(), 3);
+    QCOMPARE(j["model"].toObject()["name"].toString(), QString("tiny-qdqbert"));
+    QVERIFY(w.layersView()->report()); // the analysis also fills the Layers view
+    QCOMPARE(w.layersView()->report()->samples, 3);
+
+    // cancelled while analysing: an error message, no folder, no file
+    AnalyzeDialog *second = w.showExportReport();
+    const QString out2 = dir.filePath("cancelled");
+    second->setDataFile(data.fileName());
+    second->setOutputFolder(out2);
+    QSignalSpy failed2(second, &AnalyzeDialog::failed);
+    second->start();
+    second->cancel();
+    QVERIFY(failed2.wait(120000));
+    QVERIFY2(failed2.at(0).at(0).toString().contains("cancelled"), qPrintable(failed2.at(0).at(0).toString()));
+    QVERIFY(!QFileInfo::exists(out2));
+    second->close();
 }
 
 void TestMainWindow::attentionViewShowsProbabilities()
