@@ -21,6 +21,42 @@ out="$root/docs/cli.md"
     "$qdq" "$cmd" --help
     echo '```'
   done
+  cat <<'EXAMPLES'
+
+## Examples
+
+Each block runs as written from the repository root after a build, with `build/app` on `PATH`
+(the test `docs_commands` runs every `sh` block of this page and of the user guide). They use the
+small committed model `resources/demo/tiny-qdqbert` and write under `/tmp/qdq-examples`.
+
+```sh
+qdq info --model resources/demo/tiny-qdqbert
+qdq tokenize --model resources/demo/tiny-qdqbert --text "The quick brown fox."
+qdq amax --model resources/demo/tiny-qdqbert --csv > /tmp/qdq-examples-amax.csv
+```
+
+```sh
+qdq run --model resources/demo/tiny-qdqbert --task masked-lm --text "The capital of France is [MASK]." \
+    --precision int8 --top-k 3
+qdq bench --model resources/demo/tiny-qdqbert --precision qdq --runs 3
+```
+
+```sh
+mkdir -p /tmp/qdq-examples
+qdq calibrate --model resources/demo/tiny-qdqbert --data tests/data/calibration/sentences.txt \
+    --method percentile --percentile 99.99 --out /tmp/qdq-examples/calibrated --force
+qdq analyze --model /tmp/qdq-examples/calibrated --data tests/data/calibration/sentences.txt --samples 8
+qdq export-onnx --model /tmp/qdq-examples/calibrated --out /tmp/qdq-examples/model.onnx
+qdq onnx-amax --onnx /tmp/qdq-examples/model.onnx --json > /tmp/qdq-examples/onnx-amax.json
+```
+
+```sh
+qdq report --model resources/demo/tiny-qdqbert --model /tmp/qdq-examples/calibrated \
+    --data tests/data/calibration/sentences.txt --samples 8 --out /tmp/qdq-examples/reports \
+    --fail-if 'min_layer_sqnr_db<0'
+qdq report --list-metrics
+```
+EXAMPLES
 } > "$out.part"
 mv "$out.part" "$out"
 echo "wrote docs/cli.md"

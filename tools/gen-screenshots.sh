@@ -24,3 +24,12 @@ shot histogram --model "$model" --view histogram
 shot attention --model "$model" --view attention --task masked-lm --text "The quick brown fox jumps over the lazy dog."
 shot playground --model "$model" --view playground --task masked-lm --text "$text"
 shot tensors --model "$model" --view tensors
+
+# A report as a reader sees it: qdq report on the demo model, rendered by headless Chromium.
+report_dir="$(mktemp -d)"
+trap 'rm -rf "$report_dir"' EXIT
+"$build/app/qdq" report --model "$model" --data "$root/tools/demo/calibration.txt" --samples 32 \
+  --format html --out "$report_dir" --quiet
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,1500 \
+  --screenshot="$out/report.png" "file://$report_dir/model/report.html" 2>/dev/null
+echo "wrote docs/images/report.png"

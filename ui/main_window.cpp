@@ -366,6 +366,7 @@ void MainWindow::showAnalyze()
     auto *dialog = new AnalyzeDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &AnalyzeDialog::analyzed, this, [this](std::shared_ptr<const qdq::AnalysisReport> report) {
+        m_quantizerModel->setAnalysis(report);
         m_layers->setReport(std::move(report));
         showView(QStringLiteral("layers"));
     });
@@ -381,8 +382,10 @@ AnalyzeDialog *MainWindow::showExportReport()
     auto *dialog = new AnalyzeDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this,
                                      AnalyzeDialog::Mode::Report);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &AnalyzeDialog::analyzed, this,
-            [this](std::shared_ptr<const qdq::AnalysisReport> report) { m_layers->setReport(std::move(report)); });
+    connect(dialog, &AnalyzeDialog::analyzed, this, [this](std::shared_ptr<const qdq::AnalysisReport> report) {
+        m_quantizerModel->setAnalysis(report);
+        m_layers->setReport(std::move(report));
+    });
     connect(dialog, &AnalyzeDialog::reportWritten, this, [this](const QStringList &files) {
         if (files.isEmpty())
             return;

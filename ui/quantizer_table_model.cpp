@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace qdq::ui {
 
@@ -20,6 +21,34 @@ QString formatAmax(double v)
 } // namespace
 
 QuantizerTableModel::QuantizerTableModel(QObject *parent) : QAbstractTableModel(parent) {}
+
+void QuantizerTableModel::setAnalysis(std::shared_ptr<const qdq::AnalysisReport> analysis)
+{
+    for (Row &row : m_rows) {
+        row.clipFraction.reset();
+        row.sqnrDb.reset();
+        row.worst = false;
+    }
+    if (analysis) {
+        std::vector<std::pair<double, int>> enabled;
+        for (const qdq::SiteAnalysis &s : analysis->sites) {
+            const int r = rowOf(s.site);
+            if (r < 0)
+                continue;
+            Row &row = m_rows[static_cast<std::size_t>(r)];
+            row.clipFraction = s.clipFraction;
+            row.sqnrDb = s.sqnrDb.value_or(std::numeric_limits<double>::infinity());
+            if (s.enabled)
+                enabled.emplace_back(*row.sqnrDb, r);
+        }
+        std::sort(enabled.begin(), enabled.end());
+        for (std::size_t i = 0; i < enabled.size() && i < static_cast<std::size_t>(kWorstHighlighted); ++i)
+            if (std::isfinite(enabled[i].first))
+                m_rows[static_cast<std::size_t>(enabled[i].second)].worst = true;
+    }
+    if (!m_rows.empty())
+        emit dataChanged(index(0, ClipPercent), index(rowCount() - 1, Sqnr));
+}
 
 void QuantizerTableModel::setCheckpoint(std::shared_ptr<const qdq::Checkpoint> checkpoint)
 {
@@ -179,12 +208,23 @@ QVariant QuantizerTableModel::data(const QModelIndex &index, int role) const
             return row.amaxText;
         case State:
             return !row.enabled ? tr("disabled") : row.calibrated ? tr("calibrated") : tr("dynamic");
+        case ClipPercent:
+            return row.clipFraction ? QString::number(100.0 * *row.clipFraction, 'f', 3) : QStringLiteral("-");
+        case Sqnr:
+            if (!row.sqnrDb)
+                return QStringLiteral("-");
+            return std::isfinite(*row.sqnrDb) ? QString::number(*row.sqnrDb, 'f', 1) : tr("lossless");
         case ShapeColumn:
             return row.shape;
         default:
             return {};
         }
     case SortRole:
+        // numbers sort as numbers; quantizers without analysis results go last
+        if (index.column() == ClipPercent)
+            return row.clipFraction.value_or(-1.0);
+        if (index.column() == Sqnr)
+            return row.sqnrDb.value_or(std::numeric_limits<double>::max());
         if (index.column() == Layer)
             return index.row(); // rows are in layer and dataflow order
         if (index.column() == Amax)
@@ -200,7 +240,15 @@ QVariant QuantizerTableModel::data(const QModelIndex &index, int role) const
         if (index.column() == Amax)
             return row.amaxSort > 0 ? QString::number(row.amaxSort, 'g', 8) : QStringLiteral("dynamic");
         return data(index, Qt::DisplayRole);
+    case Qt::BackgroundRole:
+        if (row.worst && (index.column() == Sqnr || index.column() == ClipPercent))
+            return QBrush(QColor(240, 160, 160));
+        return {};
     case Qt::ToolTipRole:
+        if (index.column() == Sqnr || index.column() == ClipPercent)
+            return tr("From the last analysis (Tools ▸ Analyze…): share of |x| above amax, and SQNR of x vs "
+                      "fake_quant(x) in dB on the FP32 inputs%1")
+                .arg(row.worst ? tr("; one of the %1 worst quantizers").arg(kWorstHighlighted) : QString());
         return row.calibrated ? row.amaxKey
                               : tr("No stored amax: computed from each input as max |x| (reference §2.4)");
     case Qt::ForegroundRole:
@@ -210,7 +258,7 @@ QVariant QuantizerTableModel::data(const QModelIndex &index, int role) const
             return QBrush(QColor(180, 80, 0));
         return {};
     case Qt::TextAlignmentRole:
-        if (index.column() == Layer)
+        if (index.column() == Layer || index.column() == ClipPercent || index.column() == Sqnr)
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         return {};
     default:
@@ -235,6 +283,10 @@ QVariant QuantizerTableModel::headerData(int section, Qt::Orientation orientatio
         return tr("Amax");
     case State:
         return tr("State");
+    case ClipPercent:
+        return tr("Clip %");
+    case Sqnr:
+        return tr("SQNR dB");
     case ShapeColumn:
         return tr("Shape");
     default:

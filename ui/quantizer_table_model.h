@@ -1,7 +1,9 @@
 #pragma once
 // Every quantizer of the loaded model (reference §1.2): layer, site, kind, amax (scalar, or
-// min / median / max of a per-channel amax) and whether it is calibrated or dynamic.
+// min / median / max of a per-channel amax), whether it is calibrated or dynamic, and - after an
+// analysis (Tools ▸ Analyze…) - its clip % and SQNR, the worst SQNR cells tinted red.
 
+#include "qdq/analysis.h"
 #include "qdq/checkpoint.h"
 #include "qdq/quant/quant_config.h"
 
@@ -16,12 +18,17 @@ namespace qdq::ui {
 class QuantizerTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Layer, Block, Site, Kind, Amax, State, ShapeColumn, ColumnCount };
+    enum Column { Layer, Block, Site, Kind, Amax, State, ClipPercent, Sqnr, ShapeColumn, ColumnCount };
     enum Roles { SortRole = Qt::UserRole + 1, AmaxKeyRole };
 
     explicit QuantizerTableModel(QObject *parent = nullptr);
 
     void setCheckpoint(std::shared_ptr<const qdq::Checkpoint> checkpoint);
+    // Fills the Clip % and SQNR columns from an analysis of this checkpoint (nullptr clears them).
+    // The kWorstHighlighted enabled quantizers with the lowest SQNR are tinted.
+    void setAnalysis(std::shared_ptr<const qdq::AnalysisReport> analysis);
+    static constexpr int kWorstHighlighted = 5;
+    [[nodiscard]] bool isWorst(int row) const { return m_rows[static_cast<std::size_t>(row)].worst; }
 
     // What-if (design.md, Quantizers view): the State column's check box enables or disables a
     // quantizer, and the Amax column of a per-tensor quantizer is editable (a number overrides
@@ -61,6 +68,9 @@ private:
         bool perTensor = true;
         QString shape;
         QString amaxKey;
+        std::optional<double> clipFraction; // from the analysis
+        std::optional<double> sqnrDb;       // from the analysis; +inf when lossless
+        bool worst = false;
     };
     void refreshRow(int row);
 

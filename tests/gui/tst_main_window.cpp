@@ -28,7 +28,9 @@
 
 #include <QAbstractItemModelTester>
 #include <QComboBox>
+#include <QLineEdit>
 #include <QSpinBox>
+#include <QTableView>
 
 #include <QApplication>
 #include <QDragEnterEvent>
@@ -594,6 +596,52 @@ void TestMainWindow::analyzeFillsLayersView()
     QCOMPARE(w.layersView()->sqnrChart()->seriesCount(), 4);
     QCOMPARE(w.layersView()->sqnrChart()->markedLayer(), std::optional<int>(1));
     QVERIFY(w.layersView()->summary().contains("layer 1"));
+
+    // the Quantizers view: clip % and SQNR from the analysis, the worst tinted, sortable, filterable
+    QuantizerTableModel *m = w.quantizerModel();
+    QCOMPARE(m->index(39, QuantizerTableModel::Sqnr).data().toString(), QString("-"));
+    m->setAnalysis(report);
+    const qdq::SiteAnalysis *clipped = nullptr;
+    for (const qdq::SiteAnalysis &s : report->sites)
+        if (m->rowOf(s.site) == 39)
+            clipped = &s;
+    QVERIFY(clipped && clipped->sqnrDb);
+    QCOMPARE(m->index(39, QuantizerTableModel::Sqnr).data().toString(), QString::number(*clipped->sqnrDb, 'f', 1));
+    QCOMPARE(m->index(39, QuantizerTableModel::ClipPercent).data().toString(),
+             QString::number(100.0 * clipped->clipFraction, 'f', 3));
+    QVERIFY(clipped->clipFraction > 0.5); // amax 0.001 clips nearly everything
+    QVERIFY(m->isWorst(39));
+    QVERIFY(m->index(39, QuantizerTableModel::Sqnr).data(Qt::BackgroundRole).isValid());
+    int worst = 0;
+    for (int r = 0; r < m->rowCount(); ++r)
+        worst += m->isWorst(r) ? 1 : 0;
+    QCOMPARE(worst, QuantizerTableModel::kWorstHighlighted);
+    QTableView *table = w.findChild<QTableView *>("quantizerTable");
+    QVERIFY(table);
+    table->sortByColumn(QuantizerTableModel::Sqnr, Qt::AscendingOrder);
+    QAbstractItemModel *proxy = table->model();
+    // ascending SQNR: the clipped quantizer (the lowest SQNR of all) comes first, numbers in order
+    QCOMPARE(proxy->index(0, QuantizerTableModel::Sqnr).data(QuantizerTableModel::SortRole).toDouble(),
+             *clipped->sqnrDb);
+    double previous = -1e300;
+    for (int r = 0; r < proxy->rowCount(); ++r) {
+        const double v = proxy->index(r, QuantizerTableModel::Sqnr).data(QuantizerTableModel::SortRole).toDouble();
+        QVERIFY(v >= previous);
+        previous = v;
+    }
+    auto *filter = w.findChild<QLineEdit *>("quantizerTableFilter");
+    QVERIFY(filter);
+    filter->setText("matmul");
+    QCOMPARE(proxy->rowCount(), 4 * 2); // q, k, v and attention-probability inputs in each of 2 layers
+    for (int r = 0; r < proxy->rowCount(); ++r)
+        QVERIFY(proxy->index(r, QuantizerTableModel::Site).data().toString().contains("matmul"));
+    filter->setText("WEIGHT"); // case-insensitive
+    QCOMPARE(proxy->rowCount(), 6 * 2);
+    filter->clear();
+    QCOMPARE(proxy->rowCount(), m->rowCount());
+    m->setAnalysis(nullptr);
+    QCOMPARE(m->index(39, QuantizerTableModel::Sqnr).data().toString(), QString("-"));
+    QVERIFY(!m->isWorst(39));
 }
 
 // File ▸ Export ▸ Report…: analysis and file writing on workers (the window keeps answering),
