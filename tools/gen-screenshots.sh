@@ -19,7 +19,11 @@ shot() { # name, extra args...
   echo "wrote docs/images/$name.png"
 }
 shot main-window --no-demo --view start
-shot quantizers --model "$model" --view quantizers --task masked-lm --text "$text"
+shot quantizers --model "$model" --view quantizers --task masked-lm --text "$text" \
+  --analyze "$root/tools/demo/calibration.txt"
+shot layers --model "$model" --view layers --analyze "$root/tools/demo/calibration.txt"
+[ -f "$root/resources/demo/model-classifier/config.json" ] &&
+  shot compare --model "$model" --view compare --compare "$root/resources/demo/model-classifier"
 shot histogram --model "$model" --view histogram
 shot attention --model "$model" --view attention --task masked-lm --text "The quick brown fox jumps over the lazy dog."
 shot playground --model "$model" --view playground --task masked-lm --text "$text"

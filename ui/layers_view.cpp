@@ -9,11 +9,18 @@
 
 namespace qdq::ui {
 
+namespace {
+QString noAnalysisText()
+{
+    return LayersView::tr("Run Tools ▸ Analyze… to measure how far each layer's output moves from FP32.");
+}
+} // namespace
+
 LayersView::LayersView(QWidget *parent) : QWidget(parent)
 {
     setObjectName("layersView");
     auto *layout = new QVBoxLayout(this);
-    m_summary = new QLabel(tr("Run Tools ▸ Analyze… to measure how far each layer's output moves from FP32."));
+    m_summary = new QLabel(noAnalysisText());
     m_summary->setWordWrap(true);
     m_summary->setTextFormat(Qt::RichText);
     layout->addWidget(m_summary);
@@ -35,8 +42,12 @@ QString LayersView::summary() const
 void LayersView::setReport(std::shared_ptr<const qdq::AnalysisReport> report)
 {
     m_report = std::move(report);
-    if (!m_report)
+    if (!m_report) { // a new model: nothing measured yet
+        m_sqnr->setSeries({}, {}, {}, std::nullopt);
+        m_cosine->setSeries({}, {}, {}, std::nullopt);
+        m_summary->setText(noAnalysisText());
         return;
+    }
     showLayerSqnr(*m_sqnr, *m_report);
     showLayerCosine(*m_cosine, *m_report);
     QString text = tr("<b>%1</b> samples, %2 tokens, %3 forward passes in %4 s. ")

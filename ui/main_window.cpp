@@ -366,11 +366,16 @@ void MainWindow::showAnalyze()
     auto *dialog = new AnalyzeDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &AnalyzeDialog::analyzed, this, [this](std::shared_ptr<const qdq::AnalysisReport> report) {
-        m_quantizerModel->setAnalysis(report);
-        m_layers->setReport(std::move(report));
+        applyAnalysis(std::move(report));
         showView(QStringLiteral("layers"));
     });
     dialog->open();
+}
+
+void MainWindow::applyAnalysis(std::shared_ptr<const qdq::AnalysisReport> report)
+{
+    m_quantizerModel->setAnalysis(report);
+    m_layers->setReport(std::move(report));
 }
 
 AnalyzeDialog *MainWindow::showExportReport()
@@ -382,10 +387,8 @@ AnalyzeDialog *MainWindow::showExportReport()
     auto *dialog = new AnalyzeDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this,
                                      AnalyzeDialog::Mode::Report);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &AnalyzeDialog::analyzed, this, [this](std::shared_ptr<const qdq::AnalysisReport> report) {
-        m_quantizerModel->setAnalysis(report);
-        m_layers->setReport(std::move(report));
-    });
+    connect(dialog, &AnalyzeDialog::analyzed, this,
+            [this](std::shared_ptr<const qdq::AnalysisReport> report) { applyAnalysis(std::move(report)); });
     connect(dialog, &AnalyzeDialog::reportWritten, this, [this](const QStringList &files) {
         if (files.isEmpty())
             return;
@@ -485,6 +488,7 @@ void MainWindow::onLoaded(const LoadedModel &model)
     m_recent->add(m_currentPath);
     m_tensorModel->setCheckpoint(m_checkpoint);
     m_quantizerModel->setCheckpoint(m_checkpoint);
+    applyAnalysis(nullptr); // an analysis of the previous model does not describe this one
     m_histogram->setCalibration(model.calibration, model.calibrationProblem);
     const QFileInfo info(m_currentPath);
     setWindowFilePath(m_currentPath);

@@ -3,6 +3,7 @@
 // for opening checkpoints, openPath(), used by File ▸ Open, Open Recent, the command line and
 // drag-and-drop alike (style.md: "one way to open a file").
 
+#include "qdq/analysis.h"
 #include "qdq/checkpoint.h"
 
 #include <QMainWindow>
@@ -55,6 +56,8 @@ public:
     [[nodiscard]] CompareView *compareView() const { return m_compare; }
     [[nodiscard]] HistogramView *histogramView() const { return m_histogram; }
     [[nodiscard]] LayersView *layersView() const { return m_layers; }
+    // Shows an analysis of the open model: the Layers view and the Quantizers view's clip % / SQNR.
+    void applyAnalysis(std::shared_ptr<const qdq::AnalysisReport> report);
     // Selects a row of the Quantizers view (source model row), which drives the histogram.
     void selectQuantizer(int row);
     // Selects the tab whose title (without '&', case-insensitive) is `name`; false if none.

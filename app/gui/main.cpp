@@ -2,9 +2,12 @@
 //   qdq-inspector [PATH]                          open PATH (file, folder or zip) at start
 //   qdq-inspector --screenshot FILE [--view NAME] [--model P] [--size WxH]
 //                                                 render the window offscreen to FILE and exit
+#include "analyze_dialog.h"
 #include "app_settings.h"
+#include "compare_view.h"
 #include "main_window.h"
 #include "playground_widget.h"
+#include "quantizer_table_model.h"
 #include "theme.h"
 
 #include "qdq/version.h"
@@ -72,6 +75,9 @@ int main(int argc, char **argv)
     parser.addOption({"text", "Text for the playground (runs the head before the screenshot).", "T"});
     parser.addOption({"text-pair", "Second text for the playground.", "T2"});
     parser.addOption({"task", "Head for the playground, e.g. masked-lm.", "TASK"});
+    parser.addOption(
+        {"analyze", "Screenshot: analyse the model on this data file first (Layers, Quantizers).", "FILE"});
+    parser.addOption({"compare", "Screenshot: open this checkpoint as B in the Compare view first.", "B"});
     parser.process(app);
 
     qdq::ui::applyTheme(qdq::ui::AppSettings().theme());
@@ -132,6 +138,45 @@ int main(int argc, char **argv)
         window.playground()->runNow();
         QTimer::singleShot(60000, &loop, &QEventLoop::quit);
         loop.exec();
+    }
+
+    if (parser.isSet("analyze")) {
+        qdq::ui::AnalyzeDialog dialog(window.checkpoint(), window.quantizerModel()->quantConfig(),
+                                      window.playground()->task(), &window);
+        dialog.setDataFile(parser.value("analyze"));
+        QEventLoop loop;
+        QString error;
+        QObject::connect(&dialog, &qdq::ui::AnalyzeDialog::analyzed, &window,
+                         [&](std::shared_ptr<const qdq::AnalysisReport> report) {
+                             window.applyAnalysis(std::move(report));
+                             loop.quit();
+                         });
+        QObject::connect(&dialog, &qdq::ui::AnalyzeDialog::failed, &loop, [&](const QString &message) {
+            error = message;
+            loop.quit();
+        });
+        dialog.start();
+        loop.exec();
+        if (!error.isEmpty()) {
+            std::fprintf(stderr, "qdq-inspector: error: analysis failed: %s\n", qPrintable(error));
+            return 2;
+        }
+    }
+    if (parser.isSet("compare")) {
+        QEventLoop loop;
+        QString error;
+        QObject::connect(window.compareView(), &qdq::ui::CompareView::compared, &loop, &QEventLoop::quit);
+        QObject::connect(window.compareView(), &qdq::ui::CompareView::errorOccurred, &loop,
+                         [&](const QString &message) {
+                             error = message;
+                             loop.quit();
+                         });
+        window.compareView()->openB(parser.value("compare"));
+        loop.exec();
+        if (!error.isEmpty()) {
+            std::fprintf(stderr, "qdq-inspector: error: compare failed: %s\n", qPrintable(error));
+            return 2;
+        }
     }
 
     QSize size(1280, 800);
