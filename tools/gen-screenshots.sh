@@ -22,8 +22,12 @@ shot main-window --no-demo --view start
 shot quantizers --model "$model" --view quantizers --task masked-lm --text "$text" \
   --analyze "$root/tools/demo/calibration.txt"
 shot layers --model "$model" --view layers --analyze "$root/tools/demo/calibration.txt"
-[ -f "$root/resources/demo/model-classifier/config.json" ] &&
-  shot compare --model "$model" --view compare --compare "$root/resources/demo/model-classifier"
+# A/B: the demo's percentile calibration against max calibration on the same sentences
+compare_dir="$(mktemp -d)"
+"$build/app/qdq" calibrate --model "$model" --data "$root/tools/demo/calibration.txt" --method max --samples 32 \
+  --out "$compare_dir/max" --force --quiet
+shot compare --model "$model" --view compare --compare "$compare_dir/max"
+rm -rf "$compare_dir"
 shot histogram --model "$model" --view histogram
 shot attention --model "$model" --view attention --task masked-lm --text "The quick brown fox jumps over the lazy dog."
 shot playground --model "$model" --view playground --task masked-lm --text "$text"
