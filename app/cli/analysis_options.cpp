@@ -61,7 +61,12 @@ void addAnalysisOptions(QCommandLineParser &parser)
     parser.addOption({"sensitivity", "Also run the sensitivity sweeps (2 x layers + 9 passes per batch)."});
     parser.addOption({"keep-fp32", "Groups suggested to keep in FP32 by the sweep (default 2).", "N", "2"});
     parser.addOption({"no-local", "Skip the local-error pass."});
-    parser.addOption({"samples", "Examples to use (default 32; 0 = all).", "N", "32"});
+    addExampleOptions(parser, "Examples to use (default 32; 0 = all).", "32");
+}
+
+void addExampleOptions(QCommandLineParser &parser, const QString &samplesHelp, const QString &samplesDefault)
+{
+    parser.addOption({"samples", samplesHelp, "N", samplesDefault});
     parser.addOption({"batch", "Examples per forward (default 8).", "B", "8"});
     parser.addOption({"max-length", "Truncate examples to this many tokens (default 128).", "L", "128"});
     parser.addOption(

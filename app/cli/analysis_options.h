@@ -17,6 +17,9 @@
 namespace qdq::cli {
 
 void addAnalysisOptions(QCommandLineParser &parser);
+// The example selection shared with calibrate: --samples (its help and default differ), --batch,
+// --max-length, --seed, --column, --pair-column.
+void addExampleOptions(QCommandLineParser &parser, const QString &samplesHelp, const QString &samplesDefault);
 
 // What the options say before any model is loaded (validated: UsageError on mistakes).
 struct AnalysisSetup {

@@ -1,6 +1,7 @@
 // qdq calibrate: one calibration pass over a data file, then a calibrated Hugging Face folder
 // with the chosen method's amax (reference §4; design.md, "The command-line contract").
 // A thin adapter over qdq/calibration.h, the same calls the GUI's Calibrate dialog makes.
+#include "cli/analysis_options.h"
 #include "cli/cli.h"
 
 #include "qdq/calibration.h"
@@ -40,13 +41,7 @@ int runCalibrate(const QStringList &args)
         {"weight-method", "Weight amax: max (per row, default), percentile, mse (reference §4.7).", "M", "max"});
     parser.addOption({"num-bins", "Histogram bins (default 2048).", "N", "2048"});
     parser.addOption({"profile", "Reference version profile (histogram collection path; default the build's).", "P"});
-    parser.addOption({"samples", "Examples to use (default 128, as the HF example; 0 = all).", "N", "128"});
-    parser.addOption({"batch", "Examples per forward (default 8).", "B", "8"});
-    parser.addOption({"max-length", "Truncate examples to this many tokens (default 128).", "L", "128"});
-    parser.addOption(
-        {"seed", "Shuffle the examples deterministically with this seed first (default: file order).", "S"});
-    parser.addOption({"column", "Text column (CSV/TSV) or key (JSONL); default \"text\".", "NAME"});
-    parser.addOption({"pair-column", "Second-segment column or key (JSONL default \"text_pair\", optional).", "NAME"});
+    addExampleOptions(parser, "Examples to use (default 128, as the HF example; 0 = all).", "128");
     parser.addOption({"out", "Output folder (must not exist or be empty, unless --force).", "DIR"});
     parser.addOption({"force", "Replace a non-empty output folder."});
     const CommonOptions common = parseArgs(parser, args, "calibrate");
