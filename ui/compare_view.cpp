@@ -1,8 +1,13 @@
 #include "compare_view.h"
 
+#include "charts/divergence_chart.h"
+
 #include "load_job.h"
 
+#include "qdq/calibration_data.h"
 #include "qdq/io/onnx_import.h"
+#include "qdq/text_task.h"
+#include "qdq/threading.h"
 
 #include <QBrush>
 #include <QColor>
@@ -197,13 +202,54 @@ CompareView::CompareView(QWidget *parent) : QWidget(parent)
     m_open->setObjectName("compareOpenB");
     m_status = new QLabel(tr("Open a second checkpoint to compare its amax values and weights with this one."));
     m_status->setWordWrap(true);
+    m_analyze = new QPushButton(tr("Per-layer divergence…"));
+    m_analyze->setObjectName("compareDivergence");
+    m_analyze->setToolTip(tr("Run A and B over a data file and chart each one's per-layer SQNR against its own FP32"));
+    m_analyze->setEnabled(false);
     bar->addWidget(m_open);
+    bar->addWidget(m_analyze);
     bar->addWidget(m_status, 1);
     layout->addLayout(bar);
     auto *split = new QSplitter(Qt::Vertical);
     split->addWidget(makeTable(m_quantizers, this));
     split->addWidget(makeTable(m_tensors, this));
+    m_divergence = new DivergenceChart;
+    m_divergence->setVisible(false);
+    split->addWidget(m_divergence);
     layout->addWidget(split, 1);
+    connect(m_analyze, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(
+            this, tr("Data for A and B"), QString(), tr("Text, JSONL, CSV (*.txt *.jsonl *.csv *.tsv);;All files (*)"));
+        if (!file.isEmpty())
+            analyzeBoth(file);
+    });
+    connect(&m_analysis, &QFutureWatcher<Divergences>::finished, this, [this] {
+        const Divergences d = m_analysis.result();
+        m_analyze->setEnabled(m_a && m_b);
+        if (!d.error.isEmpty()) {
+            m_status->setText(d.error);
+            emit errorOccurred(d.error);
+            return;
+        }
+        using Series = DivergenceChart::Series;
+        Series aQdq{tr("A: FP32 vs qdq"), {}}, bQdq{tr("B: FP32 vs qdq"), {}};
+        Series aInt8{tr("A: FP32 vs int8"), {}}, bInt8{tr("B: FP32 vs int8"), {}};
+        const auto fill = [](const qdq::AnalysisReport &r, Series &qdqSeries, Series &int8Series) {
+            for (const qdq::LayerAnalysis &l : r.layers) {
+                qdqSeries.values.push_back(l.qdqCumulative ? l.qdqCumulative->sqnrDb : std::nullopt);
+                int8Series.values.push_back(l.int8Cumulative ? l.int8Cumulative->sqnrDb : std::nullopt);
+            }
+        };
+        m_divA = d.a;
+        m_divB = d.b;
+        fill(*d.a, aQdq, aInt8);
+        fill(*d.b, bQdq, bInt8);
+        m_divergence->setSeries(tr("Layer output SQNR, A and B (higher is better)"), tr("SQNR (dB)"),
+                                {aQdq, bQdq, aInt8, bInt8}, std::nullopt);
+        m_divergence->setVisible(true);
+        m_status->setText(tr("Per-layer divergence of A and B on %1 samples each.").arg(d.a->samples));
+        emit divergenceReady();
+    });
 
     connect(m_open, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getOpenFileName(
@@ -279,10 +325,43 @@ void CompareView::openB(const QString &path)
     }));
 }
 
+void CompareView::analyzeBoth(const QString &dataFile, int samples)
+{
+    if (!m_a || !m_b || m_analysis.isRunning())
+        return;
+    m_analyze->setEnabled(false);
+    m_status->setText(tr("Analysing A and B…"));
+    m_analysis.setFuture(QtConcurrent::run([a = m_a, b = m_b, file = dataFile.toStdString(), samples] {
+        Divergences d;
+        try {
+            qdq::applyNumThreads();
+            const auto examples = qdq::selectExamples(qdq::readCalibrationData(file), samples);
+            qdq::AnalysisOptions options; // both precisions, cumulative errors only
+            options.local = false;
+            options.attention = false;
+            const qdq::Tokenizer tokenizerA = qdq::tokenizerForCheckpoint(*a);
+            d.a = std::make_shared<const qdq::AnalysisReport>(
+                qdq::analyzeQuantization(*a, examples, tokenizerA, options));
+            // B without tokenizer files (a bare weights file, an ONNX's amax over A) reads A's
+            if (b->tokenizerFiles.empty()) {
+                d.b = std::make_shared<const qdq::AnalysisReport>(
+                    qdq::analyzeQuantization(*b, examples, tokenizerA, options));
+            } else {
+                d.b = std::make_shared<const qdq::AnalysisReport>(
+                    qdq::analyzeQuantization(*b, examples, qdq::tokenizerForCheckpoint(*b), options));
+            }
+        } catch (const std::exception &e) {
+            d.error = QString::fromStdString(e.what());
+        }
+        return d;
+    }));
+}
+
 void CompareView::compare()
 {
     if (!m_a || !m_b)
         return;
+    m_analyze->setEnabled(true);
     m_status->setText(tr("Comparing…"));
     m_watcher.setFuture(QtConcurrent::run([a = m_a, b = m_b] {
         return std::make_shared<const qdq::CheckpointComparison>(qdq::compareCheckpoints(*a, *b));

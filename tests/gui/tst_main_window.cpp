@@ -20,10 +20,13 @@
 #include "tensor_table_model.h"
 #include "token_strip.h"
 
+#include "qdq/analysis.h"
+#include "qdq/calibration_data.h"
 #include "qdq/device.h"
 #include "qdq/io/onnx_import.h"
 #include "qdq/io/safetensors.h"
 #include "qdq/model.h"
+#include "qdq/text_task.h"
 #include "qdq/threading.h"
 
 #include <QAbstractItemModelTester>
@@ -812,6 +815,30 @@ void TestMainWindow::compareViewShowsAmaxRatios()
             QCOMPARE(t->index(r, TensorCompareModel::MaxAbs).data(Qt::UserRole).toDouble(), 0.5);
         }
     QCOMPARE(moved, 1);
+
+    // per-layer divergence of A and B on the same data, in one chart
+    QSignalSpy ready(view, &CompareView::divergenceReady);
+    QSignalSpy failed(view, &CompareView::errorOccurred);
+    const QString data = QStringLiteral(QDQ_SOURCE_DIR "/tests/data/calibration/sentences.txt");
+    view->analyzeBoth(data, 4);
+    QVERIFY(ready.wait(120000) || !failed.isEmpty());
+    QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(0).toString()));
+    QCOMPARE(view->divergenceChart()->seriesCount(), 4); // A and B, qdq and int8
+    QVERIFY(view->divergenceChart()->isVisibleTo(view));
+    // A's numbers are the engine's own analysis with the same options
+    const qdq::Checkpoint a = qdq::loadCheckpoint(demo.toStdString());
+    qdq::AnalysisOptions options;
+    options.local = false;
+    options.attention = false;
+    const qdq::AnalysisReport direct =
+        qdq::analyzeQuantization(a, qdq::selectExamples(qdq::readCalibrationData(data.toStdString()), 4),
+                                 qdq::tokenizerForCheckpoint(a), options);
+    const auto &ra = *view->divergenceA();
+    QCOMPARE(ra.layers.size(), direct.layers.size());
+    for (std::size_t i = 0; i < ra.layers.size(); ++i)
+        QCOMPARE(ra.layers[i].qdqCumulative->sqnrDb, direct.layers[i].qdqCumulative->sqnrDb);
+    // B's doubled attention-probability amax (layer 1) changes layer 1's quantized output
+    QVERIFY(view->divergenceB()->layers[1].qdqCumulative->sqnrDb != ra.layers[1].qdqCumulative->sqnrDb);
     saveArtifact(w, "compare");
 }
 
