@@ -69,7 +69,9 @@ int runReport(const QStringList &args)
     parser.addOption(
         {"fail-if", "Threshold, e.g. 'min_layer_sqnr_db<20' (repeatable): exit code 3 when it holds.", "EXPR"});
     parser.addOption({"histograms", "Histogram charts of the worst activation quantizers (default 6).", "N", "6"});
-    parser.addOption({"attention-inputs", "Inputs whose attention maps are shown (default 2).", "N", "2"});
+    parser.addOption(
+        {"attention-inputs", "Attention maps of the first N examples (default 2; see --attention-text).", "N", "2"});
+    parser.addOption({"attention-text", "Show the attention maps of this text instead (repeatable).", "T"});
     parser.addOption({"list-metrics", "Print the metrics --fail-if accepts and exit."});
     const CommonOptions common = parseArgs(parser, args, "report");
 
@@ -129,7 +131,10 @@ int runReport(const QStringList &args)
         reportOptions.dataFile = setup.dataPath;
         reportOptions.command = commandLine(args);
         reportOptions.attentionMaxLength = std::min<std::int64_t>(prepared.options.maxLength, 32);
-        for (std::size_t i = 0; i < prepared.examples.size() && i < attentionInputs; ++i)
+        const QStringList chosen = parser.values("attention-text");
+        for (const QString &text : chosen)
+            reportOptions.attentionTexts.push_back(text.toStdString());
+        for (std::size_t i = 0; chosen.isEmpty() && i < prepared.examples.size() && i < attentionInputs; ++i)
             reportOptions.attentionTexts.push_back(prepared.examples[i].text);
         const QuantConfig config =
             prepared.options.quant ? *prepared.options.quant : QuantConfig::fromCheckpoint(checkpoint);

@@ -157,7 +157,9 @@ private slots:
         QCOMPARE(j["metrics"]["min_layer_sqnr_db"].get<double>(), minSqnr);
         QCOMPARE(j["thresholds"].size(), std::size_t(2));
         QCOMPARE(j["thresholds"][0]["crossed"].get<bool>(), false);
-        QCOMPARE(j["attention_maps"].size(), std::size_t(2));
+        QCOMPARE(j["attention_maps"].size(), std::size_t(2)); // --attention-inputs 2 (default)
+        QCOMPARE(j["attention_maps"][0]["text"].get<std::string>(),
+                 std::string("The quick brown fox jumps over the lazy dog.")); // the data's first line
 
         const QList<QByteArray> quantizerRows = readAll(m_out + "/tiny-qdqbert/quantizers.csv").split('\n');
         QCOMPARE(static_cast<std::size_t>(quantizerRows.size() - 1), j["analysis"]["sites"].size() + 1); // + header
@@ -287,7 +289,9 @@ private slots:
         const QString out = m_dir.filePath("batch");
         QStringList args = reportArgs(out);
         args << "--model" << kDemo << "--format"
-             << "json,csv";
+             << "json,csv"
+             << "--attention-text"
+             << "hello world";
         args.removeAll("--quiet");
         const auto r = runCli(args, 300000);
         QVERIFY2(r.exitCode == 0, r.err.constData());
@@ -297,6 +301,9 @@ private slots:
         QCOMPARE(index["format"].get<std::string>(), std::string("qdq-report-index"));
         QCOMPARE(index["models"].size(), std::size_t(2));
         QCOMPARE(index["models"][1]["folder"].get<std::string>(), std::string("tiny-qdqbert-2")); // unique folders
+        const nlohmann::json second = nlohmann::json::parse(readAll(out + "/tiny-qdqbert-2/report.json").toStdString());
+        QCOMPARE(second["attention_maps"].size(), std::size_t(1));              // the chosen text only
+        QCOMPARE(second["attention_maps"][0]["tokens"].size(), std::size_t(4)); // [CLS] hello world [SEP]
         QCOMPARE(QDir(out + "/tiny-qdqbert-2").entryList(QDir::Files, QDir::Name),
                  QStringList({"layers.csv", "quantizers.csv", "report.json"}));
         // the same model twice: the same deterministic numbers
