@@ -351,6 +351,17 @@ void TestHostileFiles::hostile_data()
     addWithConfig("cfg_heads_above_hidden", R"({"hidden_size": 4, "num_attention_heads": 8})",
                   "must be at most 4, got 8");
     addWithConfig("cfg_not_object", "[1, 2, 3]", "config must be a JSON object");
+    // found by fuzz_config: a number beyond double made nlohmann::json throw out_of_range, which
+    // no parser caught (exit 4, "internal error"); regression seeds in tests/fuzz/corpus/*/
+    addWithConfig("cfg_number_overflow", R"({"vocab_size": 1e400})", "number overflow parsing '1e400'");
+    add("st_number_overflow", safetensors(R"({"w":{"dtype":"F32","shape":[1e400],"data_offsets":[0,4]}})", floats({1})),
+        "header is not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1e400'");
+    {
+        const QString dir = tmp + "/index_number_overflow";
+        writeAll(dir + "/model.safetensors.index.json", R"({"metadata": {"total_size": 1e999}, "weight_map": {}})");
+        writeAll(dir + "/model-1.safetensors", safetensors("{}", ""));
+        QTest::newRow("index_number_overflow") << dir << "index is not valid JSON";
+    }
 }
 
 void TestHostileFiles::hostile()

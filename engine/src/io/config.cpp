@@ -60,7 +60,7 @@ BertConfig BertConfig::fromJson(std::string_view text, const std::string &file)
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) { // parse_error, or out_of_range for a number like 1e400
         throw FormatError(std::string("not valid JSON: ") + e.what(), {file, {}, {}});
     }
     if (!j.is_object())
