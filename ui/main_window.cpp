@@ -52,6 +52,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent>
 
+#include <algorithm>
+
 #include <unistd.h>
 
 namespace qdq::ui {
@@ -59,14 +61,15 @@ namespace qdq::ui {
 namespace {
 
 // The first local file or folder among the dragged URLs, or an empty string.
-QString localPathFromMime(const QMimeData *mime)
+QStringList localPathsFromMime(const QMimeData *mime)
 {
+    QStringList out;
     if (!mime || !mime->hasUrls())
-        return {};
+        return out;
     for (const QUrl &url : mime->urls())
         if (url.isLocalFile())
-            return url.toLocalFile();
-    return {};
+            out << url.toLocalFile();
+    return out;
 }
 
 } // namespace
@@ -643,7 +646,7 @@ bool MainWindow::isDropHighlighted() const
 
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)
 {
-    if (!localPathFromMime(event->mimeData()).isEmpty()) {
+    if (!localPathsFromMime(event->mimeData()).isEmpty()) {
         event->acceptProposedAction();
         m_dropOverlay->setGeometry(rect());
         m_dropOverlay->raise();
@@ -655,7 +658,7 @@ void MainWindow::dragEnterEvent(QDragEnterEvent *event)
 
 void MainWindow::dragMoveEvent(QDragMoveEvent *event)
 {
-    if (!localPathFromMime(event->mimeData()).isEmpty())
+    if (!localPathsFromMime(event->mimeData()).isEmpty())
         event->acceptProposedAction();
 }
 
@@ -668,13 +671,28 @@ void MainWindow::dragLeaveEvent(QDragLeaveEvent *event)
 void MainWindow::dropEvent(QDropEvent *event)
 {
     m_dropOverlay->hide();
-    const QString path = localPathFromMime(event->mimeData());
-    if (path.isEmpty()) {
+    const QStringList paths = localPathsFromMime(event->mimeData());
+    if (paths.isEmpty()) {
         event->ignore();
         return;
     }
     event->acceptProposedAction();
-    openPath(path);
+    openPath(paths.first());
+    if (paths.size() > 1) {
+        // one model at a time: the first item opens, the others are named, none is opened
+        QStringList names;
+        for (qsizetype i = 1; i < std::min<qsizetype>(paths.size(), 4); ++i)
+            names << QFileInfo(paths[i]).fileName();
+        if (paths.size() > 4)
+            names << QStringLiteral("…");
+        const auto others = static_cast<int>(paths.size() - 1);
+        const QString first = QFileInfo(paths.first()).fileName();
+        const QString list = names.join(QStringLiteral(", "));
+        statusBar()->showMessage(
+            others == 1 ? tr("Opening %1; 1 other dropped item not opened (one model at a time): %2").arg(first, list)
+                        : tr("Opening %1; %2 other dropped items not opened (one model at a time): %3")
+                              .arg(first, QString::number(others), list));
+    }
 }
 
 void MainWindow::resizeEvent(QResizeEvent *event)

@@ -3,6 +3,7 @@
 #include "qdq/analysis.h"
 
 #include "qdq/errors.h"
+#include "qdq/limits.h"
 #include "qdq/quant/quant_hooks.h"
 #include "qdq/text_task.h"
 
@@ -568,6 +569,13 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
 {
     if (examples.empty())
         throw FormatError("analysis needs at least one example");
+    // SECURITY.md "Limits": checked before any batch is tokenized or allocated
+    if (options.batchSize > limits::kMaxBatchSize)
+        throw UnsupportedError("analysis batch size must be at most " + std::to_string(limits::kMaxBatchSize) +
+                               ", got " + std::to_string(options.batchSize));
+    if (options.maxLength > static_cast<std::int64_t>(limits::kMaxSequenceLength))
+        throw UnsupportedError("analysis max length must be at most " + std::to_string(limits::kMaxSequenceLength) +
+                               ", got " + std::to_string(options.maxLength));
     // Token ids only (the activations are made batch by batch inside the analysis).
     std::vector<ForwardInputs> batches;
     const std::int64_t total = static_cast<std::int64_t>(examples.size());

@@ -102,6 +102,13 @@ void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &c
     fs::create_directories(tmp, ec);
     if (ec)
         throw IoError("cannot create " + tmp.string() + ": " + ec.message(), {dir.string(), {}, {}});
+    fs::path backup; // the previous output while the new one is renamed into place
+    // a failure after the previous output was moved aside puts it back
+    const auto restore = [&] {
+        fs::remove_all(tmp, ec);
+        if (!backup.empty() && !fs::exists(dir, ec))
+            fs::rename(backup, dir, ec);
+    };
     try {
         reportProgress(progress, "writing", 0, 4);
         writeFileAtomically(tmp / "config.json", checkpoint.config.toJson());
@@ -125,7 +132,7 @@ void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &c
         writeStatistics(tmp / "calibration.safetensors", calibrator, output, progress);
         reportProgress(progress, "writing", 3, 4);
 
-        fs::path backup;
+        checkCancelled(progress); // the last point where a cancel leaves the previous output in place
         if (fs::exists(dir, ec)) {
             if (isNonEmptyDirectory(dir)) {
                 backup = siblingName(dir, "old");
@@ -137,13 +144,18 @@ void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &c
         fs::rename(tmp, dir);
         if (!backup.empty())
             fs::remove_all(backup, ec);
-        reportProgress(progress, "writing", 4, 4);
     } catch (const fs::filesystem_error &e) {
-        fs::remove_all(tmp, ec);
+        restore();
         throw IoError(e.code().message(), {dir.string(), {}, {}});
     } catch (...) {
-        fs::remove_all(tmp, ec);
+        restore();
         throw;
+    }
+    // The new checkpoint is in place: a cancel arriving now is too late to undo it, so this last
+    // report must not turn a finished job into a "cancelled" one.
+    try {
+        reportProgress(progress, "writing", 4, 4);
+    } catch (const CancelledError &) {
     }
 }
 

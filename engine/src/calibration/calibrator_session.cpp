@@ -4,6 +4,7 @@
 
 #include "qdq/calibration_hooks.h"
 #include "qdq/errors.h"
+#include "qdq/limits.h"
 
 #include <algorithm>
 
@@ -48,6 +49,13 @@ Calibrator::Calibrator(const Checkpoint &checkpoint, CalibrationOptions options)
         throw UnsupportedError("calibration batch size must be at least 1, got " + std::to_string(options.batchSize));
     if (options.maxLength < 2)
         throw UnsupportedError("calibration max length must be at least 2, got " + std::to_string(options.maxLength));
+    // SECURITY.md "Limits": checked before any batch is tokenized or allocated
+    if (options.batchSize > limits::kMaxBatchSize)
+        throw UnsupportedError("calibration batch size must be at most " + std::to_string(limits::kMaxBatchSize) +
+                               ", got " + std::to_string(options.batchSize));
+    if (options.maxLength > static_cast<std::int64_t>(limits::kMaxSequenceLength))
+        throw UnsupportedError("calibration max length must be at most " + std::to_string(limits::kMaxSequenceLength) +
+                               ", got " + std::to_string(options.maxLength));
     const HistogramOptions hist = histogramOptions(options);
     // The checkpoint's inventory; an in-memory checkpoint (randomCheckpoint) has none, then
     // every site of the configured model (reference §1.2: 20 per layer, +14 with cross-attention).

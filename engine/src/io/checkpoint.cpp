@@ -207,7 +207,7 @@ Weights readSharded(Folder &folder, const std::string &indexName, Progress *prog
     nlohmann::json index;
     try {
         index = nlohmann::json::parse(textOf(*folder.open(indexName), where));
-    } catch (const nlohmann::json::parse_error &e) {
+    } catch (const nlohmann::json::exception &e) { // parse_error, or out_of_range for a number like 1e400
         throw FormatError(std::string("index is not valid JSON: ") + e.what(), {where, {}, {}});
     }
     const auto map = index.is_object() ? index.find("weight_map") : index.end();

@@ -1,9 +1,11 @@
 #include "io/checkpoint_inventory.h"
 
 #include "qdq/errors.h"
+#include "qdq/limits.h"
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <optional>
 #include <set>
 
@@ -61,6 +63,7 @@ public:
     void run(io::NamedTensors raw)
     {
         normalise(std::move(raw));
+        checkFinite();
         detectHeads();
         if (!m_ckpt.configFromFile)
             inferConfig();
@@ -116,6 +119,42 @@ private:
             heads.emplace_back("question-answering");
     }
 
+    // Weights and amax values must be finite: a NaN or infinity stored in a checkpoint is damage
+    // (or a hostile file) and would silently poison every result computed from it.
+    void checkFinite() const
+    {
+        for (const auto &[key, t] : m_ckpt.tensors) {
+            if (!isFloatingPoint(t.dtype()))
+                continue;
+            const Tensor c = t.contiguous();
+            const auto *bytes = static_cast<const unsigned char *>(c.rawData());
+            const std::int64_t n = c.numel();
+            for (std::int64_t i = 0; i < n; ++i) {
+                bool nan = false;
+                bool inf = false;
+                if (c.dtype() == DType::F32) {
+                    std::uint32_t b = 0;
+                    std::memcpy(&b, bytes + 4 * i, 4);
+                    nan = (b & 0x7f800000U) == 0x7f800000U && (b & 0x007fffffU) != 0;
+                    inf = (b & 0x7fffffffU) == 0x7f800000U;
+                } else {
+                    std::uint16_t b = 0;
+                    std::memcpy(&b, bytes + 2 * i, 2);
+                    // f16: 5 exponent bits; bf16: 8 (the top half of an f32)
+                    const std::uint16_t exp = c.dtype() == DType::F16 ? 0x7c00U : 0x7f80U;
+                    nan = (b & exp) == exp && (b & static_cast<std::uint16_t>(~exp & 0x7fffU)) != 0;
+                    inf = (b & 0x7fffU) == exp;
+                }
+                if (nan || inf)
+                    throw FormatError(std::string("tensor holds ") + (nan ? "NaN" : "an infinity") + " at element " +
+                                          std::to_string(i) + " of " + std::to_string(n) + " (" +
+                                          std::string(dtypeName(c.dtype())) + shapeString(c.shape()) +
+                                          "); weights and amax must be finite",
+                                      {file(), key, {}});
+            }
+        }
+    }
+
     // reference §1.5 defaults, overwritten by what the shapes say; heads = hidden / 64 unless told.
     void inferConfig()
     {
@@ -136,6 +175,10 @@ private:
         std::int64_t distanceHeadSize = 0;
         for (const auto &[key, t] : m_ckpt.tensors) {
             if (const auto split = splitLayerKey(key)) {
+                if (split->first >= limits::kMaxLayers)
+                    throw FormatError("layer index " + std::to_string(split->first) + " is above the limit of " +
+                                          std::to_string(limits::kMaxLayers) + " layers",
+                                      {file(), key, {}});
                 layers = std::max(layers, split->first + 1);
                 cross = cross || startsWith(split->second, "crossattention.");
                 if (split->second == "attention.self.distance_embedding.weight" && t.dim() == 2)

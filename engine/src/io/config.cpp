@@ -1,12 +1,14 @@
 #include "qdq/config.h"
 
 #include "qdq/errors.h"
+#include "qdq/limits.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 
 namespace qdq {
 
@@ -22,10 +24,17 @@ void readField(const json &j, const char *key, T &out, const std::string &file)
         return;
     try {
         if constexpr (std::is_same_v<T, std::int64_t>) {
-            if (!it->is_number_integer() &&
-                !(it->is_number_float() && it->get<double>() == std::floor(it->get<double>())))
+            // 2^63: integers at or beyond it do not fit (a float cast would be undefined behaviour)
+            constexpr double kInt64Bound = 9223372036854775808.0;
+            const bool fitsInteger =
+                it->is_number_integer() &&
+                !(it->is_number_unsigned() &&
+                  it->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+            const bool integralFloat = it->is_number_float() && it->get<double>() == std::floor(it->get<double>()) &&
+                                       std::fabs(it->get<double>()) < kInt64Bound;
+            if (!fitsInteger && !integralFloat)
                 throw FormatError("expected an integer, got " + it->dump(), {file, {}, key});
-            out = it->is_number_integer() ? it->get<std::int64_t>() : static_cast<std::int64_t>(it->get<double>());
+            out = fitsInteger ? it->get<std::int64_t>() : static_cast<std::int64_t>(it->get<double>());
         } else if constexpr (std::is_same_v<T, double>) {
             if (!it->is_number())
                 throw FormatError("expected a number, got " + it->dump(), {file, {}, key});
@@ -51,7 +60,7 @@ BertConfig BertConfig::fromJson(std::string_view text, const std::string &file)
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) { // parse_error, or out_of_range for a number like 1e400
         throw FormatError(std::string("not valid JSON: ") + e.what(), {file, {}, {}});
     }
     if (!j.is_object())
@@ -121,6 +130,20 @@ void BertConfig::validate(const std::string &file) const
     positive(maxPositionEmbeddings, "max_position_embeddings");
     positive(typeVocabSize, "type_vocab_size");
     positive(numLabels, "num_labels");
+    // SECURITY.md "Limits": sizes far above any real model are refused before they size anything
+    auto atMost = [&file](std::int64_t v, std::int64_t limit, const char *field) {
+        if (v > limit)
+            throw FormatError("must be at most " + std::to_string(limit) + ", got " + std::to_string(v),
+                              {file, {}, field});
+    };
+    atMost(vocabSize, limits::kMaxVocabSize, "vocab_size");
+    atMost(hiddenSize, limits::kMaxHiddenSize, "hidden_size");
+    atMost(numHiddenLayers, limits::kMaxLayers, "num_hidden_layers");
+    atMost(numAttentionHeads, hiddenSize, "num_attention_heads");
+    atMost(intermediateSize, limits::kMaxIntermediateSize, "intermediate_size");
+    atMost(maxPositionEmbeddings, limits::kMaxPositionEmbeddings, "max_position_embeddings");
+    atMost(typeVocabSize, limits::kMaxTypeVocabSize, "type_vocab_size");
+    atMost(numLabels, limits::kMaxLabels, "num_labels");
     if (hiddenSize % numAttentionHeads != 0)
         throw FormatError("hidden_size " + std::to_string(hiddenSize) + " is not a multiple of num_attention_heads " +
                               std::to_string(numAttentionHeads),

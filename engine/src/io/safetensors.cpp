@@ -58,7 +58,7 @@ SafetensorsFile SafetensorsFile::open(std::shared_ptr<Storage> bytes, const std:
     nlohmann::json header;
     try {
         header = nlohmann::json::parse(headerBegin, headerBegin + headerLen);
-    } catch (const nlohmann::json::parse_error &e) {
+    } catch (const nlohmann::json::exception &e) { // parse_error, or out_of_range for a number like 1e400
         throw FormatError(std::string("header is not valid JSON: ") + e.what(), {file, {}, "header"});
     }
     if (!header.is_object())

@@ -4,6 +4,7 @@
 #include "qdq/tokenizer.h"
 
 #include "qdq/errors.h"
+#include "qdq/limits.h"
 #include "tokenizer/unicode_text.h"
 #include "tokenizer/vocabulary.h"
 
@@ -638,6 +639,18 @@ std::vector<Encoding> Tokenizer::encodeBatch(const std::vector<std::string> &tex
     if (!pairs.empty() && pairs.size() != texts.size())
         throw ShapeError("a batch of " + std::to_string(texts.size()) + " texts needs as many pair texts, got " +
                          std::to_string(pairs.size()));
+    std::size_t padTo = 0;
+    if (options.padding == PaddingStrategy::MaxLength) {
+        padTo = options.maxLength.value_or(m_options.modelMaxLength);
+        // as transformers: no max_length and a model without a limit (1e30) -> no padding
+        if (!options.maxLength && m_options.modelMaxLength == std::numeric_limits<std::size_t>::max())
+            padTo = 0;
+        // SECURITY.md "Limits": checked before anything is tokenized or padded
+        if (padTo > limits::kMaxSequenceLength)
+            throw ShapeError("padding to max_length " + std::to_string(padTo) + " is above the limit of " +
+                                 std::to_string(limits::kMaxSequenceLength) + " tokens per sequence",
+                             {{}, {}, "max_length"});
+    }
     std::vector<Encoding> out;
     out.reserve(texts.size());
     for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -654,10 +667,7 @@ std::vector<Encoding> Tokenizer::encodeBatch(const std::vector<std::string> &tex
         for (const Encoding &e : out)
             length = std::max(length, e.size());
     } else if (options.padding == PaddingStrategy::MaxLength) {
-        length = options.maxLength.value_or(m_options.modelMaxLength);
-        // as transformers: no max_length and a model without a limit (1e30) -> no padding
-        if (!options.maxLength && m_options.modelMaxLength == std::numeric_limits<std::size_t>::max())
-            length = 0;
+        length = padTo;
     }
     for (Encoding &e : out)
         pad(e, length);

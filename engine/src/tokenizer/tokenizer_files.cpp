@@ -31,7 +31,7 @@ std::optional<json> readJson(const Files &files, const std::string &name, const 
         if (!value.is_object())
             throw FormatError("expected a JSON object at the top level", {path.string(), {}, {}});
         return value;
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) { // parse_error, or out_of_range for a number like 1e400
         throw FormatError(std::string("malformed JSON: ") + e.what(), {path.string(), {}, {}});
     }
 }

@@ -66,9 +66,11 @@ struct OnnxExportSummary {
 // inputs / outputs; multiple-choice takes [batch_size, num_choices, seq_len] inputs.
 [[nodiscard]] std::string exportOnnxBytes(const Checkpoint &checkpoint, const QuantConfig &quant,
                                           const OnnxExportOptions &options, OnnxExportSummary *summary = nullptr);
-// exportOnnxBytes() written atomically to `path` (IoError naming it when that fails).
+// exportOnnxBytes() written atomically to `path` (IoError naming it when that fails). With a
+// Progress, it reports "exporting ONNX" once the graph is built and per MiB written, and a cancel
+// before the final rename throws CancelledError with `path` untouched and no temporary file left.
 OnnxExportSummary exportOnnx(const Checkpoint &checkpoint, const QuantConfig &quant, const OnnxExportOptions &options,
-                             const std::filesystem::path &path);
+                             const std::filesystem::path &path, Progress *progress = nullptr);
 
 // Site hooks that compute what the exported graph computes at each enabled quantizer: the ONNX
 // Q/DQ arithmetic clamp(rne(x / fl(a/B)), -B-1, B) * fl(a/B) (onnxFakeQuant, reference §3.7)

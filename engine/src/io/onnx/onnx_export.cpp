@@ -9,6 +9,7 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -614,11 +615,21 @@ std::string exportOnnxBytes(const Checkpoint &checkpoint, const QuantConfig &qua
 }
 
 OnnxExportSummary exportOnnx(const Checkpoint &checkpoint, const QuantConfig &quant, const OnnxExportOptions &options,
-                             const std::filesystem::path &path)
+                             const std::filesystem::path &path, Progress *progress)
 {
     OnnxExportSummary summary;
+    checkCancelled(progress);
     const std::string bytes = exportOnnxBytes(checkpoint, quant, options, &summary);
-    writeFileAtomically(path, bytes);
+    constexpr std::size_t kChunk = 1U << 20;
+    const auto total = static_cast<std::int64_t>(bytes.size());
+    writeFileAtomically(path, [&](std::ostream &out) {
+        // each report may throw CancelledError: the temporary file is then removed
+        for (std::size_t at = 0; at < bytes.size(); at += kChunk) {
+            reportProgress(progress, "exporting ONNX", static_cast<std::int64_t>(at), total);
+            out.write(bytes.data() + at, static_cast<std::streamsize>(std::min(kChunk, bytes.size() - at)));
+        }
+        reportProgress(progress, "exporting ONNX", total, total);
+    });
     return summary;
 }
 

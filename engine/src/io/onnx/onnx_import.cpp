@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -49,11 +51,19 @@ struct Constants {
     }
 };
 
-std::int64_t elementCount(const onnx::TensorProto &t)
+// The element count the dims declare; nullopt for a negative dim or a count that overflows
+// (an untrusted file: checked before anything is sized from it).
+std::optional<std::size_t> elementCount(const onnx::TensorProto &t)
 {
-    std::int64_t n = 1;
-    for (std::int64_t d : t.dims())
-        n *= d;
+    std::size_t n = 1;
+    for (const std::int64_t d : t.dims()) {
+        if (d < 0)
+            return std::nullopt;
+        const auto u = static_cast<std::size_t>(d);
+        if (u != 0 && n > std::numeric_limits<std::size_t>::max() / u)
+            return std::nullopt;
+        n *= u;
+    }
     return n;
 }
 
@@ -62,10 +72,13 @@ std::optional<std::vector<float>> floatValues(const onnx::TensorProto &t)
 {
     if (t.data_type() != onnx::TensorProto::FLOAT || t.data_location() == onnx::TensorProto::EXTERNAL)
         return std::nullopt;
-    const auto n = static_cast<std::size_t>(elementCount(t));
+    const std::optional<std::size_t> count = elementCount(t);
+    if (!count)
+        return std::nullopt;
+    const std::size_t n = *count;
     std::vector<float> v;
     if (t.has_raw_data()) {
-        if (t.raw_data().size() != n * sizeof(float))
+        if (t.raw_data().size() % sizeof(float) != 0 || t.raw_data().size() / sizeof(float) != n)
             return std::nullopt;
         v.resize(n);
         std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
@@ -155,6 +168,10 @@ public:
         for (const onnx::NodeProto &n : m_graph.node()) {
             if (n.op_type() == "QuantizeLinear") {
                 ++qdqNodes;
+                if (n.output_size() < 1) {
+                    result.unmapped.push_back({nodeName(n), n.op_type(), "QuantizeLinear without an output"});
+                    continue;
+                }
                 const auto c = m_consumers.find(n.output(0));
                 const bool paired = c != m_consumers.end() &&
                                     std::any_of(c->second.begin(), c->second.end(), [](const onnx::NodeProto *d) {
@@ -188,7 +205,12 @@ public:
     }
 
 private:
-    static std::string nodeName(const onnx::NodeProto &n) { return n.name().empty() ? n.output(0) : n.name(); }
+    static std::string nodeName(const onnx::NodeProto &n)
+    {
+        if (!n.name().empty())
+            return n.name();
+        return n.output_size() > 0 ? n.output(0) : "(unnamed " + n.op_type() + ")";
+    }
 
     void dequantize(const onnx::NodeProto &dq, OnnxAmaxImport &result)
     {
@@ -201,6 +223,11 @@ private:
         const std::optional<std::vector<float>> scale = scaleT ? floatValues(*scaleT) : std::nullopt;
         if (!scale || scale->empty())
             return unmapped("scale \"" + dq.input(1) + "\" is not a float constant");
+        for (const float sc : *scale)
+            if (!std::isfinite(sc) || sc < 0.0F ||
+                static_cast<double>(sc) * 255.0 > static_cast<double>(std::numeric_limits<float>::max()))
+                return unmapped("scale \"" + dq.input(1) + "\" holds " + std::to_string(sc) +
+                                ", not a finite non-negative scale");
         bool isUnsigned = false;
         if (dq.input_size() >= 3 && !dq.input(2).empty()) {
             const onnx::TensorProto *zp = m_constants.find(dq.input(2));
@@ -226,7 +253,7 @@ private:
             if (!qScale || *qScale != *scale)
                 return unmapped("QuantizeLinear and DequantizeLinear scales differ");
         }
-        const std::string source = q ? q->input(0) : dq.input(0);
+        const std::string source = q && q->input_size() > 0 ? q->input(0) : dq.input(0);
 
         OnnxSiteAmax s;
         std::optional<QuantizerSite> site;
