@@ -392,6 +392,8 @@ def train_mlm(encoder, tokenizer, unfreeze, steps):
         opt.load_state_dict(saved["opt"])
         sched.load_state_dict(saved["sched"])
         start, history = saved["step"], saved["history"]
+        if start > steps:
+            sys.exit(f"train_demo: {ckpt} is at step {start}, past --steps {steps}; remove it to retrain")
         log(f"mlm: resumed at step {start}/{steps}")
     model.train(False)  # no dropout: deterministic
     t0, loss_sum, n_loss = time.time(), 0.0, 0
