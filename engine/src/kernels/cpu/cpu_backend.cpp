@@ -192,14 +192,28 @@ public:
     [[nodiscard]] std::int64_t outFeatures() const noexcept override { return m_codes.size(0); }
     [[nodiscard]] const std::vector<float> &scales() const noexcept { return m_scales; }
     [[nodiscard]] const Tensor &bias() const noexcept { return m_bias; }
+    // fl(1 / (s_x * s_w[n])) per column, recomputed only when s_x changes (a calibrated input
+    // quantizer keeps one s_x). The model runs one forward at a time (model.h).
+    std::vector<float> &outScales(float sx)
+    {
+        if (m_outScales.empty() || sx != m_outScalesFor) {
+            m_outScales.resize(m_scales.size());
+            for (std::size_t i = 0; i < m_scales.size(); ++i)
+                m_outScales[i] = rescale(sx, m_scales[i]);
+            m_outScalesFor = sx;
+        }
+        return m_outScales;
+    }
 
     struct Plan {
         dnnl::matmul primitive;
         memory weights; // s8 codes reordered (with the s8s8 compensation oneDNN wants) for this primitive
     };
 
-    // s8 [rows,K] x s8 [K,N] -> f32 [rows,N] with per-column runtime output scales, then the f32
-    // bias as a binary add post-op (after the rescale) and the activation.
+    // s8 [rows,K] x s8 [K,N] -> f32 [rows,N], then three post-ops: the rescale as a binary multiply
+    // by a per-column f32 vector given at execution (the same single rounding as runtime output
+    // scales, which would make oneDNN 2.6 fall back from the VNNI brgemm kernel to gemm:jit), the
+    // f32 bias as a binary add, and the activation.
     const Plan &plan(std::int64_t rows, const dnnl::engine &engine, dnnl::stream &stream)
     {
         std::lock_guard lock(m_mutex);
@@ -210,12 +224,12 @@ public:
         const memory::desc src({rows, k}, memory::data_type::s8, memory::format_tag::ab);
         const memory::desc wAny({k, n}, memory::data_type::s8, memory::format_tag::any);
         const memory::desc dst({rows, n}, memory::data_type::f32, memory::format_tag::ab);
+        const memory::desc perColumn({1, n}, memory::data_type::f32, memory::format_tag::ab);
         dnnl::primitive_attr attr;
-        attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
         dnnl::post_ops ops;
+        ops.append_binary(dnnl::algorithm::binary_mul, perColumn);
         if (m_bias.defined())
-            ops.append_binary(dnnl::algorithm::binary_add,
-                              memory::desc({1, n}, memory::data_type::f32, memory::format_tag::ab));
+            ops.append_binary(dnnl::algorithm::binary_add, perColumn);
         if (m_activation != Activation::None)
             ops.append_eltwise(1.0f, eltwiseAlgorithm(m_activation), m_activation == Activation::Silu ? 1.0f : 0.0f,
                                0.0f);
@@ -231,6 +245,8 @@ public:
 private:
     Tensor m_codes;              // s8 [N,K] contiguous
     std::vector<float> m_scales; // s_w per row (size N) or one
+    std::vector<float> m_outScales;
+    float m_outScalesFor = 0.0F;
     Tensor m_bias;
     Activation m_activation;
     std::mutex m_mutex;
@@ -513,24 +529,21 @@ public:
         const Tensor src = x.contiguous();
         Tensor codes = Tensor::empty(DType::I8, {rows, k});
         quantizeS8(src.data<float>(), codes.mutableData<std::int8_t>(), rows * k, xq);
-        std::vector<float> outScales(static_cast<std::size_t>(n));
-        const float sx = xq.dequantDivisor();
-        for (std::size_t i = 0; i < outScales.size(); ++i)
-            outScales[i] = rescale(sx, packed.scales()[i]);
+        std::vector<float> &outScales = packed.outScales(xq.dequantDivisor());
         const auto &plan = packed.plan(rows, m_engine, m_stream);
         memory srcMem(memory::desc({rows, k}, memory::data_type::s8, memory::format_tag::ab), m_engine,
                       codes.mutableRawData());
         memory dstMem(memory::desc({rows, n}, memory::data_type::f32, memory::format_tag::ab), m_engine,
                       y.mutableRawData());
-        memory scaleMem(memory::desc({n}, memory::data_type::f32, memory::format_tag::a), m_engine, outScales.data());
-        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, srcMem},
-                                             {DNNL_ARG_WEIGHTS, plan.weights},
-                                             {DNNL_ARG_DST, dstMem},
-                                             {DNNL_ARG_ATTR_OUTPUT_SCALES, scaleMem}};
+        const memory::desc perColumn({1, n}, memory::data_type::f32, memory::format_tag::ab);
+        std::unordered_map<int, memory> args{
+            {DNNL_ARG_SRC, srcMem},
+            {DNNL_ARG_WEIGHTS, plan.weights},
+            {DNNL_ARG_DST, dstMem},
+            {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(perColumn, m_engine, outScales.data())}};
         if (packed.bias().defined())
-            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                         memory(memory::desc({1, n}, memory::data_type::f32, memory::format_tag::ab), m_engine,
-                                mutablePtr(packed.bias())));
+            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1,
+                         memory(perColumn, m_engine, mutablePtr(packed.bias())));
         plan.primitive.execute(m_stream, args);
         m_stream.wait();
         return y;
@@ -553,6 +566,8 @@ public:
         const memory::desc amd(sa.dims, memory::data_type::s8, sa.strides);
         const memory::desc bmd(sb.dims, memory::data_type::s8, sb.strides);
         const memory::desc cmd(Dims(c.shape()), memory::data_type::f32, Dims(c.strides()));
+        const memory::desc scalarMd(Dims(static_cast<std::size_t>(c.dim()), 1), memory::data_type::f32,
+                                    Dims(static_cast<std::size_t>(c.dim()), 1));
         std::string key = "s8";
         for (const Dims *d : {&sa.dims, &sa.strides, &sb.dims, &sb.strides}) {
             for (const auto v : *d)
@@ -564,8 +579,12 @@ public:
             std::lock_guard lock(m_mutex);
             auto it = m_matmuls.find(key);
             if (it == m_matmuls.end()) {
+                // the rescale as a binary multiply by a runtime scalar, not a runtime output scale
+                // (which makes oneDNN 2.6 pick gemm:jit instead of the VNNI brgemm kernel)
                 dnnl::primitive_attr attr;
-                attr.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
+                dnnl::post_ops ops;
+                ops.append_binary(dnnl::algorithm::binary_mul, scalarMd);
+                attr.set_post_ops(ops);
                 const dnnl::matmul::desc desc(amd, bmd, cmd);
                 it = m_matmuls.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, m_engine))).first;
             }
@@ -575,10 +594,11 @@ public:
         memory am(amd, m_engine, const_cast<void *>(sa.codes.rawData()));
         memory bm(bmd, m_engine, const_cast<void *>(sb.codes.rawData()));
         memory cm(cmd, m_engine, c.mutableRawData());
-        memory sm(memory::desc({1}, memory::data_type::f32, memory::format_tag::a), m_engine, &scale);
-        prim->execute(
-            m_stream,
-            {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_ATTR_OUTPUT_SCALES, sm}});
+        memory sm(scalarMd, m_engine, &scale);
+        prim->execute(m_stream, {{DNNL_ARG_SRC, am},
+                                 {DNNL_ARG_WEIGHTS, bm},
+                                 {DNNL_ARG_DST, cm},
+                                 {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, sm}});
         m_stream.wait();
         return c;
     }
