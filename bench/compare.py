@@ -112,11 +112,21 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--scale-runs", action="store_true", help="runs * 128 / (batch * seq) runs per shape (>= 3)")
     ap.add_argument("--skip", nargs="*", default=[], help="configurations to leave out, e.g. torch-int8 ort-qdq")
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--spinning", action="store_true",
+                    help="leave every runtime's threads spinning while they wait (OpenMP, ORT defaults); by default "
+                         "all of them spin briefly and then sleep, what suits a shared machine")
     args = ap.parse_args()
 
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    # The same thread wait policy for everyone (before torch loads libgomp): a short spin, then sleep,
+    # as `qdq` picks for itself; the default long spin is several times slower on a shared 2-core host.
+    if args.spinning:
+        os.environ.setdefault("OMP_WAIT_POLICY", "ACTIVE")
+    else:
+        os.environ.setdefault("GOMP_SPINCOUNT", "1000")
     import numpy as np
     import onnxruntime as ort
     import torch
@@ -134,27 +144,32 @@ def main() -> None:
         so.intra_op_num_threads = args.threads
         so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not args.spinning:
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
     sessions = {"ort-fp32": ort_session(fp32_onnx), "ort-int8": ort_session(dyn_onnx), "ort-qdq": ort_session(qdq_onnx)}
 
-    def ours(precision: str, b: int, s: int) -> dict:
+    def ours(precision: str, b: int, s: int, runs: int) -> dict:
         out = run([args.qdq, "bench", "--model", str(model), "--precision", precision, "--batch", str(b),
-                   "--seq", str(s), "--threads", str(args.threads), "--runs", str(args.runs), "--warmup",
+                   "--seq", str(s), "--threads", str(args.threads), "--runs", str(runs), "--warmup",
                    str(args.warmup), "--json", "--quiet"])
         return json.loads(out)
 
     results = []
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; "
-          f"{args.threads} threads; torch {torch.__version__}, onnxruntime {ort.__version__}")
+          f"{args.threads} threads ({'spinning' if args.spinning else 'short spin'}); torch {torch.__version__}, "
+          f"onnxruntime {ort.__version__}")
     for shape in args.shapes:
         b, s = (int(v) for v in shape.split("x"))
+        # fewer runs for the big shapes (at least 3): about the same time per shape
+        runs = max(3, args.runs * 128 // (b * s)) if args.scale_runs else args.runs
         # the ids qdq bench uses: (i * 2654435761 + 101) mod vocab
         ids = ((np.arange(b * s, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(101)) % np.uint64(30522))
         ids = ids.astype(np.int64).reshape(b, s)
         row = {"batch": b, "seq": s, "load": os.getloadavg()[0]}
         for p in ("fp32", "qdq", "int8"):
-            j = ours(p, b, s)
+            j = ours(p, b, s, runs)
             row[f"ours-{p}"] = j["forward_ms"]
             row[f"ours-{p}-gemm"] = j["gemm_only_ms"]
         for name, sess in sessions.items():
@@ -166,12 +181,12 @@ def main() -> None:
                 feed["attention_mask"] = np.ones_like(ids)
             if "token_type_ids" in names:
                 feed["token_type_ids"] = np.zeros_like(ids)
-            row[name] = timed(lambda: sess.run(None, feed), args.runs, args.warmup)
+            row[name] = timed(lambda: sess.run(None, feed), runs, args.warmup)
         tids = torch.from_numpy(ids)
         with torch.inference_mode():
             for name, m in (("torch-fp32", tm), ("torch-int8", tq)):
                 if name not in args.skip:
-                    row[name] = timed(lambda: m(input_ids=tids), args.runs, args.warmup)
+                    row[name] = timed(lambda: m(input_ids=tids), runs, args.warmup)
         results.append(row)
 
         print(f"\nbatch {b} x seq {s} (load {row['load']:.2f}): median ms, ours / theirs")
@@ -188,8 +203,35 @@ def main() -> None:
         for ourp, theirs in pairs:
             if theirs in row:
                 print(f"  ours {ourp} / {theirs}: {row[f'ours-{ourp}']['median'] / row[theirs]['median']:.3f}")
+    print_table(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+def print_table(results: list[dict]) -> None:
+    """The bench/README.md table: per shape and precision, ours and the matching ORT / PyTorch configuration."""
+    theirs = {"fp32": ("ort-fp32", "torch-fp32"), "qdq": ("ort-qdq", None), "int8": ("ort-int8", "torch-int8")}
+    print("\n| batch x seq | precision | ours ms | tokens/s | GEMM-only ms | fwd / GEMM | ORT ms | ours / ORT "
+          "| PyTorch ms | ours / PyTorch | load |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in results:
+        for p in ("fp32", "qdq", "int8"):
+            o = row[f"ours-{p}"]["median"]
+            g = row[f"ours-{p}-gemm"]["median"]
+            cells = [f"{row['batch']} x {row['seq']}", p, f"{o:.1f}", f"{row['batch'] * row['seq'] * 1000.0 / o:.0f}",
+                     f"{g:.1f}", f"{o / g:.2f}"]
+            for name in theirs[p]:
+                if name and name in row:
+                    t = row[name]["median"]
+                    cells += [f"{t:.1f}", f"{o / t:.2f}"]
+                else:
+                    cells += ["–", "–"]
+            cells.append(f"{row['load']:.1f}")
+            print("| " + " | ".join(cells) + " |")
+        if "ort-qdq" in row:
+            print(f"| {row['batch']} x {row['seq']} | int8 vs ORT on our Q/DQ ONNX | | | | | "
+                  f"{row['ort-qdq']['median']:.1f} | {row['ours-int8']['median'] / row['ort-qdq']['median']:.2f} "
+                  f"| | | |")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,12 @@ dnnl::algorithm eltwiseAlgorithm(Activation a)
     return dnnl::algorithm::undef;
 }
 
+// Element-wise passes over fewer values than this run on the calling thread: a parallel region
+// costs a wake-up and a barrier, microseconds on an idle machine but up to a scheduler slice on a
+// loaded one, while one thread streams 256K floats in well under 100 us (b1/s128 activations are
+// 98K-393K values).
+constexpr std::int64_t kParallelMin = std::int64_t{1} << 18;
+
 void *mutablePtr(const Tensor &t)
 {
     // oneDNN takes non-const handles even for inputs it only reads.
@@ -151,7 +157,7 @@ void quantizeS8(const float *x, std::int8_t *out, std::int64_t n, const IntegerQ
     const float s = q.scale;
     const float lo = q.minLevel;
     const float hi = q.maxLevel;
-#pragma omp parallel for schedule(static) if (n > (std::int64_t{1} << 15))
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
     for (std::int64_t i = 0; i < n; ++i) {
         float v = x[i] * s;
         v = v > lo ? v : lo;
@@ -396,7 +402,7 @@ public:
         const float *m = mask.defined() ? mask.data<float>() : nullptr;
         const std::int64_t rows = batch * heads * len;
         // reference §5.3: scores / sqrt(d) (a division, as PyTorch does), then + mask (§5.2)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (scores.numel() > kParallelMin)
         for (std::int64_t r = 0; r < rows; ++r) {
             float *row = s + r * keys;
             const std::int64_t b = r / (heads * len);
@@ -438,7 +444,7 @@ public:
         Tensor out = Tensor::empty(DType::F32, {b, heads, l, d});
         const float *s = src.data<float>();
         float *o = out.mutableData<float>();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (out.numel() > kParallelMin)
         for (std::int64_t bi = 0; bi < b; ++bi)
             for (std::int64_t hi = 0; hi < heads; ++hi)
                 for (std::int64_t li = 0; li < l; ++li)
@@ -457,7 +463,7 @@ public:
         Tensor out = Tensor::empty(DType::F32, {b, l, heads * d});
         const float *s = src.data<float>();
         float *o = out.mutableData<float>();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (out.numel() > kParallelMin)
         for (std::int64_t bi = 0; bi < b; ++bi)
             for (std::int64_t hi = 0; hi < heads; ++hi)
                 for (std::int64_t li = 0; li < l; ++li)
@@ -482,7 +488,8 @@ public:
         const float *g = gamma.data<float>();
         const float *be = beta.data<float>();
         float *o = out.mutableData<float>();
-#pragma omp parallel for schedule(static)
+        // LayerNorm's double sums are latency-bound (~10 cycles a value): split from 64K values on
+#pragma omp parallel for schedule(static) if (out.numel() > kParallelMin / 4)
         for (std::int64_t r = 0; r < rows; ++r) {
             float *orow = o + r * width;
             const float *xrow = xp + r * width;
