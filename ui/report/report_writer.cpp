@@ -123,7 +123,8 @@ private:
             "body{font-family:sans-serif;margin:2em;color:#222;max-width:1100px}"
             "h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:1.6em}"
             "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
-            "text-align:right;white-space:nowrap}th{background:#eee}td.l,th.l{text-align:left;white-space:normal}.sub{color:#666}"
+            "text-align:right;white-space:nowrap}th{background:#eee}td.l,th.l{text-align:left;white-space:normal}.sub{"
+            "color:#666}"
             ".bad{background:#f6d5d5}.good{background:#d8f0d8}img{max-width:100%}");
     }
 
