@@ -1,5 +1,7 @@
-// qdq bench: forward-pass timing (warm-up, then median / min / max over --runs), with the
-// encoder's linears alone timed in the same run as a GEMM-only ratio baseline.
+// qdq bench: forward-pass timing (warm-up, then median / min / max over --runs, tokens/s, peak
+// RSS), with the GEMM-only bound (the encoder's six linears per layer and its two attention
+// batched matmuls, the model's exact shapes, oneDNN alone) timed in the same run and interleaved
+// with the forwards, so that a loaded machine skews both alike (issue #14: ratios, not absolutes).
 #include "cli/cli.h"
 #include "cli/quant_options.h"
 
@@ -10,11 +12,13 @@
 #include "qdq/threading.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
+#include <sys/resource.h>
 
 namespace qdq::cli {
 namespace {
@@ -48,6 +52,19 @@ private:
     std::map<std::string, float> m_max;
 };
 
+// Peak resident set of this process so far, in MiB (Linux reports ru_maxrss in KiB).
+double peakRssMiB()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+nlohmann::json spreadJson(const Stats &s)
+{
+    return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
+}
+
 int runBench(const QStringList &args)
 {
     QCommandLineParser parser;
@@ -62,8 +79,11 @@ int runBench(const QStringList &args)
     parser.addOption({"warmup", "Untimed runs first (default 2).", "N", "2"});
     addQuantOptions(parser);
     parser.addOption({"baseline", "Also time an fp32 model in the same run and print the ratio."});
-    parser.addOption({"dynamic-amax", "Synthetic model: keep every amax dynamic (max|x| per call) instead of "
-                                      "calibrating it by max on the bench batch first."});
+    parser.addOption({"roofline", "Time the GEMM-only bound in both FP32 and INT8 kernels (the six linears per layer "
+                                  "and the two attention batched matmuls, the model's shapes), interleaved with the "
+                                  "forwards; without it only the chosen precision's kernels are timed."});
+    parser.addOption({"dynamic-amax", "Uncalibrated model (synthetic or plain BERT): keep every amax dynamic "
+                                      "(max|x| per call) instead of calibrating it by max on the bench batch first."});
     parser.addOption({"device", "cpu.", "D", "cpu"});
     parser.addOption({"calibration", "Also time forwards that collect calibration statistics (histograms of every "
                                      "activation site, per-row weight max) and report the ratio to a plain forward."});
@@ -83,6 +103,7 @@ int runBench(const QStringList &args)
 
     Checkpoint checkpoint;
     std::string what;
+    const auto loadStart = std::chrono::steady_clock::now();
     if (parser.isSet("synthetic")) {
         if (parser.value("synthetic") != "bert-base")
             throw UsageError("--synthetic knows bert-base");
@@ -96,6 +117,9 @@ int runBench(const QStringList &args)
     options.task = *task;
     applyQuantOptions(parser, checkpoint, options);
     QDQBertModel model(checkpoint, options);
+    // checkpoint read (mapped) + model built; weight packing happens on the first forward
+    const double loadMs =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - loadStart).count();
     const std::string precision(precisionName(model.precision()));
     const BertConfig &c = model.config();
     if (seq > c.maxPositionEmbeddings)
@@ -109,10 +133,11 @@ int runBench(const QStringList &args)
     if (*task == Task::MultipleChoice)
         in.inputIds = in.inputIds.view({batch, 1, seq});
 
-    // A synthetic checkpoint has no _amax: calibrate every site by max on the bench batch (what a
-    // calibrated QDQBERT checkpoint brings), unless --dynamic-amax asks for per-call amax.
+    // A synthetic or plain BERT checkpoint has no _amax: calibrate every site by max on the bench
+    // batch (what a calibrated QDQBERT checkpoint brings), unless --dynamic-amax asks for per-call amax.
     std::string amaxMode = checkpoint.calibratedQuantizers() > 0 ? "checkpoint" : "dynamic";
-    if (parser.isSet("synthetic") && model.precision() != Precision::Fp32 && !parser.isSet("dynamic-amax")) {
+    if (checkpoint.calibratedQuantizers() == 0 && model.precision() != Precision::Fp32 &&
+        !parser.isSet("dynamic-amax")) {
         MaxObserver observer;
         model.setObserver(&observer);
         (void)model.forward(in);
@@ -130,25 +155,51 @@ int runBench(const QStringList &args)
         baseline = std::make_unique<QDQBertModel>(checkpoint, fp32);
     }
 
-    for (int i = 0; i < warmup; ++i) {
+    // The GEMM kernels timed: the chosen precision's (int8: s8 GEMMs; fp32 and qdq: f32 GEMMs),
+    // and with --roofline the other kind too.
+    const Precision own = model.precision() == Precision::Int8 ? Precision::Int8 : Precision::Fp32;
+    std::vector<Precision> kinds{own};
+    if (parser.isSet("roofline"))
+        kinds.push_back(own == Precision::Int8 ? Precision::Fp32 : Precision::Int8);
+
+    // Warm-up: weights packed, primitives created, buffers faulted in. The peak RSS is taken after
+    // the model's own forwards, before the roofline packs weights of the other kind.
+    // The first forward also packs the weights (reorders them into the primitives' layouts).
+    const auto firstStart = std::chrono::steady_clock::now();
+    (void)model.forward(in);
+    const double firstMs =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - firstStart).count();
+    for (int i = 1; i < warmup; ++i)
         (void)model.forward(in);
-        (void)model.timeLinearsOnly(batch, seq);
+    const double rssMiB = peakRssMiB();
+    for (int i = 0; i < warmup; ++i) {
+        for (const Precision k : kinds)
+            (void)model.timeGemmsOnly(batch, seq, k);
         if (baseline)
             (void)baseline->forward(in);
     }
     std::vector<double> forward;
-    std::vector<double> gemm;
+    std::map<Precision, std::vector<double>> gemmTotal;
+    std::map<Precision, std::vector<double>> gemmLinears;
+    std::map<Precision, std::vector<double>> gemmAttention;
     std::vector<double> base;
     for (int i = 0; i < runs; ++i) {
         forward.push_back(model.forward(in).milliseconds);
-        gemm.push_back(model.timeLinearsOnly(batch, seq));
+        for (const Precision k : kinds) {
+            const QDQBertModel::GemmTiming t = model.timeGemmsOnly(batch, seq, k);
+            gemmTotal[k].push_back(t.totalMs());
+            gemmLinears[k].push_back(t.linearsMs);
+            gemmAttention[k].push_back(t.attentionMs);
+        }
         if (baseline)
             base.push_back(baseline->forward(in).milliseconds);
         printProgress(common.quiet || common.json, "bench", i + 1, runs);
     }
     const Stats f = spreadOf(forward);
-    const Stats g = spreadOf(gemm);
+    const Stats g = spreadOf(gemmTotal[own]);
+    const Stats gl = spreadOf(gemmLinears[own]);
     const Stats b = baseline ? spreadOf(base) : Stats{};
+    const double tokens = static_cast<double>(batch) * static_cast<double>(seq);
     std::optional<Stats> cal;
     std::size_t collectorBytes = 0;
     if (parser.isSet("calibration")) {
@@ -168,6 +219,7 @@ int runBench(const QStringList &args)
         cal = spreadOf(calibrating);
         collectorBytes = calibrator.memoryBytes();
     }
+    const auto kindName = [](Precision k) { return k == Precision::Int8 ? "int8" : "fp32"; };
     if (common.json) {
         nlohmann::json j = {{"model", what},
                             {"task", taskName(*task)},
@@ -178,20 +230,34 @@ int runBench(const QStringList &args)
                             {"batch", batch},
                             {"seq", seq},
                             {"runs", runs},
-                            {"forward_ms", {{"median", f.median}, {"min", f.min}, {"max", f.max}}},
-                            {"linears_only_ms", {{"median", g.median}, {"min", g.min}, {"max", g.max}}},
-                            {"ratio_to_linears", f.median / g.median}};
+                            {"load_ms", loadMs},
+                            {"first_forward_ms", firstMs},
+                            {"peak_rss_mib", rssMiB},
+                            {"forward_ms", spreadJson(f)},
+                            {"tokens_per_second", tokens * 1000.0 / f.median},
+                            {"linears_only_ms", spreadJson(gl)},
+                            {"gemm_only_ms", spreadJson(g)},
+                            {"gemm_kernels", kindName(own)},
+                            {"ratio_to_gemm", f.median / g.median}};
+        if (parser.isSet("roofline")) {
+            nlohmann::json r = nlohmann::json::object();
+            for (const Precision k : kinds)
+                r[kindName(k)] = {{"gemm_only_ms", spreadJson(spreadOf(gemmTotal[k]))},
+                                  {"linears_ms", spreadJson(spreadOf(gemmLinears[k]))},
+                                  {"attention_ms", spreadJson(spreadOf(gemmAttention[k]))},
+                                  {"forward_ratio", f.median / spreadOf(gemmTotal[k]).median}};
+            j["roofline"] = r;
+        }
         if (baseline) {
-            j["fp32_forward_ms"] = {{"median", b.median}, {"min", b.min}, {"max", b.max}};
+            j["fp32_forward_ms"] = spreadJson(b);
             j["ratio_to_fp32"] = f.median / b.median;
         }
         if (cal)
-            j["calibration"] = {
-                {"calibration_forward_ms", {{"median", cal->median}, {"min", cal->min}, {"max", cal->max}}},
-                {"calibration_samples_per_second", batch * 1000.0 / cal->median},
-                {"fp32_samples_per_second", batch * 1000.0 / f.median},
-                {"calibration_ratio_to_forward", cal->median / f.median},
-                {"collector_bytes", collectorBytes}};
+            j["calibration"] = {{"calibration_forward_ms", spreadJson(*cal)},
+                                {"calibration_samples_per_second", batch * 1000.0 / cal->median},
+                                {"fp32_samples_per_second", batch * 1000.0 / f.median},
+                                {"calibration_ratio_to_forward", cal->median / f.median},
+                                {"collector_bytes", collectorBytes}};
         printJson(j);
         return Ok;
     }
@@ -200,10 +266,20 @@ int runBench(const QStringList &args)
     if (model.precision() != Precision::Fp32)
         std::printf("amax      %s\n", amaxMode.c_str());
     std::printf("shape     batch %d x seq %d, %d runs after %d warm-up\n", batch, seq, runs, warmup);
-    std::printf("forward   median %.2f ms  min %.2f  max %.2f\n", f.median, f.min, f.max);
-    std::printf("linears   median %.2f ms  min %.2f  max %.2f  (oneDNN %s GEMMs alone, same shapes)\n", g.median, g.min,
-                g.max, model.precision() == Precision::Int8 ? "INT8" : "f32");
-    std::printf("ratio     %.3f\n", f.median / g.median);
+    std::printf("load      %.0f ms, first forward (packs the weights) %.0f ms; peak RSS %.0f MiB after the warm-up "
+                "forwards\n",
+                loadMs, firstMs, rssMiB);
+    std::printf("forward   median %.2f ms  min %.2f  max %.2f  (%.0f tokens/s)\n", f.median, f.min, f.max,
+                tokens * 1000.0 / f.median);
+    for (const Precision k : kinds) {
+        const Stats t = spreadOf(gemmTotal[k]);
+        std::printf("gemm %s median %.2f ms  min %.2f  max %.2f  (linears %.2f + attention %.2f; oneDNN alone, "
+                    "same shapes)\n",
+                    kindName(k), t.median, t.min, t.max, spreadOf(gemmLinears[k]).median,
+                    spreadOf(gemmAttention[k]).median);
+        std::printf("ratio     forward / %s GEMM-only = %.3f%s\n", kindName(k), f.median / t.median,
+                    k == own ? "" : "  (other kernels)");
+    }
     if (baseline)
         std::printf("fp32      median %.2f ms  min %.2f  max %.2f  -> %s / fp32 = %.3f\n", b.median, b.min, b.max,
                     precision.c_str(), f.median / b.median);

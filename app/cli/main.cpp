@@ -11,9 +11,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <unistd.h>
 
 namespace {
 
@@ -37,6 +39,15 @@ void printUsage(std::FILE *to)
 
 int main(int argc, char **argv)
 {
+    // libgomp reads its wait policy once, when it is loaded (before main): by default a thread that
+    // waits at a barrier spins for ~300k iterations. On a machine whose few cores are shared with
+    // other work (the 2-core hosts of issue #14), two spinning threads of ours steal the cores from
+    // each other and a forward is several times slower than with a short spin. So unless the user
+    // chose a policy, re-run this binary once with a short spin (a few microseconds, then sleep).
+    if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr) {
+        ::setenv("GOMP_SPINCOUNT", "1000", 1);
+        ::execv("/proc/self/exe", argv); // returns only on failure: carry on with the default policy
+    }
     // A command that draws charts needs a QApplication; the CLI never opens a window, so it uses
     // the offscreen platform unless the caller chose one.
     bool widgets = false;

@@ -214,7 +214,7 @@ void TestCliRun::generate()
 void TestCliRun::benchJson()
 {
     const ProcessResult r = runCli({"bench", "--model", dataPath("model/base"), "--seq", "8", "--batch", "2", "--runs",
-                                    "3", "--threads", "1", "--json"});
+                                    "3", "--threads", "1", "--roofline", "--json"});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     const QJsonObject o = QJsonDocument::fromJson(r.out).object();
     QCOMPARE(o["runs"].toInt(), 3);
@@ -222,6 +222,17 @@ void TestCliRun::benchJson()
     QVERIFY(f["min"].toDouble() > 0.0);
     QVERIFY(f["min"].toDouble() <= f["median"].toDouble() && f["median"].toDouble() <= f["max"].toDouble());
     QVERIFY(o["linears_only_ms"].toObject()["median"].toDouble() > 0.0);
+    // --roofline: the GEMM-only bound in both kinds of kernels, linears and attention matmuls apart
+    QCOMPARE(o["gemm_kernels"].toString(), QString("fp32"));
+    const QJsonObject roofline = o["roofline"].toObject();
+    for (const char *kind : {"fp32", "int8"}) {
+        const QJsonObject k = roofline[kind].toObject();
+        QVERIFY2(k["attention_ms"].toObject()["median"].toDouble() > 0.0, kind);
+        QVERIFY2(k["linears_ms"].toObject()["median"].toDouble() > 0.0, kind);
+        QVERIFY2(k["forward_ratio"].toDouble() > 0.0, kind);
+    }
+    QCOMPARE(o["tokens_per_second"].toDouble(), 16.0 * 1000.0 / f["median"].toDouble());
+    QVERIFY(o["peak_rss_mib"].toDouble() > 0.0);
 }
 
 QTEST_GUILESS_MAIN(TestCliRun)

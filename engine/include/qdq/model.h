@@ -199,9 +199,17 @@ public:
     // top-k sampling, with the KV cache (or re-running the whole prefix when useCache is false).
     std::vector<std::int64_t> generate(const Tensor &inputIds, const GenerateOptions &options);
 
-    // Runs only the encoder's six linears per layer on a [batch*seq, ...] input (the GEMM-only
-    // bound used as a ratio baseline by `qdq bench`). Returns milliseconds.
-    double timeLinearsOnly(std::int64_t batch, std::int64_t seq);
+    // The GEMM-only bound of `qdq bench --roofline`: the encoder's six linears per layer and its
+    // two attention batched matmuls (Q·Kᵀ, P·V) with exactly the shapes a forward over
+    // [batch, seq] runs, alone on the backend with fixed inputs, in this call. `gemms` picks the
+    // kernels: Int8 the s8 ones (weights quantized per row for this purpose, once, when the model
+    // does not hold s8 weights), otherwise f32. Wall times in milliseconds.
+    struct GemmTiming {
+        double linearsMs = 0.0;
+        double attentionMs = 0.0;
+        [[nodiscard]] double totalMs() const noexcept { return linearsMs + attentionMs; }
+    };
+    GemmTiming timeGemmsOnly(std::int64_t batch, std::int64_t seq, Precision gemms);
 
     // The weight tensors this head needs (state-dict names with prefix) that the checkpoint lacks.
     [[nodiscard]] static std::vector<std::string> missingHeadWeights(const Checkpoint &checkpoint, Task task);

@@ -12,6 +12,8 @@
 #include <malloc.h>
 #include <mutex>
 #include <string>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -41,6 +43,12 @@ dnnl::algorithm eltwiseAlgorithm(Activation a)
     return dnnl::algorithm::undef;
 }
 
+// Element-wise passes over fewer values than this run on the calling thread: a parallel region
+// costs a wake-up and a barrier, microseconds on an idle machine but up to a scheduler slice on a
+// loaded one, while one thread streams 256K floats in well under 100 us (b1/s128 activations are
+// 98K-393K values).
+constexpr std::int64_t kParallelMin = std::int64_t{1} << 18;
+
 void *mutablePtr(const Tensor &t)
 {
     // oneDNN takes non-const handles even for inputs it only reads.
@@ -68,6 +76,23 @@ public:
 private:
     std::vector<std::pair<memory::desc, memory>> m_packed;
 };
+
+// A weight read from a mapped checkpoint file is only read again when a primitive wants another
+// layout (or the quantizers change): once reordered, drop its pages from this process (a read-only
+// private file mapping refaults them from the page cache on the next read), so that the packed
+// copy does not double the resident weights (issue #14: peak RSS of BERT-base FP32 < 600 MB).
+void releaseMappedPages(const Tensor &t)
+{
+    if (!t.storage() || t.storage()->mutableData() != nullptr)
+        return; // owned memory: MADV_DONTNEED would zero it
+    static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<std::uintptr_t>(t.rawData());
+    const std::uintptr_t end = begin + static_cast<std::uintptr_t>(t.numel()) * dtypeSize(t.dtype());
+    const std::uintptr_t from = (begin + page - 1) / page * page;
+    const std::uintptr_t to = end / page * page;
+    if (to > from)
+        madvise(reinterpret_cast<void *>(from), to - from, MADV_DONTNEED);
+}
 
 class CpuPackedLinear final : public PackedLinear {
 public:
@@ -106,6 +131,7 @@ public:
         const dnnl::inner_product_forward::primitive_desc pd(desc, attr, engine);
         const memory::desc plain({n, k}, memory::data_type::f32, memory::format_tag::ab);
         const memory packed = m_packed.get(pd.weights_desc(), plain, mutablePtr(m_weight), engine, stream);
+        releaseMappedPages(m_weight);
         return m_plans.emplace(rows, Plan{dnnl::inner_product_forward(pd), packed}).first->second;
     }
 
@@ -131,7 +157,7 @@ void quantizeS8(const float *x, std::int8_t *out, std::int64_t n, const IntegerQ
     const float s = q.scale;
     const float lo = q.minLevel;
     const float hi = q.maxLevel;
-#pragma omp parallel for schedule(static) if (n > (std::int64_t{1} << 15))
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
     for (std::int64_t i = 0; i < n; ++i) {
         float v = x[i] * s;
         v = v > lo ? v : lo;
@@ -192,14 +218,28 @@ public:
     [[nodiscard]] std::int64_t outFeatures() const noexcept override { return m_codes.size(0); }
     [[nodiscard]] const std::vector<float> &scales() const noexcept { return m_scales; }
     [[nodiscard]] const Tensor &bias() const noexcept { return m_bias; }
+    // fl(1 / (s_x * s_w[n])) per column, recomputed only when s_x changes (a calibrated input
+    // quantizer keeps one s_x). The model runs one forward at a time (model.h).
+    std::vector<float> &outScales(float sx)
+    {
+        if (m_outScales.empty() || sx != m_outScalesFor) {
+            m_outScales.resize(m_scales.size());
+            for (std::size_t i = 0; i < m_scales.size(); ++i)
+                m_outScales[i] = rescale(sx, m_scales[i]);
+            m_outScalesFor = sx;
+        }
+        return m_outScales;
+    }
 
     struct Plan {
         dnnl::matmul primitive;
         memory weights; // s8 codes reordered (with the s8s8 compensation oneDNN wants) for this primitive
     };
 
-    // s8 [rows,K] x s8 [K,N] -> f32 [rows,N] with per-column runtime output scales, then the f32
-    // bias as a binary add post-op (after the rescale) and the activation.
+    // s8 [rows,K] x s8 [K,N] -> f32 [rows,N], then three post-ops: the rescale as a binary multiply
+    // by a per-column f32 vector given at execution (the same single rounding as runtime output
+    // scales, which would make oneDNN 2.6 fall back from the VNNI brgemm kernel to gemm:jit), the
+    // f32 bias as a binary add, and the activation.
     const Plan &plan(std::int64_t rows, const dnnl::engine &engine, dnnl::stream &stream)
     {
         std::lock_guard lock(m_mutex);
@@ -210,12 +250,12 @@ public:
         const memory::desc src({rows, k}, memory::data_type::s8, memory::format_tag::ab);
         const memory::desc wAny({k, n}, memory::data_type::s8, memory::format_tag::any);
         const memory::desc dst({rows, n}, memory::data_type::f32, memory::format_tag::ab);
+        const memory::desc perColumn({1, n}, memory::data_type::f32, memory::format_tag::ab);
         dnnl::primitive_attr attr;
-        attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
         dnnl::post_ops ops;
+        ops.append_binary(dnnl::algorithm::binary_mul, perColumn);
         if (m_bias.defined())
-            ops.append_binary(dnnl::algorithm::binary_add,
-                              memory::desc({1, n}, memory::data_type::f32, memory::format_tag::ab));
+            ops.append_binary(dnnl::algorithm::binary_add, perColumn);
         if (m_activation != Activation::None)
             ops.append_eltwise(1.0f, eltwiseAlgorithm(m_activation), m_activation == Activation::Silu ? 1.0f : 0.0f,
                                0.0f);
@@ -231,6 +271,8 @@ public:
 private:
     Tensor m_codes;              // s8 [N,K] contiguous
     std::vector<float> m_scales; // s_w per row (size N) or one
+    std::vector<float> m_outScales;
+    float m_outScalesFor = 0.0F;
     Tensor m_bias;
     Activation m_activation;
     std::mutex m_mutex;
@@ -360,7 +402,7 @@ public:
         const float *m = mask.defined() ? mask.data<float>() : nullptr;
         const std::int64_t rows = batch * heads * len;
         // reference §5.3: scores / sqrt(d) (a division, as PyTorch does), then + mask (§5.2)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (scores.numel() > kParallelMin)
         for (std::int64_t r = 0; r < rows; ++r) {
             float *row = s + r * keys;
             const std::int64_t b = r / (heads * len);
@@ -402,7 +444,7 @@ public:
         Tensor out = Tensor::empty(DType::F32, {b, heads, l, d});
         const float *s = src.data<float>();
         float *o = out.mutableData<float>();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (out.numel() > kParallelMin)
         for (std::int64_t bi = 0; bi < b; ++bi)
             for (std::int64_t hi = 0; hi < heads; ++hi)
                 for (std::int64_t li = 0; li < l; ++li)
@@ -421,7 +463,7 @@ public:
         Tensor out = Tensor::empty(DType::F32, {b, l, heads * d});
         const float *s = src.data<float>();
         float *o = out.mutableData<float>();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (out.numel() > kParallelMin)
         for (std::int64_t bi = 0; bi < b; ++bi)
             for (std::int64_t hi = 0; hi < heads; ++hi)
                 for (std::int64_t li = 0; li < l; ++li)
@@ -446,7 +488,8 @@ public:
         const float *g = gamma.data<float>();
         const float *be = beta.data<float>();
         float *o = out.mutableData<float>();
-#pragma omp parallel for schedule(static)
+        // LayerNorm's double sums are latency-bound (~10 cycles a value): split from 64K values on
+#pragma omp parallel for schedule(static) if (out.numel() > kParallelMin / 4)
         for (std::int64_t r = 0; r < rows; ++r) {
             float *orow = o + r * width;
             const float *xrow = xp + r * width;
@@ -513,24 +556,21 @@ public:
         const Tensor src = x.contiguous();
         Tensor codes = Tensor::empty(DType::I8, {rows, k});
         quantizeS8(src.data<float>(), codes.mutableData<std::int8_t>(), rows * k, xq);
-        std::vector<float> outScales(static_cast<std::size_t>(n));
-        const float sx = xq.dequantDivisor();
-        for (std::size_t i = 0; i < outScales.size(); ++i)
-            outScales[i] = rescale(sx, packed.scales()[i]);
+        std::vector<float> &outScales = packed.outScales(xq.dequantDivisor());
         const auto &plan = packed.plan(rows, m_engine, m_stream);
         memory srcMem(memory::desc({rows, k}, memory::data_type::s8, memory::format_tag::ab), m_engine,
                       codes.mutableRawData());
         memory dstMem(memory::desc({rows, n}, memory::data_type::f32, memory::format_tag::ab), m_engine,
                       y.mutableRawData());
-        memory scaleMem(memory::desc({n}, memory::data_type::f32, memory::format_tag::a), m_engine, outScales.data());
-        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, srcMem},
-                                             {DNNL_ARG_WEIGHTS, plan.weights},
-                                             {DNNL_ARG_DST, dstMem},
-                                             {DNNL_ARG_ATTR_OUTPUT_SCALES, scaleMem}};
+        const memory::desc perColumn({1, n}, memory::data_type::f32, memory::format_tag::ab);
+        std::unordered_map<int, memory> args{
+            {DNNL_ARG_SRC, srcMem},
+            {DNNL_ARG_WEIGHTS, plan.weights},
+            {DNNL_ARG_DST, dstMem},
+            {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(perColumn, m_engine, outScales.data())}};
         if (packed.bias().defined())
-            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                         memory(memory::desc({1, n}, memory::data_type::f32, memory::format_tag::ab), m_engine,
-                                mutablePtr(packed.bias())));
+            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1,
+                         memory(perColumn, m_engine, mutablePtr(packed.bias())));
         plan.primitive.execute(m_stream, args);
         m_stream.wait();
         return y;
@@ -553,6 +593,8 @@ public:
         const memory::desc amd(sa.dims, memory::data_type::s8, sa.strides);
         const memory::desc bmd(sb.dims, memory::data_type::s8, sb.strides);
         const memory::desc cmd(Dims(c.shape()), memory::data_type::f32, Dims(c.strides()));
+        const memory::desc scalarMd(Dims(static_cast<std::size_t>(c.dim()), 1), memory::data_type::f32,
+                                    Dims(static_cast<std::size_t>(c.dim()), 1));
         std::string key = "s8";
         for (const Dims *d : {&sa.dims, &sa.strides, &sb.dims, &sb.strides}) {
             for (const auto v : *d)
@@ -564,8 +606,12 @@ public:
             std::lock_guard lock(m_mutex);
             auto it = m_matmuls.find(key);
             if (it == m_matmuls.end()) {
+                // the rescale as a binary multiply by a runtime scalar, not a runtime output scale
+                // (which makes oneDNN 2.6 pick gemm:jit instead of the VNNI brgemm kernel)
                 dnnl::primitive_attr attr;
-                attr.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
+                dnnl::post_ops ops;
+                ops.append_binary(dnnl::algorithm::binary_mul, scalarMd);
+                attr.set_post_ops(ops);
                 const dnnl::matmul::desc desc(amd, bmd, cmd);
                 it = m_matmuls.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, m_engine))).first;
             }
@@ -575,10 +621,11 @@ public:
         memory am(amd, m_engine, const_cast<void *>(sa.codes.rawData()));
         memory bm(bmd, m_engine, const_cast<void *>(sb.codes.rawData()));
         memory cm(cmd, m_engine, c.mutableRawData());
-        memory sm(memory::desc({1}, memory::data_type::f32, memory::format_tag::a), m_engine, &scale);
-        prim->execute(
-            m_stream,
-            {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_ATTR_OUTPUT_SCALES, sm}});
+        memory sm(scalarMd, m_engine, &scale);
+        prim->execute(m_stream, {{DNNL_ARG_SRC, am},
+                                 {DNNL_ARG_WEIGHTS, bm},
+                                 {DNNL_ARG_DST, cm},
+                                 {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, sm}});
         m_stream.wait();
         return c;
     }

@@ -1,0 +1,157 @@
+// The CPU backend's fused INT8 kernels against the unfused computation written out here: s8
+// codes (reference §3.3 steps 3-5), an exact integer accumulation, then the float rescale
+// fl(1 / (s_x * s_w)), bias and activation one after the other. The oneDNN kernels apply the
+// rescale, bias and activation as post-ops of one primitive (issue #14).
+#include "kernels/backend.h"
+
+#include "qdq/quant/fake_quant.h"
+
+#include <QTest>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+using namespace qdq;
+
+class TestCpuBackend : public QObject {
+    Q_OBJECT
+private slots:
+    void quantizedLinearMatchesUnfused_data();
+    void quantizedLinearMatchesUnfused();
+    void quantizedMatmulMatchesUnfused();
+    void linearBiasActivationMatchesUnfused();
+};
+
+namespace {
+
+Tensor randomTensor(const Shape &shape, std::mt19937 &rng, float spread)
+{
+    std::uniform_real_distribution<float> u(-spread, spread);
+    Tensor t = Tensor::empty(DType::F32, shape);
+    float *p = t.mutableData<float>();
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+        p[i] = u(rng);
+    return t;
+}
+
+// reference §3.3 steps 3-5 with a per-tensor scale: clamp(rne(fl(x * s)), -128, 127)
+int code(float x, float scale)
+{
+    const float v = std::clamp(x * scale, -128.0F, 127.0F);
+    return static_cast<int>(std::nearbyint(v));
+}
+
+float rescale(float sa, float sb)
+{
+    return static_cast<float>(1.0 / (static_cast<double>(sa) * static_cast<double>(sb)));
+}
+
+// Equal up to one f32 rounding of the last post-op (a fused multiply-add in the kernel).
+bool close(float got, float want)
+{
+    return std::abs(got - want) <= 2e-6F * std::max(1.0F, std::abs(want));
+}
+
+} // namespace
+
+void TestCpuBackend::quantizedLinearMatchesUnfused_data()
+{
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<bool>("withBias");
+    QTest::addColumn<bool>("relu");
+    QTest::newRow("rows 7, bias") << 7 << true << false;
+    QTest::newRow("rows 1, no bias") << 1 << false << false;
+    QTest::newRow("rows 33, bias + relu") << 33 << true << true;
+}
+
+void TestCpuBackend::quantizedLinearMatchesUnfused()
+{
+    QFETCH(int, rows);
+    QFETCH(bool, withBias);
+    QFETCH(bool, relu);
+    std::mt19937 rng(7);
+    const std::int64_t k = 96;
+    const std::int64_t n = 40;
+    const Tensor w = randomTensor({n, k}, rng, 0.05F);
+    std::vector<float> amax(static_cast<std::size_t>(n));
+    for (std::int64_t r = 0; r < n; ++r)
+        for (std::int64_t j = 0; j < k; ++j)
+            amax[static_cast<std::size_t>(r)] =
+                std::max(amax[static_cast<std::size_t>(r)], std::abs(w.data<float>()[r * k + j]));
+    const QuantizedTensor q = quantizeToInt(w, AmaxView{amax, 0}, QuantRange{});
+    const Tensor bias = withBias ? randomTensor({n}, rng, 0.5F) : Tensor();
+    const Tensor x = randomTensor({rows, k}, rng, 3.0F);
+    const IntegerQuant xq{127.0F / 2.5F, -128.0F, 127.0F}; // amax 2.5: some inputs clip
+
+    const auto backend = kernels::createCpuBackend();
+    const auto packed =
+        backend->packQuantizedLinear(q, bias, relu ? kernels::Activation::Relu : kernels::Activation::None);
+    const Tensor y = backend->quantizedLinear(x, xq, *packed);
+    QCOMPARE(y.shape(), (Shape{rows, n}));
+
+    const std::int8_t *wc = q.codes.data<std::int8_t>();
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t c = 0; c < n; ++c) {
+            std::int64_t acc = 0;
+            for (std::int64_t j = 0; j < k; ++j)
+                acc += static_cast<std::int64_t>(code(x.data<float>()[r * k + j], xq.scale)) * wc[c * k + j];
+            float want = static_cast<float>(acc) * rescale(xq.scale, q.scale[static_cast<std::size_t>(c)]);
+            if (withBias)
+                want += bias.data<float>()[c];
+            if (relu)
+                want = std::max(want, 0.0F);
+            const float got = y.data<float>()[r * n + c];
+            QVERIFY2(close(got, want), qPrintable(QString("row %1 col %2: %3 vs %4").arg(r).arg(c).arg(got).arg(want)));
+        }
+}
+
+void TestCpuBackend::quantizedMatmulMatchesUnfused()
+{
+    // scores = Q · Kᵀ with K given as the transpose view of a contiguous [B,h,S,d] (the layout of
+    // the attention's matmul_k site), rescaled by one scalar
+    std::mt19937 rng(11);
+    const std::int64_t b = 2, h = 3, l = 5, s = 6, d = 16;
+    const Tensor qh = randomTensor({b, h, l, d}, rng, 2.0F);
+    const Tensor kh = randomTensor({b, h, s, d}, rng, 2.0F);
+    const IntegerQuant qa{127.0F / 1.5F, -128.0F, 127.0F};
+    const IntegerQuant qb{127.0F / 2.0F, -128.0F, 127.0F};
+    const auto backend = kernels::createCpuBackend();
+    const Tensor c = backend->quantizedMatmul(qh, qa, kh.transpose(2, 3), qb);
+    QCOMPARE(c.shape(), (Shape{b, h, l, s}));
+    const float r = rescale(qa.scale, qb.scale);
+    for (std::int64_t bh = 0; bh < b * h; ++bh)
+        for (std::int64_t i = 0; i < l; ++i)
+            for (std::int64_t j = 0; j < s; ++j) {
+                std::int64_t acc = 0;
+                for (std::int64_t t = 0; t < d; ++t)
+                    acc += static_cast<std::int64_t>(code(qh.data<float>()[(bh * l + i) * d + t], qa.scale)) *
+                           code(kh.data<float>()[(bh * s + j) * d + t], qb.scale);
+                // a single rounding: exactly the unfused product
+                QCOMPARE(c.data<float>()[(bh * l + i) * s + j], static_cast<float>(acc) * r);
+            }
+}
+
+void TestCpuBackend::linearBiasActivationMatchesUnfused()
+{
+    // f32 linear with bias and tanh fused as post-ops vs the unfused linear + bias + tanh
+    std::mt19937 rng(3);
+    const Tensor w = randomTensor({24, 32}, rng, 0.2F);
+    const Tensor bias = randomTensor({24}, rng, 0.5F);
+    const Tensor x = randomTensor({9, 32}, rng, 1.0F);
+    const auto backend = kernels::createCpuBackend();
+    const auto fused = backend->packLinear(w, bias, kernels::Activation::Tanh);
+    const auto plain = backend->packLinear(w, Tensor(), kernels::Activation::None);
+    const Tensor y = backend->linear(x, *fused);
+    const Tensor z = backend->linear(x, *plain);
+    for (std::int64_t r = 0; r < 9; ++r)
+        for (std::int64_t c = 0; c < 24; ++c) {
+            const float want = std::tanh(z.data<float>()[r * 24 + c] + bias.data<float>()[c]);
+            QVERIFY(std::abs(y.data<float>()[r * 24 + c] - want) <= 1e-5F);
+        }
+}
+
+QTEST_GUILESS_MAIN(TestCpuBackend)
+#include "tst_cpu_backend.moc"
