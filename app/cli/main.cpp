@@ -2,6 +2,7 @@
 // is a thin adapter over the engine call the GUI makes too.
 #include "cli/cli.h"
 
+#include "qdq/threading.h"
 #include "qdq/version.h"
 
 #include <QCoreApplication>
@@ -15,7 +16,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <unistd.h>
 
 namespace {
 
@@ -39,15 +39,7 @@ void printUsage(std::FILE *to)
 
 int main(int argc, char **argv)
 {
-    // libgomp reads its wait policy once, when it is loaded (before main): by default a thread that
-    // waits at a barrier spins for ~300k iterations. On a machine whose few cores are shared with
-    // other work (the 2-core hosts of issue #14), two spinning threads of ours steal the cores from
-    // each other and a forward is several times slower than with a short spin. So unless the user
-    // chose a policy, re-run this binary once with a short spin (a few microseconds, then sleep).
-    if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr) {
-        ::setenv("GOMP_SPINCOUNT", "1000", 1);
-        ::execv("/proc/self/exe", argv); // returns only on failure: carry on with the default policy
-    }
+    qdq::reexecWithShortOpenMpSpin(argv); // a short OpenMP spin on shared cores (threading.h)
     // A command that draws charts needs a QApplication; the CLI never opens a window, so it uses
     // the offscreen platform unless the caller chose one.
     bool widgets = false;

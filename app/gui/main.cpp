@@ -10,6 +10,7 @@
 #include "quantizer_table_model.h"
 #include "theme.h"
 
+#include "qdq/threading.h"
 #include "qdq/version.h"
 
 #include <QApplication>
@@ -51,6 +52,7 @@ QString demoModelPath()
 
 int main(int argc, char **argv)
 {
+    qdq::reexecWithShortOpenMpSpin(argv); // a short OpenMP spin on shared cores (threading.h)
     // A screenshot run needs no display: default to the offscreen platform unless the
     // caller chose one (e.g. xcb under Xvfb for a real window).
     if (wantsScreenshot(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))

@@ -14,4 +14,12 @@ void applyNumThreads() noexcept;
 // Hardware threads available to this process.
 [[nodiscard]] int hardwareThreads() noexcept;
 
+// libgomp reads its wait policy once, when it is loaded (before main): by default a thread that
+// waits at a barrier spins for ~300k iterations. On a machine whose few cores are shared with
+// other work (the 2-core hosts of issue #14), spinning threads steal the cores from each other and
+// a forward is several times slower than with a short spin (bench/README.md). Call first thing in
+// main(): unless the user chose a policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT), re-executes this
+// program once with GOMP_SPINCOUNT=1000; returns only when no re-execution happened.
+void reexecWithShortOpenMpSpin(char **argv) noexcept;
+
 } // namespace qdq

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <omp.h>
 #include <sched.h>
 #include <thread>
+#include <unistd.h>
 
 namespace qdq {
 
@@ -39,6 +41,14 @@ int numThreads() noexcept
 void applyNumThreads() noexcept
 {
     omp_set_num_threads(numThreads());
+}
+
+void reexecWithShortOpenMpSpin(char **argv) noexcept
+{
+    if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr)
+        return;
+    ::setenv("GOMP_SPINCOUNT", "1000", 1);
+    ::execv("/proc/self/exe", argv); // returns only on failure: carry on with the default policy
 }
 
 } // namespace qdq
