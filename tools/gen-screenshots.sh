@@ -11,7 +11,7 @@ mkdir -p "$out"
 model="$root/resources/demo/model"
 [ -f "$model/config.json" ] || { python3 "$root/tools/fetch-models.py" --quiet && python3 "$root/tools/demo/assemble_demo.py" --quiet; }
 [ -f "$model/config.json" ] || model="$root/resources/demo/tiny-qdqbert"
-text="The capital of France is [MASK]."
+text="The cat sat on the [MASK]."
 export QT_QPA_PLATFORM=offscreen
 shot() { # name, extra args...
   local name="$1"; shift
