@@ -45,4 +45,20 @@ ProcessResult runCli(const QStringList &args, int timeoutMs)
     return runProcess(QStringLiteral(QDQ_CLI_PATH), args, timeoutMs);
 }
 
+QString checkInfoRejects(const QString &path, const QByteArray &needle)
+{
+    const ProcessResult r = runCli({QStringLiteral("info"), QStringLiteral("--model"), path}, 60000);
+    if (r.crashed || r.timedOut)
+        return QStringLiteral("qdq info crashed or hung on ") + path;
+    if (r.exitCode != 2)
+        return QStringLiteral("exit code %1, expected 2: ").arg(r.exitCode) + QString::fromUtf8(r.err);
+    const QList<QByteArray> lines = r.err.trimmed().split('\n');
+    if (!lines.last().startsWith("qdq: error: ") || !lines.last().contains(needle))
+        return QStringLiteral("expected 'qdq: error: ...%1...', got: ").arg(QString::fromUtf8(needle)) +
+               QString::fromUtf8(r.err);
+    if (!r.out.isEmpty())
+        return QStringLiteral("unexpected stdout: ") + QString::fromUtf8(r.out);
+    return {};
+}
+
 } // namespace qdq::test

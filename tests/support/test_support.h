@@ -23,5 +23,9 @@ struct ProcessResult {
 ProcessResult runProcess(const QString &program, const QStringList &args, int timeoutMs = 120000);
 // Runs the built `qdq` CLI.
 ProcessResult runCli(const QStringList &args, int timeoutMs = 120000);
+// Runs `qdq info --model path` and checks the bad-input contract (design.md): no crash or
+// hang, exit code 2, nothing on stdout, a last stderr line "qdq: error: ..." containing `needle`.
+// Returns what was wrong, empty when all held: QVERIFY2(checkInfoRejects(p, n).isEmpty(), ...).
+QString checkInfoRejects(const QString &path, const QByteArray &needle);
 
 } // namespace qdq::test

@@ -27,22 +27,11 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 from assemble_demo import write_safetensors  # noqa: E402
+from train_demo import EVERYDAY  # noqa: E402  (the ten sentences, fixed before training)
 
 WORK = HERE / ".data" / "work"
 MODEL = ROOT / "resources" / "demo" / "model"
 CLASSIFIER = ROOT / "resources" / "demo" / "model-classifier"
-EVERYDAY = [
-    "The cat sat on the [MASK].",
-    "I drink a cup of [MASK] every morning.",
-    "She opened the [MASK] and walked into the room.",
-    "It is raining, so take an [MASK] with you.",
-    "The capital of France is [MASK].",
-    "He drove his [MASK] to work.",
-    "We ate dinner at a nice [MASK] last night.",
-    "My brother plays the [MASK] in a band.",
-    "The sun rises in the [MASK].",
-    "Please turn off the [MASK] before you leave.",
-]
 BATCH = 100
 
 
