@@ -27,22 +27,12 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 from assemble_demo import write_safetensors  # noqa: E402
-from train_demo import EVERYDAY  # noqa: E402  (the ten sentences, fixed before training)
+from train_demo import EVERYDAY, padded  # noqa: E402  (the ten sentences; batch padding)
 
 WORK = HERE / ".data" / "work"
 MODEL = ROOT / "resources" / "demo" / "model"
 CLASSIFIER = ROOT / "resources" / "demo" / "model-classifier"
 BATCH = 100
-
-
-def padded(rows):
-    width = max(len(r) for r in rows)
-    ids = torch.zeros(len(rows), width, dtype=torch.long)
-    att = torch.zeros(len(rows), width, dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = torch.tensor(r)
-        att[i, : len(r)] = 1
-    return ids, att
 
 
 PRECISION = "fp32"

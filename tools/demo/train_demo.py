@@ -121,12 +121,7 @@ def mask_batch(ids, special, vocab_size, rng, eval_mode):
 
 
 def encode(encoder, batch_ids):
-    width = max(len(x) for x in batch_ids)
-    ids = torch.zeros(len(batch_ids), width, dtype=torch.long)
-    att = torch.zeros(len(batch_ids), width, dtype=torch.long)
-    for i, x in enumerate(batch_ids):
-        ids[i, : len(x)] = torch.tensor(x)
-        att[i, : len(x)] = 1
+    ids, att = padded(batch_ids)
     with torch.no_grad():
         return encoder(input_ids=ids, attention_mask=att).last_hidden_state
 
