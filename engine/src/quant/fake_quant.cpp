@@ -3,6 +3,7 @@
 #include "qdq/quant/fake_quant.h"
 
 #include "qdq/errors.h"
+#include "quant_simd.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,23 +16,7 @@ namespace {
 constexpr std::int64_t kParallelThreshold = std::int64_t{1} << 16;
 constexpr std::int64_t kChunk = std::int64_t{1} << 14;
 
-// Round half to even in the default rounding mode (torch.round, std::nearbyint; reference §3.3
-// step 5) followed by the clamp to [lo, hi]. Adding and subtracting 1.5 * 2^23 rounds |v| < 2^22
-// to an integer with ties to even; inputs are first limited to +-2^22, which cannot change the
-// clamped result because |lo|, |hi| <= 2^16. copysign keeps the sign of zero (rne(-0.3) = -0).
-// NaN passes every step unchanged (torch.clamp propagates NaN).
-inline float roundClamp(float v, float lo, float hi)
-{
-    constexpr float kLimit = 4194304.0F;  // 2^22
-    constexpr float kMagic = 12582912.0F; // 1.5 * 2^23
-    v = v > kLimit ? kLimit : v;
-    v = v < -kLimit ? -kLimit : v;
-    float r = (std::fabs(v) + kMagic) - kMagic;
-    r = std::copysign(r, v);
-    r = r < lo ? lo : r;
-    r = r > hi ? hi : r;
-    return r;
-}
+using simd::roundClamp; // reference §3.3 step 5 (quant_simd.h)
 
 // The reference's amax.min(): NaN if any entry is NaN.
 float nanMin(std::span<const float> values)
@@ -159,15 +144,7 @@ void fakeQuant(std::span<const float> in, std::span<float> out, const Shape &sha
             std::fill(dst + begin, dst + end, 0.0F);
             return;
         }
-        const float qs = s.quantScale[c];
-        const float ds = s.divScale[c];
-        const float floorLevel = lo; // locals: no aliasing with the output for the vectoriser
-        const float ceilLevel = hi;
-        const float *from = src + begin;
-        float *to = dst + begin;
-        const std::int64_t count = end - begin;
-        for (std::int64_t i = 0; i < count; ++i)
-            to[i] = roundClamp(from[i] * qs, floorLevel, ceilLevel) / ds; // reference §3.3: divide, not multiply
+        simd::fakeQuantRun(src + begin, dst + begin, end - begin, s.quantScale[c], s.divScale[c], lo, hi);
     });
 }
 

@@ -4,9 +4,11 @@
 #include "kernels/backend.h"
 
 #include "qdq/errors.h"
+#include "quant/quant_simd.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <malloc.h>
@@ -146,24 +148,16 @@ private:
     PackedWeights m_packed;
 };
 
-// reference §3.3 steps 5: code = clamp(rne(fl(x * s)), m, B). The clamp comes first (the bounds
-// are integers, so clamp and round commute); then adding and subtracting 1.5 * 2^23 rounds to
-// the nearest integer, ties to even, for |v| < 2^22 (default rounding mode; this file is built
-// without fast-math, and the clamp between the product and the add rules out a fused
-// multiply-add). NaN inputs become the lowest level (no code exists for them).
+// reference §3.3 step 5: code = clamp(rne(fl(x * s)), m, B), NaN -> the lowest level; the loop
+// (scalar or AVX-512, the same bits) is quant/quant_simd.h's.
 void quantizeS8(const float *x, std::int8_t *out, std::int64_t n, const IntegerQuant &q)
 {
-    constexpr float kMagic = 12582912.0F;
-    const float s = q.scale;
-    const float lo = q.minLevel;
-    const float hi = q.maxLevel;
+    constexpr std::int64_t kChunk = std::int64_t{1} << 16;
+    const std::int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n > kParallelMin)
-    for (std::int64_t i = 0; i < n; ++i) {
-        float v = x[i] * s;
-        v = v > lo ? v : lo;
-        v = v < hi ? v : hi;
-        v = (v + kMagic) - kMagic;
-        out[i] = static_cast<std::int8_t>(static_cast<int>(v));
+    for (std::int64_t c = 0; c < chunks; ++c) {
+        const std::int64_t begin = c * kChunk;
+        simd::quantizeS8Run(x + begin, out + begin, std::min(kChunk, n - begin), q.scale, q.minLevel, q.maxLevel);
     }
 }
 
