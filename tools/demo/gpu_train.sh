@@ -12,9 +12,12 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >"$out/gpu.txt" 2>&1
 python3 -c "import lzma, shutil; shutil.copyfileobj(lzma.open('.gpu/pack.pt.xz'), open('/tmp/pack.pt', 'wb'))" || exit 2
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" >>"$out/gpu.txt" 2>&1
-for u in $configs; do
-  PYTHONUNBUFFERED=1 python3 tools/demo/train_mlm_gpu.py --pack /tmp/pack.pt --unfreeze "$u" \
-    --seconds "$seconds" --out "$out" "$@" 2>&1 | sed -u "s/^/[u$u] /" >>"$out/train.log" &
+# a setting is N (--unfreeze N) or N:TAG:EXTRA-OPTIONS (commas for spaces), e.g. 4:lr1:--lr-encoder,1e-4
+for c in $configs; do
+  u=${c%%:*}; rest=${c#*:}; tag=u$u; opts=()
+  if [ "$rest" != "$c" ]; then tag=${rest%%:*}; extra=${rest#*:}; [ "$extra" != "$rest" ] && IFS=, read -r -a opts <<<"$extra"; fi
+  PYTHONUNBUFFERED=1 python3 tools/demo/train_mlm_gpu.py --pack /tmp/pack.pt --unfreeze "$u" --tag "$tag" \
+    --seconds "$seconds" --out "$out" "$@" "${opts[@]}" 2>&1 | sed -u "s/^/[$tag] /" >>"$out/train.log" &
 done
 wait
 tail -n 60 "$out/train.log"

@@ -22,6 +22,7 @@ Writes DIR/{train,eval,calibration,wordnet_train,wordnet_eval}.txt (one sentence
 DIR/sources.tsv (path, bytes, SHA-256 of every source file read, for PROVENANCE.md).
 """
 import argparse
+import gzip
 import hashlib
 import pathlib
 import random
@@ -38,6 +39,10 @@ N_EVAL = 2000
 WORDNET = pathlib.Path("/usr/share/wordnet")
 WORDNET_FILES = ["data.noun", "data.verb", "data.adj", "data.adv"]
 N_WORDNET_EVAL = 600
+# The GNU Collaborative International Dictionary of English (Debian's dict-gcide: Webster's 1913
+# with additions, GPL): definitions and the quotations under them, a seeded sample of them
+GCIDE = pathlib.Path("/usr/share/dictd/gcide.dict.dz")
+N_GCIDE = 150000
 
 ROLE = re.compile(r":[a-zA-Z:+-]+:`([^`]*)`")
 LINK = re.compile(r"`([^`<]*?)\s*<[^>]*>`_{1,2}")
@@ -172,10 +177,43 @@ def wordnet_sentences(provenance):
     return examples, glosses
 
 
+def gcide_sentences(provenance):
+    """Definition and quotation sentences of GCIDE (the dictd text: entries separated by blank
+    lines; a headword line `Word \\pron\\, pos. [etymology]`, numbered senses, `{cross refs}`,
+    `[1913 Webster]` source tags, quotations ending in `--Author.`), 5-40 plain words each,
+    deduplicated, in file order."""
+    data = GCIDE.read_bytes()
+    provenance.append((GCIDE, len(data), hashlib.sha256(data).hexdigest()))
+    text = gzip.decompress(data).decode("utf-8", errors="replace")
+    out, seen = [], set()
+    for block in paragraphs(text.splitlines()):
+        para = " ".join(line.strip() for line in block)
+        para = re.sub(r"\\[^\\]*\\", " \\ ", para)     # pronunciations: the headword's sentence is dropped
+        para = re.sub(r"\[[^\]]*\]", " ", para)            # etymologies, [1913 Webster], [Obs.]
+        para = re.sub(r"--\s*[A-Z][^.]*\.", " ", para)      # quotation attributions
+        para = re.sub(r"[{}]", "", para)
+        para = re.sub(r"(^|\s)(\d+\.|\([a-z]\))\s", " ", para)  # sense numbers
+        para = re.sub(r"\s+", " ", para).strip()
+        for sentence in SENTENCE_END.split(para):
+            sentence = sentence.strip()
+            words = sentence.split()
+            if not 5 <= len(words) <= 40 or not sentence[0].isupper() or sentence[-1] not in ".!?":
+                continue
+            if sum(1 for w in words if WORD.match(w)) < len(words) or any(c in sentence for c in '"=_/{}[]<>@#$%^&*~\\`|'):
+                continue
+            if sentence.count("(") != sentence.count(")") or sentence.lower() in seen:
+                continue
+            seen.add(sentence.lower())
+            out.append(sentence)
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent / ".data"))
     parser.add_argument("--provenance", metavar="MD", help="also write the file table of PROVENANCE.md here")
+    parser.add_argument("--gcide", action="store_true",
+                        help=f"also write gcide_train.txt: {N_GCIDE} sentences of {GCIDE} (apt-get install dict-gcide)")
     args = parser.parse_args()
     if not SOURCES.is_dir():
         sys.exit(f"make_corpus: {SOURCES} is missing; install it with: apt-get install -y python3.11-doc")
@@ -206,6 +244,17 @@ def main():
     random.Random(f"{SEED}-wordnet-train").shuffle(wordnet_train)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    gcide = []
+    if args.gcide:
+        if not GCIDE.is_file():
+            sys.exit(f"make_corpus: {GCIDE} is missing; install it with: apt-get install -y dict-gcide")
+        gcide = gcide_sentences(provenance)
+        everyday = {s.lower() for s in wordnet_eval + evaluation + calibration}
+        gcide = [s for s in gcide if s.lower() not in everyday]
+        random.Random(f"{SEED}-gcide").shuffle(gcide)
+        print(f"make_corpus: GCIDE: {len(gcide)} sentences, {min(N_GCIDE, len(gcide))} kept")
+        gcide = gcide[:N_GCIDE]
+        (out / "gcide_train.txt").write_text("".join(s + "\n" for s in gcide), encoding="utf-8")
     for name, items in (("train", train), ("eval", evaluation), ("calibration", calibration),
                         ("wordnet_train", wordnet_train), ("wordnet_eval", wordnet_eval)):
         (out / f"{name}.txt").write_text("".join(s + "\n" for s in items), encoding="utf-8")

