@@ -16,6 +16,8 @@ usage examples quoted in its glosses ("he drank a cup of coffee") and the glosse
   wordnet_eval    600 held-out usage examples (a second held-out masked-LM set, everyday English)
 
 The Python split does not depend on WordNet (the same train/eval/calibration as before).
+With --gcide, definition and quotation sentences of GCIDE (Debian's dict-gcide, GPL) are written
+to gcide_train.txt as extra training text (the second GPU run of the masked LM).
 
 Standard library only.  python3 tools/demo/make_corpus.py [--out DIR]   (default tools/demo/.data)
 Writes DIR/{train,eval,calibration,wordnet_train,wordnet_eval}.txt (one sentence a line) and
@@ -144,6 +146,20 @@ def is_prose(sentence):
     return sentence.count("(") == sentence.count(")")
 
 
+def plain_sentence(text, min_words, seen):
+    """True (and remembered in seen) for a new sentence of min_words-40 plain words, without
+    markup characters, with balanced parentheses."""
+    words = text.split()
+    if not min_words <= len(words) <= 40:
+        return False
+    if sum(1 for w in words if WORD.match(w)) < len(words) or any(c in text for c in '"=_/{}[]<>@#$%^&*~\\`|'):
+        return False
+    if text.count("(") != text.count(")") or text.lower() in seen:
+        return False
+    seen.add(text.lower())
+    return True
+
+
 def wordnet_sentences(provenance):
     """WordNet 3.0 usage examples and glosses as sentences (deduplicated, in file order):
     returns (examples, glosses). A data line is `offset lex_filenum ss_type ... | gloss; "example"; ...`."""
@@ -165,15 +181,8 @@ def wordnet_sentences(provenance):
                 text = text[0].upper() + text[1:]
                 if text[-1] not in ".!?":
                     text += "."
-                words = text.split()
-                if not (4 if is_example else 6) <= len(words) <= 40:
-                    continue
-                if sum(1 for w in words if WORD.match(w)) < len(words) or any(c in text for c in '"=_/{}[]<>@#$%^&*~\\`'):
-                    continue
-                if text.count("(") != text.count(")") or text.lower() in seen:
-                    continue
-                seen.add(text.lower())
-                (examples if is_example else glosses).append(text)
+                if plain_sentence(text, 4 if is_example else 6, seen):
+                    (examples if is_example else glosses).append(text)
     return examples, glosses
 
 
@@ -196,15 +205,8 @@ def gcide_sentences(provenance):
         para = re.sub(r"\s+", " ", para).strip()
         for sentence in SENTENCE_END.split(para):
             sentence = sentence.strip()
-            words = sentence.split()
-            if not 5 <= len(words) <= 40 or not sentence[0].isupper() or sentence[-1] not in ".!?":
-                continue
-            if sum(1 for w in words if WORD.match(w)) < len(words) or any(c in sentence for c in '"=_/{}[]<>@#$%^&*~\\`|'):
-                continue
-            if sentence.count("(") != sentence.count(")") or sentence.lower() in seen:
-                continue
-            seen.add(sentence.lower())
-            out.append(sentence)
+            if sentence and sentence[0].isupper() and sentence[-1] in ".!?" and plain_sentence(sentence, 5, seen):
+                out.append(sentence)
     return out
 
 
