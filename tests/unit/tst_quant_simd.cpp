@@ -6,6 +6,7 @@
 
 #include <QTest>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -69,7 +70,7 @@ bool sameFloat(float a, float b)
 {
     if (std::isnan(a) || std::isnan(b))
         return std::isnan(a) && std::isnan(b);
-    return std::memcmp(&a, &b, sizeof a) == 0;
+    return std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b); // -0 differs from +0
 }
 
 struct Range {
