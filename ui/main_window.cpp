@@ -16,6 +16,7 @@
 #include "settings_dialog.h"
 #include "tensor_table_model.h"
 
+#include "qdq/errors.h"
 #include "qdq/io/onnx_export.h"
 #include "qdq/text_task.h"
 
@@ -261,10 +262,16 @@ void MainWindow::createStatusBar()
     m_progress->setTextVisible(true);
     m_progress->hide();
     m_cancel = new QToolButton(this);
+    m_cancel->setObjectName("cancelJob");
     m_cancel->setText(tr("Cancel"));
     m_cancel->setToolTip(tr("Cancel loading"));
     m_cancel->hide();
-    connect(m_cancel, &QToolButton::clicked, this, &MainWindow::cancelLoading);
+    connect(m_cancel, &QToolButton::clicked, this, [this] {
+        if (m_exportProgress)
+            cancelExport();
+        else
+            cancelLoading();
+    });
     connect(m_loadJob, &LoadJob::progressChanged, this, [this](const QString &stage, int percent) {
         m_progress->setRange(0, percent < 0 ? 0 : 100);
         m_progress->setValue(std::max(percent, 0));
@@ -330,34 +337,55 @@ void MainWindow::showExportOnnx()
 
 void MainWindow::exportOnnx(const QString &path)
 {
-    if (!m_checkpoint)
+    if (!m_checkpoint || m_exportProgress)
         return;
     qdq::OnnxExportOptions options;
     options.task = m_playground->task();
     setBusy(true);
     m_progress->setFormat(tr("exporting ONNX"));
-    auto *watcher = new QFutureWatcher<QString>(this);
-    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, path] {
+    m_cancel->setToolTip(tr("Cancel the export"));
+    m_exportProgress = std::make_shared<qdq::Progress>();
+    struct Outcome {
+        bool cancelled = false;
+        QString error;
+    };
+    auto *watcher = new QFutureWatcher<Outcome>(this);
+    connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, path] {
         setBusy(false);
-        const QString error = watcher->result();
+        m_exportProgress.reset();
+        m_cancel->setToolTip(tr("Cancel loading"));
+        const Outcome outcome = watcher->result();
         watcher->deleteLater();
-        if (!error.isEmpty()) {
-            reportError(tr("Export to “%1” failed: %2").arg(path, error));
+        if (outcome.cancelled) {
+            statusBar()->showMessage(tr("Export cancelled; “%1” was not written").arg(path), 8000);
+            emit exportCancelled(path);
+            return;
+        }
+        if (!outcome.error.isEmpty()) {
+            reportError(tr("Export to “%1” failed: %2").arg(path, outcome.error));
             return;
         }
         statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
         emit exported(path);
     });
-    watcher->setFuture(QtConcurrent::run(
-        [ck = m_checkpoint, config = m_quantizerModel->quantConfig(), options, file = path.toStdString()] {
-            try {
-                const qdq::OnnxExportSummary s = qdq::exportOnnx(*ck, config, options, file);
-                (void)s;
-                return QString();
-            } catch (const std::exception &e) {
-                return QString::fromStdString(e.what());
-            }
-        }));
+    watcher->setFuture(QtConcurrent::run([ck = m_checkpoint, config = m_quantizerModel->quantConfig(), options,
+                                          file = path.toStdString(), progress = m_exportProgress] {
+        Outcome outcome;
+        try {
+            (void)qdq::exportOnnx(*ck, config, options, file, progress.get());
+        } catch (const qdq::CancelledError &) {
+            outcome.cancelled = true;
+        } catch (const std::exception &e) {
+            outcome.error = QString::fromStdString(e.what());
+        }
+        return outcome;
+    }));
+}
+
+void MainWindow::cancelExport()
+{
+    if (m_exportProgress)
+        m_exportProgress->cancel();
 }
 
 void MainWindow::showAnalyze()

@@ -5,6 +5,7 @@
 
 #include "qdq/analysis.h"
 #include "qdq/checkpoint.h"
+#include "qdq/progress.h"
 
 #include <QMainWindow>
 
@@ -70,6 +71,9 @@ public slots:
     // the path cannot be opened at all.
     bool openPath(const QString &path);
     void cancelLoading();
+    // Cancels a running ONNX export (the status bar's Cancel during an export): the file keeps
+    // what it held before, and no temporary file is left.
+    void cancelExport();
     void showOpenFileDialog();
     void showOpenFolderDialog();
     void showAbout();
@@ -77,7 +81,8 @@ public slots:
     void showCalibrate();
     void showAnalyze();
     // File ▸ Export ▸ ONNX…: the open model with the playground's head and the Quantizers view's
-    // settings (calibration and overrides) as a Q/DQ ONNX file, on a worker thread.
+    // settings (calibration and overrides) as a Q/DQ ONNX file, on a worker thread; the status
+    // bar's Cancel stops it (exportCancelled follows).
     void exportOnnx(const QString &path);
     void showExportOnnx();
     // File ▸ Export ▸ Report…: the analysis dialog in report mode (returned for tests; nullptr
@@ -94,6 +99,8 @@ signals:
     void errorOccurred(const QString &message);
     // An export finished writing `path`.
     void exported(const QString &path);
+    // An ONNX export to `path` was cancelled; nothing was written.
+    void exportCancelled(const QString &path);
 
 protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
@@ -129,6 +136,7 @@ private:
     QLabel *m_statusMemory = nullptr;
     QProgressBar *m_progress = nullptr;
     QToolButton *m_cancel = nullptr;
+    std::shared_ptr<qdq::Progress> m_exportProgress; // set while an ONNX export runs
     LoadJob *m_loadJob = nullptr;
     TensorTableModel *m_tensorModel = nullptr;
     QuantizerTableModel *m_quantizerModel = nullptr;

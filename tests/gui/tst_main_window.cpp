@@ -55,6 +55,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+#include <QToolButton>
 #include <cmath>
 
 using namespace qdq::ui;
@@ -126,6 +127,7 @@ private slots:
     void histogramOfCalibratedCheckpoint();
     void calibrateDialogWritesAndOpens();
     void exportOnnxFromWindow();
+    void exportOnnxCancel();
     void analyzeFillsLayersView();
     void settingsPersistAndApply();
     void compareViewShowsAmaxRatios();
@@ -583,6 +585,45 @@ void TestMainWindow::exportOnnxFromWindow()
         if (q->index(r, QuantizerCompareModel::Ratio).data().toString() == "1.000")
             ++ones;
     QCOMPARE(ones, 39);
+}
+
+// The status bar's Cancel during an ONNX export: exportCancelled, no error, the file that was
+// there keeps its bytes, no temporary file is left; the next export runs to the end.
+void TestMainWindow::exportOnnxCancel()
+{
+    MainWindow w;
+    w.setInteractive(false);
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QTemporaryDir dir;
+    const QString path = dir.filePath("model.onnx");
+    {
+        QFile previous(path);
+        QVERIFY(previous.open(QIODevice::WriteOnly));
+        previous.write("previous bytes");
+    }
+    QSignalSpy cancelled(&w, &MainWindow::exportCancelled);
+    QSignalSpy exported(&w, &MainWindow::exported);
+    QSignalSpy errors(&w, &MainWindow::errorOccurred);
+    w.exportOnnx(path);
+    auto *cancel = w.findChild<QToolButton *>(QStringLiteral("cancelJob"));
+    QVERIFY(cancel);
+    QVERIFY(cancel->isVisibleTo(&w));
+    QCOMPARE(cancel->toolTip(), QStringLiteral("Cancel the export"));
+    cancel->click();
+    QVERIFY(cancelled.wait(60000));
+    QCOMPARE(cancelled.at(0).at(0).toString(), path);
+    QVERIFY(exported.isEmpty());
+    QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).value(0).toString()));
+    QVERIFY(!cancel->isVisibleTo(&w));
+    QFile after(path);
+    QVERIFY(after.open(QIODevice::ReadOnly));
+    QCOMPARE(after.readAll(), QByteArray("previous bytes"));
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("model.onnx")});
+    // the next export is not cancelled by the last one's request
+    w.exportOnnx(path);
+    QVERIFY(exported.wait(60000));
+    QVERIFY(cancelled.size() == 1);
+    QVERIFY(QFileInfo(path).size() > 1000);
 }
 
 void TestMainWindow::analyzeFillsLayersView()
