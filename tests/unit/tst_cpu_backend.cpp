@@ -23,6 +23,7 @@ private slots:
     void quantizedLinearMatchesUnfused();
     void quantizedMatmulMatchesUnfused();
     void linearBiasActivationMatchesUnfused();
+    void addLayerNormMatchesOnePass();
 };
 
 namespace {
@@ -151,6 +152,51 @@ void TestCpuBackend::linearBiasActivationMatchesUnfused()
             const float want = std::tanh(z.data<float>()[r * 24 + c] + bias.data<float>()[c]);
             QVERIFY(std::abs(y.data<float>()[r * 24 + c] - want) <= 1e-5F);
         }
+}
+
+// The fused residual add + LayerNorm (reference §5.4: float sum, biased variance, eps inside the
+// square root) against the same arithmetic written out with one double accumulator per sum, the
+// order of the earlier kernel: the vectorised partial sums give the same bits on these rows
+// (widths around the 16-lane blocks, BERT's, one with a 200x outlier like BERT's FFN outputs).
+void TestCpuBackend::addLayerNormMatchesOnePass()
+{
+    std::mt19937 rng(11);
+    const auto backend = kernels::createCpuBackend();
+    for (const std::int64_t width : {1, 15, 16, 17, 33, 384, 768, 1000}) {
+        const std::int64_t rows = 37;
+        Tensor a = randomTensor({rows, width}, rng, 3.0F);
+        const Tensor b = randomTensor({rows, width}, rng, 1.0F);
+        const Tensor gamma = randomTensor({width}, rng, 1.5F);
+        const Tensor beta = randomTensor({width}, rng, 0.5F);
+        a.mutableData<float>()[width / 2] = 200.0F;
+        const float eps = 1e-12F;
+        const Tensor y = backend->addLayerNorm(a, b, gamma, beta, eps);
+        for (std::int64_t r = 0; r < rows; ++r) {
+            std::vector<float> row(static_cast<std::size_t>(width));
+            double sum = 0.0;
+            for (std::int64_t j = 0; j < width; ++j) {
+                row[static_cast<std::size_t>(j)] = a.data<float>()[r * width + j] + b.data<float>()[r * width + j];
+                sum += row[static_cast<std::size_t>(j)];
+            }
+            const double mean = sum / static_cast<double>(width);
+            double sq = 0.0;
+            for (const float v : row)
+                sq += (v - mean) * (v - mean);
+            const auto rstd = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(width) + eps));
+            const auto meanF = static_cast<float>(mean);
+            for (std::int64_t j = 0; j < width; ++j) {
+                const float want =
+                    (row[static_cast<std::size_t>(j)] - meanF) * rstd * gamma.data<float>()[j] + beta.data<float>()[j];
+                const float got = y.data<float>()[r * width + j];
+                QVERIFY2(got == want, qPrintable(QStringLiteral("width %1 row %2 col %3: %4 vs %5")
+                                                     .arg(width)
+                                                     .arg(r)
+                                                     .arg(j)
+                                                     .arg(double(got), 0, 'g', 9)
+                                                     .arg(double(want), 0, 'g', 9)));
+            }
+        }
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCpuBackend)
