@@ -7,7 +7,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
 #include <type_traits>
+#include <vector>
 
 using namespace qdq;
 
@@ -33,6 +35,7 @@ private slots:
     void mmapViewOutlivesHandleAndFile();
     void mmapIsReadOnly();
     void mmapMissingFileNamesPath();
+    void releaseMappedPagesKeepsBytes();
 };
 
 void TestTensor::constructZeroed()
@@ -261,6 +264,60 @@ void TestTensor::mmapMissingFileNamesPath()
     }
     QTemporaryDir dir;
     QVERIFY_THROWS_EXCEPTION(IoError, (void)MappedFile::open(dir.path().toStdString()));
+}
+
+namespace {
+// This process's resident file-backed memory (RssFile of /proc/self/status), in kB.
+long rssFileKb()
+{
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("RssFile:", 0) == 0)
+            return std::stol(line.substr(8));
+    return -1;
+}
+} // namespace
+
+// releaseMappedPages(): a 32 MiB mapped weight leaves the resident set and reads back the same
+// values afterwards; owned memory and non-contiguous views are left alone.
+void TestTensor::releaseMappedPagesKeepsBytes()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("big.bin").toStdString();
+    const std::int64_t n = std::int64_t{8} << 20; // 8 Mi floats
+    {
+        std::ofstream out(path, std::ios::binary);
+        std::vector<float> values(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i)
+            values[static_cast<std::size_t>(i)] = static_cast<float>(i % 1000) * 0.25F;
+        out.write(reinterpret_cast<const char *>(values.data()), static_cast<std::streamsize>(n * 4));
+    }
+    const Tensor t = Tensor::fromStorage(MappedFile::open(path), 0, DType::F32, {n});
+    double sum = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) // touch every page
+        sum += t.data<float>()[i];
+    const long before = rssFileKb();
+    QVERIFY(before > 32 * 1024);
+    releaseMappedPages(t.slice(0, 0, n, 2)); // a strided view: no effect
+    const long strided = rssFileKb();
+    QVERIFY2(before - strided < 1024, qPrintable(QStringLiteral("RssFile %1 kB -> %2 kB").arg(before).arg(strided)));
+    releaseMappedPages(t);
+    const long after = rssFileKb();
+    QVERIFY2(before - after >= 30 * 1024, qPrintable(QStringLiteral("RssFile %1 kB -> %2 kB").arg(before).arg(after)));
+    double again = 0.0;
+    bool same = true;
+    for (std::int64_t i = 0; i < n; ++i) {
+        again += t.data<float>()[i];
+        same = same && t.data<float>()[i] == static_cast<float>(i % 1000) * 0.25F;
+    }
+    QVERIFY(same);
+    QCOMPARE(again, sum);
+    // owned memory keeps its values (MADV_DONTNEED would zero anonymous pages)
+    Tensor owned = t.slice(0, 0, 1 << 20).clone();
+    releaseMappedPages(owned);
+    QCOMPARE(owned.data<float>()[999], 249.75F);
+    releaseMappedPages(Tensor());
 }
 
 QTEST_APPLESS_MAIN(TestTensor)

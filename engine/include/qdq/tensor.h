@@ -131,4 +131,10 @@ private:
     Shape m_strides; // elements
 };
 
+// Drops the whole pages under a contiguous tensor that views a read-only file mapping (a weight of
+// a mapped checkpoint) from this process's resident memory: the next read faults them in again
+// from the page cache, with the same bytes. No effect on owned memory (where it would zero data)
+// or on an undefined tensor. For a weight whose packed or quantized copy is what the forward reads.
+void releaseMappedPages(const Tensor &t) noexcept;
+
 } // namespace qdq

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace qdq {
 
@@ -534,6 +536,19 @@ void Tensor::copyFrom(const Tensor &src)
     forEachOffset(m_shape, m_strides, [&](std::int64_t off) {
         storeValue(dst + off * de, m_dtype, from + srcOffsets[i++] * se, src.m_dtype);
     });
+}
+
+void releaseMappedPages(const Tensor &t) noexcept
+{
+    if (!t.storage() || t.storage()->mutableData() != nullptr || !t.isContiguous())
+        return; // owned memory: MADV_DONTNEED would zero it
+    static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<std::uintptr_t>(t.rawData());
+    const std::uintptr_t end = begin + static_cast<std::uintptr_t>(t.numel()) * dtypeSize(t.dtype());
+    const std::uintptr_t from = (begin + page - 1) / page * page;
+    const std::uintptr_t to = end / page * page;
+    if (to > from)
+        madvise(reinterpret_cast<void *>(from), to - from, MADV_DONTNEED);
 }
 
 } // namespace qdq

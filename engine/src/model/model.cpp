@@ -297,13 +297,18 @@ struct QDQBertModel::Impl {
     {
         l.integer = false;
         if (l.weightSite) {
+            // The forward reads the quantized copy, not the checkpoint's weight: its mapped pages
+            // leave the resident set (read again from the page cache by an observer, a roofline
+            // or the next change of the quantizers).
             if (auto codes = hooks->integerWeight(*l.weightSite, l.weight)) {
                 l.integer = true;
                 l.packed = backend->packQuantizedLinear(*codes, l.bias, l.activation);
+                releaseMappedPages(l.weight);
                 return;
             }
             l.packed =
                 backend->packLinear(hooks->apply(*l.weightSite, l.weight.alias(), nullptr), l.bias, l.activation);
+            releaseMappedPages(l.weight);
             return;
         }
         l.packed = backend->packLinear(l.weight, l.bias, l.activation);

@@ -14,8 +14,6 @@
 #include <malloc.h>
 #include <mutex>
 #include <string>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -115,21 +113,9 @@ private:
 };
 
 // A weight read from a mapped checkpoint file is only read again when a primitive wants another
-// layout (or the quantizers change): once reordered, drop its pages from this process (a read-only
-// private file mapping refaults them from the page cache on the next read), so that the packed
-// copy does not double the resident weights (issue #14: peak RSS of BERT-base FP32 < 600 MB).
-void releaseMappedPages(const Tensor &t)
-{
-    if (!t.storage() || t.storage()->mutableData() != nullptr)
-        return; // owned memory: MADV_DONTNEED would zero it
-    static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-    const auto begin = reinterpret_cast<std::uintptr_t>(t.rawData());
-    const std::uintptr_t end = begin + static_cast<std::uintptr_t>(t.numel()) * dtypeSize(t.dtype());
-    const std::uintptr_t from = (begin + page - 1) / page * page;
-    const std::uintptr_t to = end / page * page;
-    if (to > from)
-        madvise(reinterpret_cast<void *>(from), to - from, MADV_DONTNEED);
-}
+// layout (or the quantizers change): once reordered, its pages are dropped from this process
+// (qdq::releaseMappedPages), so that the packed copy does not double the resident weights
+// (issue #14: peak RSS of BERT-base FP32 < 600 MB).
 
 class CpuPackedLinear final : public PackedLinear {
 public:
