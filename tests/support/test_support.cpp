@@ -4,6 +4,9 @@
 #include <QFileInfo>
 #include <QProcess>
 
+#include <fstream>
+#include <string>
+
 namespace qdq::test {
 
 QString dataPath(const QString &relative)
@@ -59,6 +62,17 @@ QString checkInfoRejects(const QString &path, const QByteArray &needle)
     if (!r.out.isEmpty())
         return QStringLiteral("unexpected stdout: ") + QString::fromUtf8(r.out);
     return {};
+}
+
+long procStatusKiB(const char *field)
+{
+    std::ifstream status("/proc/self/status");
+    const std::string prefix = std::string(field) + ':';
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind(prefix, 0) == 0)
+            return std::stol(line.substr(prefix.size()));
+    return -1;
 }
 
 } // namespace qdq::test

@@ -28,4 +28,7 @@ ProcessResult runCli(const QStringList &args, int timeoutMs = 120000);
 // Returns what was wrong, empty when all held: QVERIFY2(checkInfoRejects(p, n).isEmpty(), ...).
 QString checkInfoRejects(const QString &path, const QByteArray &needle);
 
+// A "Name:   N kB" field of /proc/self/status (VmHWM, RssFile, ...) in KiB; -1 when unknown.
+long procStatusKiB(const char *field);
+
 } // namespace qdq::test

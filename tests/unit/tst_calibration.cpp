@@ -71,12 +71,7 @@ std::vector<CalibrationExample> syntheticExamples(int n)
 // VmHWM of this process (Linux), KiB; -1 when unknown.
 long peakRssKiB()
 {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmHWM:", 0) == 0)
-            return std::stol(line.substr(6));
-    return -1;
+    return test::procStatusKiB("VmHWM");
 }
 
 // Fake quant at every site with the existing TensorQuantizer (reference §3): calibrated amax

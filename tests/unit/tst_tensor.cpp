@@ -1,6 +1,7 @@
 // Tensor core: construction, views sharing storage, copies, dtype conversion, mmap lifetime.
 #include "qdq/errors.h"
 #include "qdq/tensor.h"
+#include "support/test_support.h"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -266,19 +267,6 @@ void TestTensor::mmapMissingFileNamesPath()
     QVERIFY_THROWS_EXCEPTION(IoError, (void)MappedFile::open(dir.path().toStdString()));
 }
 
-namespace {
-// This process's resident file-backed memory (RssFile of /proc/self/status), in kB.
-long rssFileKb()
-{
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("RssFile:", 0) == 0)
-            return std::stol(line.substr(8));
-    return -1;
-}
-} // namespace
-
 // releaseMappedPages(): a 32 MiB mapped weight leaves the resident set and reads back the same
 // values afterwards; owned memory and non-contiguous views are left alone.
 void TestTensor::releaseMappedPagesKeepsBytes()
@@ -297,13 +285,13 @@ void TestTensor::releaseMappedPagesKeepsBytes()
     double sum = 0.0;
     for (std::int64_t i = 0; i < n; ++i) // touch every page
         sum += t.data<float>()[i];
-    const long before = rssFileKb();
+    const long before = test::procStatusKiB("RssFile");
     QVERIFY(before > 32 * 1024);
     releaseMappedPages(t.slice(0, 0, n, 2)); // a strided view: no effect
-    const long strided = rssFileKb();
+    const long strided = test::procStatusKiB("RssFile");
     QVERIFY2(before - strided < 1024, qPrintable(QStringLiteral("RssFile %1 kB -> %2 kB").arg(before).arg(strided)));
     releaseMappedPages(t);
-    const long after = rssFileKb();
+    const long after = test::procStatusKiB("RssFile");
     QVERIFY2(before - after >= 30 * 1024, qPrintable(QStringLiteral("RssFile %1 kB -> %2 kB").arg(before).arg(after)));
     double again = 0.0;
     bool same = true;
