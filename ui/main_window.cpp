@@ -337,8 +337,12 @@ void MainWindow::showExportOnnx()
 
 void MainWindow::exportOnnx(const QString &path)
 {
-    if (!m_checkpoint || m_exportProgress)
+    if (!m_checkpoint)
         return;
+    if (m_exportProgress) {
+        statusBar()->showMessage(tr("An ONNX export is already running; wait for it or cancel it first."), 8000);
+        return;
+    }
     qdq::OnnxExportOptions options;
     options.task = m_playground->task();
     setBusy(true);

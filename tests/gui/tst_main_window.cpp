@@ -51,6 +51,7 @@
 #include <QSet>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
@@ -605,6 +606,9 @@ void TestMainWindow::exportOnnxCancel()
     QSignalSpy exported(&w, &MainWindow::exported);
     QSignalSpy errors(&w, &MainWindow::errorOccurred);
     w.exportOnnx(path);
+    w.exportOnnx(path); // a second request while one runs is refused, with a message
+    QVERIFY2(w.statusBar()->currentMessage().contains(QStringLiteral("already running")),
+             qPrintable(w.statusBar()->currentMessage()));
     auto *cancel = w.findChild<QToolButton *>(QStringLiteral("cancelJob"));
     QVERIFY(cancel);
     QVERIFY(cancel->isVisibleTo(&w));
