@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -220,6 +221,12 @@ int runBench(const QStringList &args)
         collectorBytes = calibrator.memoryBytes();
     }
     const auto kindName = [](Precision k) { return k == Precision::Int8 ? "int8" : "fp32"; };
+    // the wait policy libgomp runs with (threading.h: chosen at start unless set by the user)
+    std::string openMpWait = "libgomp default";
+    if (const char *policy = std::getenv("OMP_WAIT_POLICY"))
+        openMpWait = std::string("OMP_WAIT_POLICY=") + policy;
+    else if (const char *spin = std::getenv("GOMP_SPINCOUNT"))
+        openMpWait = std::string("GOMP_SPINCOUNT=") + spin;
     if (common.json) {
         nlohmann::json j = {{"model", what},
                             {"task", taskName(*task)},
@@ -227,6 +234,7 @@ int runBench(const QStringList &args)
                             {"amax", amaxMode},
                             {"backend", model.backendName()},
                             {"threads", numThreads()},
+                            {"openmp_wait", openMpWait},
                             {"batch", batch},
                             {"seq", seq},
                             {"runs", runs},
@@ -261,8 +269,9 @@ int runBench(const QStringList &args)
         printJson(j);
         return Ok;
     }
-    std::printf("model     %s (%s, %s, %s, %d threads)\n", what.c_str(), std::string(taskName(*task)).c_str(),
-                precision.c_str(), model.backendName().c_str(), numThreads());
+    std::printf("model     %s (%s, %s, %s, %d threads, OpenMP wait %s)\n", what.c_str(),
+                std::string(taskName(*task)).c_str(), precision.c_str(), model.backendName().c_str(), numThreads(),
+                openMpWait.c_str());
     if (model.precision() != Precision::Fp32)
         std::printf("amax      %s\n", amaxMode.c_str());
     std::printf("shape     batch %d x seq %d, %d runs after %d warm-up\n", batch, seq, runs, warmup);

@@ -6,7 +6,10 @@
 
 #include <QTest>
 
+#include <atomic>
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace qdq;
 
@@ -18,6 +21,7 @@ private slots:
     void progressReportsAndCancels();
     void progressCancelFromOtherThread();
     void threadSetting();
+    void openMpSpinFollowsBusyCores();
     void deviceParsing();
     void cudaStatusNeverThrows();
 };
@@ -90,6 +94,28 @@ void TestCore::threadSetting()
     QCOMPARE(numThreads(), hardwareThreads());
     setNumThreads(-5);
     QCOMPARE(numThreads(), hardwareThreads());
+}
+
+// threading.h: the long spin only where the threads fit beside everything runnable now
+void TestCore::openMpSpinFollowsBusyCores()
+{
+    QVERIFY(runnableTasks() >= 1); // this thread, reading /proc/loadavg
+    const int cores = hardwareThreads();
+    QVERIFY(!coresAreFree(cores + 1000));
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> busy;
+    for (int i = 0; i < 2 * cores; ++i)
+        busy.emplace_back([&stop] {
+            while (!stop.load(std::memory_order_relaxed)) {
+            }
+        });
+    const bool free = coresAreFree(1);
+    const std::string spin = openMpSpinCount(1);
+    stop = true;
+    for (std::thread &t : busy)
+        t.join();
+    QVERIFY(!free);
+    QCOMPARE(spin, std::string(kSharedCoresSpin));
 }
 
 void TestCore::deviceParsing()

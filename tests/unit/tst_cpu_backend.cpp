@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -21,6 +22,7 @@ class TestCpuBackend : public QObject {
 private slots:
     void quantizedLinearMatchesUnfused_data();
     void quantizedLinearMatchesUnfused();
+    void quantizedLinearFixedScaleEqualsRuntimeScale();
     void quantizedMatmulMatchesUnfused();
     void linearBiasActivationMatchesUnfused();
     void addLayerNormMatchesOnePass();
@@ -63,9 +65,13 @@ void TestCpuBackend::quantizedLinearMatchesUnfused_data()
     QTest::addColumn<int>("rows");
     QTest::addColumn<bool>("withBias");
     QTest::addColumn<bool>("relu");
-    QTest::newRow("rows 7, bias") << 7 << true << false;
-    QTest::newRow("rows 1, no bias") << 1 << false << false;
-    QTest::newRow("rows 33, bias + relu") << 33 << true << true;
+    QTest::addColumn<bool>("fixed");
+    for (const bool fixed : {false, true}) {
+        const char *kind = fixed ? "stored amax" : "amax per call";
+        QTest::addRow("rows 7, bias, %s", kind) << 7 << true << false << fixed;
+        QTest::addRow("rows 1, no bias, %s", kind) << 1 << false << false << fixed;
+        QTest::addRow("rows 33, bias + relu, %s", kind) << 33 << true << true << fixed;
+    }
 }
 
 void TestCpuBackend::quantizedLinearMatchesUnfused()
@@ -73,6 +79,7 @@ void TestCpuBackend::quantizedLinearMatchesUnfused()
     QFETCH(int, rows);
     QFETCH(bool, withBias);
     QFETCH(bool, relu);
+    QFETCH(bool, fixed);
     std::mt19937 rng(7);
     const std::int64_t k = 96;
     const std::int64_t n = 40;
@@ -85,7 +92,7 @@ void TestCpuBackend::quantizedLinearMatchesUnfused()
     const QuantizedTensor q = quantizeToInt(w, AmaxView{amax, 0}, QuantRange{});
     const Tensor bias = withBias ? randomTensor({n}, rng, 0.5F) : Tensor();
     const Tensor x = randomTensor({rows, k}, rng, 3.0F);
-    const IntegerQuant xq{127.0F / 2.5F, -128.0F, 127.0F}; // amax 2.5: some inputs clip
+    const IntegerQuant xq{127.0F / 2.5F, -128.0F, 127.0F, fixed}; // amax 2.5: some inputs clip
 
     const auto backend = kernels::createCpuBackend();
     const auto packed =
@@ -107,6 +114,37 @@ void TestCpuBackend::quantizedLinearMatchesUnfused()
             const float got = y.data<float>()[r * n + c];
             QVERIFY2(close(got, want), qPrintable(QString("row %1 col %2: %3 vs %4").arg(r).arg(c).arg(got).arg(want)));
         }
+}
+
+// The rescale built into the kernel for a stored amax (output scales) and the one given per call
+// (a binary multiply) round alike: the same bits, for scale after scale (past the backend's plan
+// cache, which drops the built-in ones beyond 16).
+void TestCpuBackend::quantizedLinearFixedScaleEqualsRuntimeScale()
+{
+    std::mt19937 rng(5);
+    const std::int64_t k = 64;
+    const std::int64_t n = 48;
+    const std::int64_t rows = 9;
+    const Tensor w = randomTensor({n, k}, rng, 0.05F);
+    const std::vector<float> amax{0.05F};
+    const QuantizedTensor q = quantizeToInt(w, AmaxView{amax, 0}, QuantRange{});
+    const Tensor bias = randomTensor({n}, rng, 0.5F);
+    const Tensor x = randomTensor({rows, k}, rng, 3.0F);
+    const auto backend = kernels::createCpuBackend();
+    const auto packed = backend->packQuantizedLinear(q, bias, kernels::Activation::GeluErf);
+    for (int step = 0; step < 20; ++step) {
+        const float scale = 127.0F / (1.0F + 0.125F * static_cast<float>(step));
+        const Tensor runtime = backend->quantizedLinear(x, IntegerQuant{scale, -128.0F, 127.0F, false}, *packed);
+        const Tensor fixedScale = backend->quantizedLinear(x, IntegerQuant{scale, -128.0F, 127.0F, true}, *packed);
+        QVERIFY(std::memcmp(runtime.data<float>(), fixedScale.data<float>(),
+                            static_cast<std::size_t>(rows * n) * sizeof(float)) == 0);
+        if (step == 0) { // and not a constant: a later scale gives other values
+            const Tensor other =
+                backend->quantizedLinear(x, IntegerQuant{scale * 0.5F, -128.0F, 127.0F, true}, *packed);
+            QVERIFY(std::memcmp(other.data<float>(), fixedScale.data<float>(),
+                                static_cast<std::size_t>(rows * n) * sizeof(float)) != 0);
+        }
+    }
 }
 
 void TestCpuBackend::quantizedMatmulMatchesUnfused()

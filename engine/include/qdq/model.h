@@ -68,6 +68,9 @@ struct IntegerQuant {
     float scale = 1.0F; // fl(B / amax); 0 for a tiny amax (every code 0, reference §3.3 step 4)
     float minLevel = -128.0F;
     float maxLevel = 127.0F;
+    // The amax is stored (calibrated or overridden), not max|x| of this call: the same scale on
+    // every call until the quantizers change, so a backend may build it into its kernels.
+    bool fixed = false;
     // The divisor of the dequantization (step 6: 1 where the scale is 0).
     [[nodiscard]] float dequantDivisor() const noexcept { return scale == 0.0F ? 1.0F : scale; }
 };

@@ -17,9 +17,21 @@ void applyNumThreads() noexcept;
 // libgomp reads its wait policy once, when it is loaded (before main): by default a thread that
 // waits at a barrier spins for ~300k iterations. On a machine whose few cores are shared with
 // other work (the 2-core hosts of issue #14), spinning threads steal the cores from each other and
-// a forward is several times slower than with a short spin (bench/README.md). Call first thing in
-// main(): unless the user chose a policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT), re-executes this
-// program once with GOMP_SPINCOUNT=1000; returns only when no re-execution happened.
-void reexecWithShortOpenMpSpin(char **argv) noexcept;
+// a forward is several times slower than with a short spin (bench/README.md); on free cores a
+// short spin puts the waiting thread to sleep between two oneDNN calls and each call pays a
+// futex wake-up instead (BERT-base INT8 b1/s128: 41 ms with 1000, 37-39 ms with 10000).
+inline constexpr const char *kSharedCoresSpin = "1000";
+inline constexpr const char *kFreeCoresSpin = "10000";
+// Tasks runnable right now, system-wide (the fourth field of /proc/loadavg); -1 if unknown.
+[[nodiscard]] int runnableTasks() noexcept;
+// Whether `threads` more busy threads fit on the online cores beside everything runnable now
+// (three samples 1 ms apart, the busiest counts; this process itself is not counted).
+[[nodiscard]] bool coresAreFree(int threads) noexcept;
+// kFreeCoresSpin when coresAreFree(threads), else kSharedCoresSpin.
+[[nodiscard]] const char *openMpSpinCount(int threads) noexcept;
+// Call first thing in main(): unless the user chose a policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT),
+// re-executes this program once with GOMP_SPINCOUNT=openMpSpinCount(hardwareThreads()); returns
+// only when no re-execution happened.
+void reexecWithBoundedOpenMpSpin(char **argv) noexcept;
 
 } // namespace qdq

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <omp.h>
 #include <sched.h>
@@ -43,11 +44,48 @@ void applyNumThreads() noexcept
     omp_set_num_threads(numThreads());
 }
 
-void reexecWithShortOpenMpSpin(char **argv) noexcept
+int runnableTasks() noexcept
+{
+    // /proc/loadavg: "0.52 0.58 0.59 2/345 1234"; the fourth field is runnable / all tasks, now
+    std::FILE *f = std::fopen("/proc/loadavg", "r");
+    if (!f)
+        return -1;
+    double l1 = 0.0;
+    double l5 = 0.0;
+    double l15 = 0.0;
+    int running = -1;
+    int all = 0;
+    if (std::fscanf(f, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &all) != 5)
+        running = -1;
+    std::fclose(f);
+    return running;
+}
+
+bool coresAreFree(int threads) noexcept
+{
+    const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+    int busiest = 0;
+    for (int sample = 0; sample < 3; ++sample) {
+        const int running = runnableTasks();
+        if (running < 1 || online < 1)
+            return false;                         // unknown: assume shared
+        busiest = std::max(busiest, running - 1); // this process is one of them
+        if (sample < 2)
+            ::usleep(1000);
+    }
+    return busiest + threads <= online;
+}
+
+const char *openMpSpinCount(int threads) noexcept
+{
+    return coresAreFree(threads) ? kFreeCoresSpin : kSharedCoresSpin;
+}
+
+void reexecWithBoundedOpenMpSpin(char **argv) noexcept
 {
     if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr)
         return;
-    ::setenv("GOMP_SPINCOUNT", "1000", 1);
+    ::setenv("GOMP_SPINCOUNT", openMpSpinCount(hardwareThreads()), 1);
     ::execv("/proc/self/exe", argv); // returns only on failure: carry on with the default policy
 }
 

@@ -48,6 +48,7 @@ public:
         // reference §3.3 steps 3-4: s = fl(B / a); s = 0 where a <= 2^-24 (< in the 2.2 CUDA kernel)
         const bool tiny = r.strictTinyTest ? a < kTinyAmax : a <= kTinyAmax;
         iq.scale = tiny ? 0.0F : r.maxLevel / a;
+        iq.fixed = q.hasAmax();
         return iq;
     }
 

@@ -4,16 +4,21 @@
 #include "kernels/backend.h"
 
 #include "qdq/errors.h"
+#include "qdq/threading.h"
 #include "quant/quant_simd.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <malloc.h>
+#include <map>
 #include <mutex>
+#include <omp.h>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -46,8 +51,17 @@ dnnl::algorithm eltwiseAlgorithm(Activation a)
 // Element-wise passes over fewer values than this run on the calling thread: a parallel region
 // costs a wake-up and a barrier, microseconds on an idle machine but up to a scheduler slice on a
 // loaded one, while one thread streams 256K floats in well under 100 us (b1/s128 activations are
-// 98K-393K values).
-constexpr std::int64_t kParallelMin = std::int64_t{1} << 18;
+// 98K-393K values). With the long spin of free cores (threading.h: the other threads still spin
+// when the next region starts) from 32K values: BERT-base INT8 b1/s128 37.4 -> 36.4 ms.
+std::int64_t parallelMin()
+{
+    static const std::int64_t values = [] {
+        const char *spin = std::getenv("GOMP_SPINCOUNT");
+        const bool spinning = spin != nullptr && std::strtoll(spin, nullptr, 10) >= std::atoll(kFreeCoresSpin);
+        return spinning ? std::int64_t{1} << 15 : std::int64_t{1} << 18;
+    }();
+    return values;
+}
 
 // The mean of v[0, n) and the sum of squared deviations from it, both in double (reference §5.4).
 // Sixteen partial sums, each in order, instead of one: a single double accumulator is bound by the
@@ -173,12 +187,13 @@ private:
 // (scalar or AVX-512, the same bits) is quant/quant_simd.h's.
 void quantizeS8(const float *x, std::int8_t *out, std::int64_t n, const IntegerQuant &q)
 {
-    constexpr std::int64_t kChunk = std::int64_t{1} << 16;
-    const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (n > kParallelMin)
-    for (std::int64_t c = 0; c < chunks; ++c) {
-        const std::int64_t begin = c * kChunk;
-        simd::quantizeS8Run(x + begin, out + begin, std::min(kChunk, n - begin), q.scale, q.minLevel, q.maxLevel);
+#pragma omp parallel if (n > parallelMin())
+    {
+        const std::int64_t parts = omp_get_num_threads();
+        const std::int64_t part = omp_get_thread_num();
+        const std::int64_t begin = n * part / parts;
+        const std::int64_t end = n * (part + 1) / parts;
+        simd::quantizeS8Run(x + begin, out + begin, end - begin, q.scale, q.minLevel, q.maxLevel);
     }
 }
 
@@ -249,17 +264,28 @@ public:
     struct Plan {
         dnnl::matmul primitive;
         memory weights; // s8 codes reordered (with the s8s8 compensation oneDNN wants) for this primitive
+        bool runtimeScales = false;
     };
 
-    // s8 [rows,K] x s8 [K,N] -> f32 [rows,N], then three post-ops: the rescale as a binary multiply
-    // by a per-column f32 vector given at execution (the same single rounding as runtime output
-    // scales, which would make oneDNN 2.6 fall back from the VNNI brgemm kernel to gemm:jit), the
-    // f32 bias as a binary add, and the activation.
-    const Plan &plan(std::int64_t rows, const dnnl::engine &engine, dnnl::stream &stream)
+    // s8 [rows,K] x s8 [K,N] -> f32 [rows,N], then the rescale fl(f32(acc) * fl(1 / (s_x s_w)))
+    // per column, the f32 bias and the activation. For a fixed s_x (a stored amax) the rescale is
+    // the primitive's output scales, built in (one primitive per s_x); for max|x| per call it is a
+    // binary multiply by a per-column f32 vector given at execution: runtime output scales would
+    // make oneDNN 2.6 fall back from the VNNI brgemm kernel to gemm:jit, and a primitive per call
+    // costs more than the multiply. Both round once, alike (tst_cpu_backend). The bias is a
+    // binary add either way: oneDNN 2.6's own int8 bias is added before the output scale.
+    const Plan &plan(std::int64_t rows, const IntegerQuant &xq, const dnnl::engine &engine, dnnl::stream &stream)
     {
         std::lock_guard lock(m_mutex);
-        if (const auto it = m_plans.find(rows); it != m_plans.end())
+        const float sx = xq.dequantDivisor();
+        std::uint32_t sxBits = 0;
+        if (xq.fixed)
+            std::memcpy(&sxBits, &sx, sizeof sxBits);
+        const PlanKey key{rows, xq.fixed, sxBits};
+        if (const auto it = m_plans.find(key); it != m_plans.end())
             return it->second;
+        if (xq.fixed && m_plans.size() >= kMaxPlans) // amax overrides tried one after another
+            std::erase_if(m_plans, [](const auto &entry) { return std::get<1>(entry.first); });
         const std::int64_t n = outFeatures();
         const std::int64_t k = inFeatures();
         const memory::desc src({rows, k}, memory::data_type::s8, memory::format_tag::ab);
@@ -268,7 +294,10 @@ public:
         const memory::desc perColumn({1, n}, memory::data_type::f32, memory::format_tag::ab);
         dnnl::primitive_attr attr;
         dnnl::post_ops ops;
-        ops.append_binary(dnnl::algorithm::binary_mul, perColumn);
+        if (xq.fixed)
+            attr.set_output_scales(1 << 1, outScales(sx));
+        else
+            ops.append_binary(dnnl::algorithm::binary_mul, perColumn);
         if (m_bias.defined())
             ops.append_binary(dnnl::algorithm::binary_add, perColumn);
         if (m_activation != Activation::None)
@@ -280,7 +309,7 @@ public:
         // codes are [N,K] row-major = [K,N] with strides {1, K}
         const memory::desc plain({k, n}, memory::data_type::s8, memory::format_tag::ba);
         const memory packed = m_packed.get(pd.weights_desc(), plain, mutablePtr(m_codes), engine, stream);
-        return m_plans.emplace(rows, Plan{dnnl::matmul(pd), packed}).first->second;
+        return m_plans.emplace(key, Plan{dnnl::matmul(pd), packed, !xq.fixed}).first->second;
     }
 
 private:
@@ -291,7 +320,9 @@ private:
     Tensor m_bias;
     Activation m_activation;
     std::mutex m_mutex;
-    std::unordered_map<std::int64_t, Plan> m_plans;
+    using PlanKey = std::tuple<std::int64_t, bool, std::uint32_t>; // rows, fixed s_x, its bits
+    static constexpr std::size_t kMaxPlans = 16;
+    std::map<PlanKey, Plan> m_plans;
     PackedWeights m_packed;
 };
 
@@ -417,7 +448,7 @@ public:
         const float *m = mask.defined() ? mask.data<float>() : nullptr;
         const std::int64_t rows = batch * heads * len;
         // reference §5.3: scores / sqrt(d) (a division, as PyTorch does), then + mask (§5.2)
-#pragma omp parallel for schedule(static) if (scores.numel() > kParallelMin)
+#pragma omp parallel for schedule(static) if (scores.numel() > parallelMin())
         for (std::int64_t r = 0; r < rows; ++r) {
             float *row = s + r * keys;
             const std::int64_t b = r / (heads * len);
@@ -459,7 +490,7 @@ public:
         Tensor out = Tensor::empty(DType::F32, {b, heads, l, d});
         const float *s = src.data<float>();
         float *o = out.mutableData<float>();
-#pragma omp parallel for collapse(2) schedule(static) if (out.numel() > kParallelMin)
+#pragma omp parallel for collapse(2) schedule(static) if (out.numel() > parallelMin())
         for (std::int64_t bi = 0; bi < b; ++bi)
             for (std::int64_t hi = 0; hi < heads; ++hi)
                 for (std::int64_t li = 0; li < l; ++li)
@@ -478,7 +509,7 @@ public:
         Tensor out = Tensor::empty(DType::F32, {b, l, heads * d});
         const float *s = src.data<float>();
         float *o = out.mutableData<float>();
-#pragma omp parallel for collapse(2) schedule(static) if (out.numel() > kParallelMin)
+#pragma omp parallel for collapse(2) schedule(static) if (out.numel() > parallelMin())
         for (std::int64_t bi = 0; bi < b; ++bi)
             for (std::int64_t hi = 0; hi < heads; ++hi)
                 for (std::int64_t li = 0; li < l; ++li)
@@ -503,7 +534,7 @@ public:
         const float *g = gamma.data<float>();
         const float *be = beta.data<float>();
         float *o = out.mutableData<float>();
-#pragma omp parallel for schedule(static) if (out.numel() > kParallelMin)
+#pragma omp parallel for schedule(static) if (out.numel() > parallelMin())
         for (std::int64_t r = 0; r < rows; ++r) {
             float *orow = o + r * width;
             const float *xrow = xp + r * width;
@@ -563,21 +594,21 @@ public:
             return y;
         const Tensor src = x.contiguous();
         Tensor codes = Tensor::empty(DType::I8, {rows, k});
+        const auto &plan = packed.plan(rows, xq, m_engine, m_stream);
         quantizeS8(src.data<float>(), codes.mutableData<std::int8_t>(), rows * k, xq);
-        std::vector<float> &outScales = packed.outScales(xq.dequantDivisor());
-        const auto &plan = packed.plan(rows, m_engine, m_stream);
         memory srcMem(memory::desc({rows, k}, memory::data_type::s8, memory::format_tag::ab), m_engine,
                       codes.mutableRawData());
         memory dstMem(memory::desc({rows, n}, memory::data_type::f32, memory::format_tag::ab), m_engine,
                       y.mutableRawData());
         const memory::desc perColumn({1, n}, memory::data_type::f32, memory::format_tag::ab);
         std::unordered_map<int, memory> args{
-            {DNNL_ARG_SRC, srcMem},
-            {DNNL_ARG_WEIGHTS, plan.weights},
-            {DNNL_ARG_DST, dstMem},
-            {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(perColumn, m_engine, outScales.data())}};
+            {DNNL_ARG_SRC, srcMem}, {DNNL_ARG_WEIGHTS, plan.weights}, {DNNL_ARG_DST, dstMem}};
+        int postOp = 0;
+        if (plan.runtimeScales)
+            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(postOp++) | DNNL_ARG_SRC_1,
+                         memory(perColumn, m_engine, packed.outScales(xq.dequantDivisor()).data()));
         if (packed.bias().defined())
-            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1,
+            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(postOp) | DNNL_ARG_SRC_1,
                          memory(perColumn, m_engine, mutablePtr(packed.bias())));
         plan.primitive.execute(m_stream, args);
         m_stream.wait();
