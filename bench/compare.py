@@ -104,6 +104,19 @@ def torch_model(model: Path):
     return m
 
 
+def cores_are_free(threads: int) -> bool:
+    """threading.h's coresAreFree: `threads` busy threads fit beside the tasks runnable in each of
+    five samples 1 ms apart (this process not counted)."""
+    others = None
+    for sample in range(5):
+        if sample:
+            time.sleep(0.001)
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        others = running - 1 if others is None else min(others, running - 1)
+    return others + threads <= (os.cpu_count() or 1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--qdq", default=str(ROOT / "build" / "app" / "qdq"), help="the qdq binary")
@@ -121,12 +134,17 @@ def main() -> None:
     args = ap.parse_args()
 
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    # The same thread wait policy for everyone (before torch loads libgomp): a short spin, then sleep,
-    # as `qdq` picks for itself; the default long spin is several times slower on a shared 2-core host.
+    # The same OpenMP wait policy for PyTorch and `qdq` (before torch loads libgomp), the one `qdq`
+    # picks for itself (engine/include/qdq/threading.h): on free cores a bounded spin
+    # (GOMP_SPINCOUNT=10000), on busy ones a short spin then sleep (1000); the default long spin is
+    # several times slower on a shared 2-core host. ORT does not spin (its spinning pool threads
+    # slowed ORT itself and the next runtime in this process: ORT on our Q/DQ export 83.5 ms with
+    # spinning against 45-53 ms without; PyTorch dynamic INT8 191.6 against ~50 ms).
+    free = cores_are_free(args.threads)
     if args.spinning:
         os.environ.setdefault("OMP_WAIT_POLICY", "ACTIVE")
     else:
-        os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+        os.environ.setdefault("GOMP_SPINCOUNT", "10000" if free else "1000")
     import numpy as np
     import onnxruntime as ort
     import torch
@@ -158,7 +176,8 @@ def main() -> None:
 
     results = []
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; "
-          f"{args.threads} threads ({'spinning' if args.spinning else 'short spin'}); torch {torch.__version__}, "
+          f"{args.threads} threads ({'spinning' if args.spinning else 'free cores: bounded spin' if free else 'busy cores: short spin'}, "
+          f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '-')}); torch {torch.__version__}, "
           f"onnxruntime {ort.__version__}")
     for shape in args.shapes:
         b, s = (int(v) for v in shape.split("x"))

@@ -24,8 +24,8 @@ inline constexpr const char *kSharedCoresSpin = "1000";
 inline constexpr const char *kFreeCoresSpin = "10000";
 // Tasks runnable right now, system-wide (the fourth field of /proc/loadavg); -1 if unknown.
 [[nodiscard]] int runnableTasks() noexcept;
-// Whether `threads` more busy threads fit on the online cores beside everything runnable now
-// (three samples 1 ms apart, the busiest counts; this process itself is not counted).
+// Whether `threads` more busy threads fit on the online cores beside the tasks that keep cores
+// busy now (runnable in each of five samples 1 ms apart; this process itself is not counted).
 [[nodiscard]] bool coresAreFree(int threads) noexcept;
 // kFreeCoresSpin when coresAreFree(threads), else kSharedCoresSpin.
 [[nodiscard]] const char *openMpSpinCount(int threads) noexcept;

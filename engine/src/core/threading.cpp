@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <omp.h>
 #include <sched.h>
 #include <thread>
@@ -64,16 +65,20 @@ int runnableTasks() noexcept
 bool coresAreFree(int threads) noexcept
 {
     const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-    int busiest = 0;
-    for (int sample = 0; sample < 3; ++sample) {
-        const int running = runnableTasks();
-        if (running < 1 || online < 1)
-            return false;                         // unknown: assume shared
-        busiest = std::max(busiest, running - 1); // this process is one of them
-        if (sample < 2)
+    if (online < 1)
+        return false; // unknown: assume shared
+    // A task that keeps a core busy is runnable in every sample; one that only passes by (a
+    // kernel worker, a process exiting) is not, so the fewest runnable of five samples counts.
+    int others = std::numeric_limits<int>::max();
+    for (int sample = 0; sample < 5; ++sample) {
+        if (sample > 0)
             ::usleep(1000);
+        const int running = runnableTasks();
+        if (running < 1)
+            return false;
+        others = std::min(others, running - 1); // this process is one of them
     }
-    return busiest + threads <= online;
+    return others + threads <= online;
 }
 
 const char *openMpSpinCount(int threads) noexcept
