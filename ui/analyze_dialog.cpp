@@ -1,6 +1,7 @@
 #include "analyze_dialog.h"
 
 #include "browse_field.h"
+#include "guarded_job.h"
 #include "report/report_writer.h"
 
 #include "qdq/calibration_data.h"
@@ -170,7 +171,7 @@ void AnalyzeDialog::start()
     m_watcher.setFuture(
         QtConcurrent::run([ck = m_checkpoint, progress = m_progress, options, dataFile, samples, report] {
             Outcome outcome;
-            try {
+            const JobEnd end = runGuarded([&] {
                 qdq::applyNumThreads();
                 if (dataFile.empty())
                     throw qdq::IoError("choose a data file");
@@ -186,11 +187,11 @@ void AnalyzeDialog::start()
                     outcome.fullReport = std::make_shared<qdq::Report>(
                         qdq::buildReport(*ck, tokenizer, *outcome.report, *options.quant, reportOptions));
                 }
-            } catch (const qdq::CancelledError &) {
+            });
+            if (end.cancelled)
                 outcome.error = tr("Analysis was cancelled.");
-            } catch (const std::exception &e) {
-                outcome.error = QString::fromStdString(e.what());
-            }
+            else if (!end.error.isEmpty())
+                outcome.error = end.error;
             return outcome;
         }));
 }
@@ -235,13 +236,9 @@ void AnalyzeDialog::onFinished()
     m_watcher.setFuture(QtConcurrent::run([report = outcome.fullReport, images, folder = m_folder->text().trimmed(),
                                            formats = formats(), progress = m_progress] {
         Outcome written;
-        try {
-            written.written = writeReport(*report, *images, folder, formats, {}, progress.get());
-        } catch (const qdq::CancelledError &) {
-            written.error = tr("cancelled");
-        } catch (const std::exception &e) {
-            written.error = QString::fromStdString(e.what());
-        }
+        const JobEnd end =
+            runGuarded([&] { written.written = writeReport(*report, *images, folder, formats, {}, progress.get()); });
+        written.error = end.cancelled ? tr("cancelled") : end.error;
         return written;
     }));
 }

@@ -2,6 +2,7 @@
 
 #include "app_settings.h"
 #include "browse_field.h"
+#include "guarded_job.h"
 
 #include "qdq/calibration.h"
 #include "qdq/calibration_data.h"
@@ -152,7 +153,7 @@ void CalibrateDialog::start()
     m_status->setText(tr("Calibrating…"));
     m_watcher.setFuture(
         QtConcurrent::run([ck = m_checkpoint, progress = m_progress, options, output, dataFile, samples] {
-            try {
+            const JobEnd end = runGuarded([&] {
                 qdq::applyNumThreads();
                 if (dataFile.empty())
                     throw qdq::IoError("choose a calibration data file");
@@ -162,12 +163,8 @@ void CalibrateDialog::start()
                 qdq::Calibrator calibrator(*ck, options);
                 calibrator.run(examples, tokenizer, progress.get());
                 qdq::writeCalibratedCheckpoint(*ck, calibrator, output, progress.get());
-                return QString();
-            } catch (const qdq::CancelledError &) {
-                return tr("Calibration was cancelled; nothing was written.");
-            } catch (const std::exception &e) {
-                return QString::fromStdString(e.what());
-            }
+            });
+            return end.cancelled ? tr("Calibration was cancelled; nothing was written.") : end.error;
         }));
 }
 

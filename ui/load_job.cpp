@@ -1,5 +1,7 @@
 #include "load_job.h"
 
+#include "guarded_job.h"
+
 #include "qdq/errors.h"
 #include "qdq/text_task.h"
 
@@ -76,15 +78,13 @@ void LoadJob::start(const QString &path)
     const std::string file = path.toStdString();
     m_watcher.setFuture(QtConcurrent::run([progress, file]() -> Result {
         Result r;
-        try {
+        const JobEnd end = runGuarded([&] {
             r.model.checkpoint = std::make_shared<const qdq::Checkpoint>(qdq::loadCheckpoint(file, progress.get()));
             r.model = withTokenizer(std::move(r.model));
             r.model = withCalibration(std::move(r.model));
-        } catch (const qdq::CancelledError &) {
-            r.cancelled = true;
-        } catch (const std::exception &e) {
-            r.error = QString::fromStdString(e.what());
-        }
+        });
+        r.cancelled = end.cancelled;
+        r.error = end.error;
         return r;
     }));
 }

@@ -6,6 +6,7 @@
 #include "calibrate_dialog.h"
 #include "compare_view.h"
 #include "drop_overlay.h"
+#include "guarded_job.h"
 #include "histogram_view.h"
 #include "inference_worker.h"
 #include "layers_view.h"
@@ -349,16 +350,12 @@ void MainWindow::exportOnnx(const QString &path)
     m_progress->setFormat(tr("exporting ONNX"));
     m_cancel->setToolTip(tr("Cancel the export"));
     m_exportProgress = std::make_shared<qdq::Progress>();
-    struct Outcome {
-        bool cancelled = false;
-        QString error;
-    };
-    auto *watcher = new QFutureWatcher<Outcome>(this);
-    connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, path] {
+    auto *watcher = new QFutureWatcher<JobEnd>(this);
+    connect(watcher, &QFutureWatcher<JobEnd>::finished, this, [this, watcher, path] {
         setBusy(false);
         m_exportProgress.reset();
         m_cancel->setToolTip(tr("Cancel loading"));
-        const Outcome outcome = watcher->result();
+        const JobEnd outcome = watcher->result();
         watcher->deleteLater();
         if (outcome.cancelled) {
             statusBar()->showMessage(tr("Export cancelled; “%1” was not written").arg(path), 8000);
@@ -374,15 +371,7 @@ void MainWindow::exportOnnx(const QString &path)
     });
     watcher->setFuture(QtConcurrent::run([ck = m_checkpoint, config = m_quantizerModel->quantConfig(), options,
                                           file = path.toStdString(), progress = m_exportProgress] {
-        Outcome outcome;
-        try {
-            (void)qdq::exportOnnx(*ck, config, options, file, progress.get());
-        } catch (const qdq::CancelledError &) {
-            outcome.cancelled = true;
-        } catch (const std::exception &e) {
-            outcome.error = QString::fromStdString(e.what());
-        }
-        return outcome;
+        return runGuarded([&] { (void)qdq::exportOnnx(*ck, config, options, file, progress.get()); });
     }));
 }
 
