@@ -31,6 +31,9 @@ import random
 import re
 import sys
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from everyday import fills_everyday  # noqa: E402  (the ten test sentences stay out of training)
+
 SOURCES = pathlib.Path("/usr/share/doc/python3.11/html/_sources")
 # prose-rich parts of the documentation (c-api / distutils are mostly API listings)
 PARTS = ["tutorial", "howto", "faq", "whatsnew", "reference", "library", "using", "installing",
@@ -41,6 +44,14 @@ N_EVAL = 2000
 WORDNET = pathlib.Path("/usr/share/wordnet")
 WORDNET_FILES = ["data.noun", "data.verb", "data.adj", "data.adv"]
 N_WORDNET_EVAL = 600
+# Everyday English (--everyday): the English side of Ding's German-English dictionary (Debian's
+# trans-de-en, GPL-2+: example sentences written for learners) and the everyday files of BSD
+# fortune's collection (Debian's fortunes, BSD licence; quotations, attributions removed).
+DING = pathlib.Path("/usr/share/trans/de-en")
+FORTUNES = pathlib.Path("/usr/share/games/fortunes")
+FORTUNE_FILES = ["education", "food", "fortunes", "humorists", "kids", "literature", "love", "men-women",
+                 "miscellaneous", "people", "pets", "platitudes", "riddles", "sports", "wisdom", "work"]
+
 # The GNU Collaborative International Dictionary of English (Debian's dict-gcide: Webster's 1913
 # with additions, GPL): definitions and the quotations under them, a seeded sample of them
 GCIDE = pathlib.Path("/usr/share/dictd/gcide.dict.dz")
@@ -210,12 +221,47 @@ def gcide_sentences(provenance):
     return out
 
 
+def everyday_sentences(provenance):
+    """Ding's English example sentences (`German :: English`, alternatives split on `|` and `;`,
+    `{..}` / `[..]` tags removed) and the sentences of the everyday fortune files (records
+    separated by `%` lines, `-- Author` attributions removed), 4-40 plain words each, starting with
+    a capital and ending in . ! or ?, deduplicated, in file order."""
+    out, seen = [], set()
+
+    def keep(text):
+        text = re.sub(r"\s+", " ", text.replace("\u2019", "'")).strip()
+        if text and text[0].isupper() and text[-1] in ".!?" and plain_sentence(text, 4, seen):
+            out.append(text)
+
+    data = DING.read_bytes()
+    provenance.append((DING, len(data), hashlib.sha256(data).hexdigest()))
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        if line.startswith("#") or "::" not in line:
+            continue
+        for part in re.split(r"[|;]", line.split("::", 1)[1]):
+            keep(re.sub(r"\s*(\{[^}]*\}|\[[^\]]*\])", "", part))
+    for name in FORTUNE_FILES:
+        path = FORTUNES / name
+        data = path.read_bytes()
+        provenance.append((path, len(data), hashlib.sha256(data).hexdigest()))
+        for record in re.split(r"(?m)^%$", data.decode("utf-8", errors="replace")):
+            text = " ".join(line.strip() for line in record.splitlines()
+                            if not re.match(r"\s*(--|\u2014)", line))  # attribution lines
+            text = re.sub(r"\s(--|\u2014)\s*[A-Z].*$", "", text)
+            for sentence in SENTENCE_END.split(text):
+                keep(sentence)
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent / ".data"))
     parser.add_argument("--provenance", metavar="MD", help="also write the file table of PROVENANCE.md here")
     parser.add_argument("--gcide", action="store_true",
                         help=f"also write gcide_train.txt: {N_GCIDE} sentences of {GCIDE} (apt-get install dict-gcide)")
+    parser.add_argument("--everyday", action="store_true",
+                        help="also write everyday_train.txt: Ding's English example sentences and everyday "
+                             "fortunes (apt-get install trans-de-en fortunes)")
     args = parser.parse_args()
     if not SOURCES.is_dir():
         sys.exit(f"make_corpus: {SOURCES} is missing; install it with: apt-get install -y python3.11-doc")
@@ -257,6 +303,15 @@ def main():
         print(f"make_corpus: GCIDE: {len(gcide)} sentences, {min(N_GCIDE, len(gcide))} kept")
         gcide = gcide[:N_GCIDE]
         (out / "gcide_train.txt").write_text("".join(s + "\n" for s in gcide), encoding="utf-8")
+    if args.everyday:
+        for path, package in ((DING, "trans-de-en"), (FORTUNES / "kids", "fortunes")):
+            if not path.is_file():
+                sys.exit(f"make_corpus: {path} is missing; install it with: apt-get install -y {package}")
+        held_out = {s.lower() for s in wordnet_eval + evaluation + calibration}
+        extra = [s for s in everyday_sentences(provenance) if s.lower() not in held_out and not fills_everyday(s)]
+        random.Random(f"{SEED}-everyday").shuffle(extra)
+        print(f"make_corpus: everyday: {len(extra)} sentences")
+        (out / "everyday_train.txt").write_text("".join(s + "\n" for s in extra), encoding="utf-8")
     for name, items in (("train", train), ("eval", evaluation), ("calibration", calibration),
                         ("wordnet_train", wordnet_train), ("wordnet_eval", wordnet_eval)):
         (out / f"{name}.txt").write_text("".join(s + "\n" for s in items), encoding="utf-8")

@@ -68,18 +68,7 @@ MLM_LR_HEAD, MLM_LR_ENCODER, MLM_WARMUP = 1e-3, 2e-4, 100
 BUCKET = 64              # batches per length-sorted bucket (less padding)
 CKPT_EVERY, EVAL_EVERY = 50, 500
 CLS_EPOCHS, CLS_LR, CLS_BATCH = 30, 1e-3, 128
-EVERYDAY = [  # fixed before any result was seen; also in evaluate_demo.py
-    "The cat sat on the [MASK].",
-    "I drink a cup of [MASK] every morning.",
-    "She opened the [MASK] and walked into the room.",
-    "It is raining, so take an [MASK] with you.",
-    "The capital of France is [MASK].",
-    "He drove his [MASK] to work.",
-    "We ate dinner at a nice [MASK] last night.",
-    "My brother plays the [MASK] in a band.",
-    "The sun rises in the [MASK].",
-    "Please turn off the [MASK] before you leave.",
-]
+from everyday import EVERYDAY  # noqa: E402  (the ten sentences, fixed before any result was seen)
 
 
 def log(message):
