@@ -3,6 +3,7 @@
 // fl(1 / (s_x * s_w)), bias and activation one after the other. The oneDNN kernels apply the
 // rescale, bias and activation as post-ops of one primitive (issue #14).
 #include "kernels/backend.h"
+#include "kernels/cpu/packed_weights.h"
 
 #include "qdq/quant/fake_quant.h"
 
@@ -25,6 +26,8 @@ private slots:
     void quantizedLinearFixedScaleEqualsRuntimeScale();
     void quantizedMatmulMatchesUnfused();
     void linearBiasActivationMatchesUnfused();
+    void linearLaterLayoutsComeFromPackedCopy();
+    void packedWeightsNewLayoutFromPackedCopy();
     void addLayerNormMatchesOnePass();
 };
 
@@ -190,6 +193,62 @@ void TestCpuBackend::linearBiasActivationMatchesUnfused()
             const float want = std::tanh(z.data<float>()[r * 24 + c] + bias.data<float>()[c]);
             QVERIFY(std::abs(y.data<float>()[r * 24 + c] - want) <= 1e-5F);
         }
+}
+
+// The backend lets the f32 weights go once packed (a fake-quantized copy is freed): a batch size
+// whose primitive wants another layout gets it from the packed copy. Overwriting the caller's
+// tensor after the first call shows that nothing reads the plain weights again; every batch size
+// still gives the values of a fresh backend.
+void TestCpuBackend::linearLaterLayoutsComeFromPackedCopy()
+{
+    std::mt19937 rng(9);
+    const Tensor original = randomTensor({96, 128}, rng, 0.2F);
+    Tensor w = Tensor::empty(DType::F32, original.shape()); // a copy of its own, overwritten below
+    std::memcpy(w.mutableData<float>(), original.data<float>(), static_cast<std::size_t>(w.numel()) * sizeof(float));
+    const Tensor bias = randomTensor({96}, rng, 0.5F);
+    const auto backend = kernels::createCpuBackend();
+    const auto packed = backend->packLinear(w, bias, kernels::Activation::GeluErf);
+    const std::vector<std::int64_t> rows{3, 1, 64, 517};
+    std::vector<Tensor> inputs;
+    std::vector<Tensor> got;
+    for (const std::int64_t r : rows) {
+        inputs.push_back(randomTensor({r, 128}, rng, 1.0F));
+        got.push_back(backend->linear(inputs.back(), *packed));
+        if (got.size() == 1) // the plain weights are no longer read
+            std::fill_n(w.mutableData<float>(), w.numel(), 1e6F);
+    }
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto fresh = kernels::createCpuBackend();
+        const Tensor want = fresh->linear(inputs[i], *fresh->packLinear(original, bias, kernels::Activation::GeluErf));
+        QVERIFY2(std::memcmp(want.data<float>(), got[i].data<float>(), static_cast<std::size_t>(want.numel()) * 4) == 0,
+                 qPrintable(QString("rows %1").arg(rows[i])));
+    }
+}
+
+// A layout asked for after the plain weights are gone is reordered from the first packed copy:
+// the same values (here a blocked layout first, then the plain transpose, read back).
+void TestCpuBackend::packedWeightsNewLayoutFromPackedCopy()
+{
+    using dnnl::memory;
+    const std::int64_t n = 40;
+    const std::int64_t k = 96;
+    std::mt19937 rng(13);
+    const Tensor w = randomTensor({n, k}, rng, 1.0F);
+    const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    dnnl::stream stream(engine);
+    const memory::desc plain({n, k}, memory::data_type::f32, memory::format_tag::ab);
+    const memory::desc blocked({n, k}, memory::data_type::f32, memory::format_tag::AB16b64a);
+    const memory::desc transposed({n, k}, memory::data_type::f32, memory::format_tag::ba);
+    kernels::PackedWeights packed;
+    QVERIFY_THROWS_EXCEPTION(UnsupportedError, (void)packed.get(blocked, plain, nullptr, engine, stream));
+    const memory first = packed.get(blocked, plain, const_cast<float *>(w.data<float>()), engine, stream);
+    const memory again = packed.get(blocked, plain, nullptr, engine, stream);
+    QCOMPARE(again.get_data_handle(), first.get_data_handle());
+    const memory t = packed.get(transposed, plain, nullptr, engine, stream);
+    const auto *tv = static_cast<const float *>(t.get_data_handle());
+    for (std::int64_t r = 0; r < n; ++r)
+        for (std::int64_t c = 0; c < k; ++c)
+            QCOMPARE(tv[c * n + r], w.data<float>()[r * k + c]);
 }
 
 // The fused residual add + LayerNorm (reference §5.4: float sum, biased variance, eps inside the

@@ -2,6 +2,7 @@
 // wants, bias and activation fused as post-ops), oneDNN batched matmuls and softmax, and plain
 // loops (OpenMP, vectorisable) for the mask add and LayerNorm. Primitives are cached by shape.
 #include "kernels/backend.h"
+#include "kernels/cpu/packed_weights.h"
 
 #include "qdq/errors.h"
 #include "qdq/threading.h"
@@ -104,41 +105,20 @@ void *mutablePtr(const Tensor &t)
     return const_cast<void *>(t.rawData());
 }
 
-// Weights reordered once per layout a primitive asks for (oneDNN's "any" format), shared by
-// every plan that wants the same layout.
-class PackedWeights {
-public:
-    memory get(const memory::desc &wanted, const memory::desc &plain, void *data, const dnnl::engine &engine,
-               dnnl::stream &stream)
-    {
-        for (const auto &[md, mem] : m_packed)
-            if (md == wanted)
-                return mem;
-        memory user(plain, engine, data);
-        memory packed(wanted, engine);
-        dnnl::reorder(user, packed).execute(stream, user, packed);
-        stream.wait();
-        m_packed.emplace_back(wanted, packed);
-        return packed;
-    }
-
-private:
-    std::vector<std::pair<memory::desc, memory>> m_packed;
-};
-
-// A weight read from a mapped checkpoint file is only read again when a primitive wants another
-// layout (or the quantizers change): once reordered, its pages are dropped from this process
-// (qdq::releaseMappedPages), so that the packed copy does not double the resident weights
-// (issue #14: peak RSS of BERT-base FP32 < 600 MB).
-
+// A weight read from a mapped checkpoint file is only read again when the quantizers change:
+// once reordered, its pages are dropped from this process (qdq::releaseMappedPages), so that the
+// packed copy does not double the resident weights (issue #14: peak RSS of BERT-base FP32 < 600
+// MB). The f32 weights themselves are let go once packed: a fake-quantized copy (precision qdq,
+// 340 MB for BERT-base) is freed; a layout wanted later comes from the packed copy (PackedWeights).
 class CpuPackedLinear final : public PackedLinear {
 public:
     CpuPackedLinear(Tensor weight, Tensor bias, Activation activation)
-        : m_weight(std::move(weight)), m_bias(std::move(bias)), m_activation(activation)
+        : m_weight(std::move(weight)), m_out(m_weight.size(0)), m_in(m_weight.size(1)), m_bias(std::move(bias)),
+          m_activation(activation)
     {
     }
-    [[nodiscard]] std::int64_t inFeatures() const noexcept override { return m_weight.size(1); }
-    [[nodiscard]] std::int64_t outFeatures() const noexcept override { return m_weight.size(0); }
+    [[nodiscard]] std::int64_t inFeatures() const noexcept override { return m_in; }
+    [[nodiscard]] std::int64_t outFeatures() const noexcept override { return m_out; }
 
     struct Plan {
         dnnl::inner_product_forward primitive;
@@ -167,16 +147,22 @@ public:
         const dnnl::inner_product_forward::desc desc(dnnl::prop_kind::forward_inference, src, wAny, bias, dst);
         const dnnl::inner_product_forward::primitive_desc pd(desc, attr, engine);
         const memory::desc plain({n, k}, memory::data_type::f32, memory::format_tag::ab);
-        const memory packed = m_packed.get(pd.weights_desc(), plain, mutablePtr(m_weight), engine, stream);
-        releaseMappedPages(m_weight);
+        const memory packed =
+            m_packed.get(pd.weights_desc(), plain, m_weight.defined() ? mutablePtr(m_weight) : nullptr, engine, stream);
+        if (m_weight.defined()) {
+            releaseMappedPages(m_weight);
+            m_weight = Tensor();
+        }
         return m_plans.emplace(rows, Plan{dnnl::inner_product_forward(pd), packed}).first->second;
     }
 
     [[nodiscard]] const Tensor &bias() const noexcept { return m_bias; }
 
 private:
-    Tensor m_weight; // f32 [N,K] contiguous
-    Tensor m_bias;   // f32 [N] contiguous or undefined
+    Tensor m_weight; // f32 [N,K] contiguous, until the first plan has packed it
+    std::int64_t m_out;
+    std::int64_t m_in;
+    Tensor m_bias; // f32 [N] contiguous or undefined
     Activation m_activation;
     std::mutex m_mutex;
     std::unordered_map<std::int64_t, Plan> m_plans;
