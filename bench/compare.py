@@ -133,6 +133,11 @@ def main() -> None:
                          "all of them spin briefly and then sleep, what suits a shared machine")
     args = ap.parse_args()
 
+    if "GLIBC_TUNABLES" not in os.environ:
+        # malloc with transparent huge pages, as `qdq` runs itself (threading.h), for every runtime
+        # here: glibc reads it at start, so this process starts again
+        os.environ["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1"
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     # The same OpenMP wait policy for PyTorch and `qdq` (before torch loads libgomp), the one `qdq`
     # picks for itself (engine/include/qdq/threading.h): on free cores a bounded spin
@@ -177,7 +182,8 @@ def main() -> None:
     results = []
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; "
           f"{args.threads} threads ({'spinning' if args.spinning else 'free cores: bounded spin' if free else 'busy cores: short spin'}, "
-          f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '-')}); torch {torch.__version__}, "
+          f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '-')}, GLIBC_TUNABLES={os.environ['GLIBC_TUNABLES']}); "
+          f"torch {torch.__version__}, "
           f"onnxruntime {ort.__version__}")
     for shape in args.shapes:
         b, s = (int(v) for v in shape.split("x"))

@@ -227,6 +227,8 @@ int runBench(const QStringList &args)
         openMpWait = std::string("OMP_WAIT_POLICY=") + policy;
     else if (const char *spin = std::getenv("GOMP_SPINCOUNT"))
         openMpWait = std::string("GOMP_SPINCOUNT=") + spin;
+    const char *tunables = std::getenv("GLIBC_TUNABLES");
+    const std::string glibcTunables = tunables != nullptr ? tunables : "";
     if (common.json) {
         nlohmann::json j = {{"model", what},
                             {"task", taskName(*task)},
@@ -235,6 +237,7 @@ int runBench(const QStringList &args)
                             {"backend", model.backendName()},
                             {"threads", numThreads()},
                             {"openmp_wait", openMpWait},
+                            {"glibc_tunables", glibcTunables},
                             {"batch", batch},
                             {"seq", seq},
                             {"runs", runs},
@@ -269,9 +272,9 @@ int runBench(const QStringList &args)
         printJson(j);
         return Ok;
     }
-    std::printf("model     %s (%s, %s, %s, %d threads, OpenMP wait %s)\n", what.c_str(),
+    std::printf("model     %s (%s, %s, %s, %d threads, OpenMP wait %s, GLIBC_TUNABLES=%s)\n", what.c_str(),
                 std::string(taskName(*task)).c_str(), precision.c_str(), model.backendName().c_str(), numThreads(),
-                openMpWait.c_str());
+                openMpWait.c_str(), glibcTunables.empty() ? "-" : glibcTunables.c_str());
     if (model.precision() != Precision::Fp32)
         std::printf("amax      %s\n", amaxMode.c_str());
     std::printf("shape     batch %d x seq %d, %d runs after %d warm-up\n", batch, seq, runs, warmup);

@@ -39,7 +39,7 @@ void printUsage(std::FILE *to)
 
 int main(int argc, char **argv)
 {
-    qdq::reexecWithBoundedOpenMpSpin(argv); // a bounded OpenMP spin, shorter on busy cores (threading.h)
+    qdq::reexecWithRuntimeSettings(argv); // OpenMP spin and malloc huge pages (threading.h)
     // A command that draws charts needs a QApplication; the CLI never opens a window, so it uses
     // the offscreen platform unless the caller chose one.
     bool widgets = false;

@@ -52,7 +52,7 @@ QString demoModelPath()
 
 int main(int argc, char **argv)
 {
-    qdq::reexecWithBoundedOpenMpSpin(argv); // a bounded OpenMP spin, shorter on busy cores (threading.h)
+    qdq::reexecWithRuntimeSettings(argv); // OpenMP spin and malloc huge pages (threading.h)
     // A screenshot run needs no display: default to the offscreen platform unless the
     // caller chose one (e.g. xcb under Xvfb for a real window).
     if (wantsScreenshot(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))

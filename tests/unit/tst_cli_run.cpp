@@ -233,6 +233,19 @@ void TestCliRun::benchJson()
     }
     QCOMPARE(o["tokens_per_second"].toDouble(), 16.0 * 1000.0 / f["median"].toDouble());
     QVERIFY(o["peak_rss_mib"].toDouble() > 0.0);
+    // the settings libgomp and glibc read at start (threading.h): the caller's are kept, the
+    // missing ones are filled in by qdq's re-execution of itself
+    const QByteArray tunables = qgetenv("GLIBC_TUNABLES");
+    QCOMPARE(o["glibc_tunables"].toString(),
+             tunables.isEmpty() ? QStringLiteral("glibc.malloc.hugetlb=1") : QString::fromUtf8(tunables));
+    const QByteArray policy = qgetenv("OMP_WAIT_POLICY");
+    const QByteArray spin = qgetenv("GOMP_SPINCOUNT");
+    if (!policy.isEmpty())
+        QCOMPARE(o["openmp_wait"].toString(), "OMP_WAIT_POLICY=" + QString::fromUtf8(policy));
+    else if (!spin.isEmpty())
+        QCOMPARE(o["openmp_wait"].toString(), "GOMP_SPINCOUNT=" + QString::fromUtf8(spin));
+    else
+        QVERIFY(QStringList({"GOMP_SPINCOUNT=1000", "GOMP_SPINCOUNT=10000"}).contains(o["openmp_wait"].toString()));
 }
 
 QTEST_GUILESS_MAIN(TestCliRun)

@@ -29,9 +29,17 @@ inline constexpr const char *kFreeCoresSpin = "10000";
 [[nodiscard]] bool coresAreFree(int threads) noexcept;
 // kFreeCoresSpin when coresAreFree(threads), else kSharedCoresSpin.
 [[nodiscard]] const char *openMpSpinCount(int threads) noexcept;
-// Call first thing in main(): unless the user chose a policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT),
-// re-executes this program once with GOMP_SPINCOUNT=openMpSpinCount(hardwareThreads()); returns
-// only when no re-execution happened.
-void reexecWithBoundedOpenMpSpin(char **argv) noexcept;
+// glibc's malloc asks for transparent huge pages (madvise) for its heap and large blocks. Where THP
+// is "madvise" (Debian's default) buffers otherwise get 4 KiB pages: a GEMM streaming its weights
+// takes a TLB miss and a prefetcher stop every 4 KiB, and the forward's speed depended on where
+// its buffers landed (BERT-base INT8 b1/s128 medians of 34 or 41-43 ms from one run to the next,
+// same binary; 33.8-34.3 ms in every run with huge pages; FP32 117-120 -> 109-112 ms).
+inline constexpr const char *kMallocHugePages = "glibc.malloc.hugetlb=1";
+// Call first thing in main(): re-executes this program once with the settings libgomp and glibc
+// read only at start, where the user did not choose them: GOMP_SPINCOUNT=
+// openMpSpinCount(hardwareThreads()) unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set,
+// GLIBC_TUNABLES=kMallocHugePages unless GLIBC_TUNABLES is set. Returns only when no
+// re-execution happened.
+void reexecWithRuntimeSettings(char **argv) noexcept;
 
 } // namespace qdq

@@ -86,12 +86,19 @@ const char *openMpSpinCount(int threads) noexcept
     return coresAreFree(threads) ? kFreeCoresSpin : kSharedCoresSpin;
 }
 
-void reexecWithBoundedOpenMpSpin(char **argv) noexcept
+void reexecWithRuntimeSettings(char **argv) noexcept
 {
-    if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr)
-        return;
-    ::setenv("GOMP_SPINCOUNT", openMpSpinCount(hardwareThreads()), 1);
-    ::execv("/proc/self/exe", argv); // returns only on failure: carry on with the default policy
+    bool changed = false;
+    if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr) {
+        ::setenv("GOMP_SPINCOUNT", openMpSpinCount(hardwareThreads()), 1);
+        changed = true;
+    }
+    if (std::getenv("GLIBC_TUNABLES") == nullptr) {
+        ::setenv("GLIBC_TUNABLES", kMallocHugePages, 1);
+        changed = true;
+    }
+    if (changed)
+        ::execv("/proc/self/exe", argv); // returns only on failure: carry on as we are
 }
 
 } // namespace qdq
