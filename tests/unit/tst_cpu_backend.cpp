@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 using namespace qdq;
@@ -230,25 +231,30 @@ void TestCpuBackend::linearLaterLayoutsComeFromPackedCopy()
 void TestCpuBackend::packedWeightsNewLayoutFromPackedCopy()
 {
     using dnnl::memory;
-    const std::int64_t n = 40;
-    const std::int64_t k = 96;
     std::mt19937 rng(13);
-    const Tensor w = randomTensor({n, k}, rng, 1.0F);
     const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
     dnnl::stream stream(engine);
-    const memory::desc plain({n, k}, memory::data_type::f32, memory::format_tag::ab);
-    const memory::desc blocked({n, k}, memory::data_type::f32, memory::format_tag::AB16b64a);
-    const memory::desc transposed({n, k}, memory::data_type::f32, memory::format_tag::ba);
-    kernels::PackedWeights packed;
-    QVERIFY_THROWS_EXCEPTION(UnsupportedError, (void)packed.get(blocked, plain, nullptr, engine, stream));
-    const memory first = packed.get(blocked, plain, const_cast<float *>(w.data<float>()), engine, stream);
-    const memory again = packed.get(blocked, plain, nullptr, engine, stream);
-    QCOMPARE(again.get_data_handle(), first.get_data_handle());
-    const memory t = packed.get(transposed, plain, nullptr, engine, stream);
-    const auto *tv = static_cast<const float *>(t.get_data_handle());
-    for (std::int64_t r = 0; r < n; ++r)
-        for (std::int64_t c = 0; c < k; ++c)
-            QCOMPARE(tv[c * n + r], w.data<float>()[r * k + c]);
+    // 15 KiB, and 2.25 MiB (a 2 MiB-aligned buffer with huge-page advice)
+    for (const auto &[n, k] : {std::pair<std::int64_t, std::int64_t>{40, 96}, {768, 768}}) {
+        const Tensor w = randomTensor({n, k}, rng, 1.0F);
+        const memory::desc plain({n, k}, memory::data_type::f32, memory::format_tag::ab);
+        const memory::desc blocked({n, k}, memory::data_type::f32, memory::format_tag::AB16b64a);
+        const memory::desc transposed({n, k}, memory::data_type::f32, memory::format_tag::ba);
+        kernels::PackedWeights packed;
+        QVERIFY_THROWS_EXCEPTION(UnsupportedError, (void)packed.get(blocked, plain, nullptr, engine, stream));
+        const memory first = packed.get(blocked, plain, const_cast<float *>(w.data<float>()), engine, stream);
+        const memory again = packed.get(blocked, plain, nullptr, engine, stream);
+        QCOMPARE(again.get_data_handle(), first.get_data_handle());
+        if (n * k * 4 >= (std::int64_t{2} << 20))
+            QCOMPARE(reinterpret_cast<std::uintptr_t>(first.get_data_handle()) % (std::uintptr_t{2} << 20),
+                     std::uintptr_t{0});
+        const memory t = packed.get(transposed, plain, nullptr, engine, stream);
+        const auto *tv = static_cast<const float *>(t.get_data_handle());
+        for (std::int64_t r = 0; r < n; ++r)
+            for (std::int64_t c = 0; c < k; ++c)
+                if (tv[c * n + r] != w.data<float>()[r * k + c])
+                    QFAIL(qPrintable(QString("%1x%2: [%3,%4]").arg(n).arg(k).arg(r).arg(c)));
+    }
 }
 
 // The fused residual add + LayerNorm (reference §5.4: float sum, biased variance, eps inside the

@@ -47,8 +47,8 @@ public:
         constexpr std::size_t kHuge = std::size_t{2} << 20;
         constexpr std::size_t kPage = 4096;
         const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kPage - 1) / kPage * kPage;
-        void *p = std::aligned_alloc(bytes >= kHuge ? kHuge : kPage, rounded);
-        if (p == nullptr)
+        void *p = nullptr; // posix_memalign: aligned_alloc wants a size that is a multiple of the alignment
+        if (::posix_memalign(&p, bytes >= kHuge ? kHuge : kPage, rounded) != 0)
             throw std::bad_alloc();
         if (bytes >= kHuge)
             (void)::madvise(p, rounded, MADV_HUGEPAGE); // advice only: without THP, 4 KiB pages
