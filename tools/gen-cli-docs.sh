@@ -56,6 +56,21 @@ qdq report --model resources/demo/tiny-qdqbert --model /tmp/qdq-examples/calibra
     --fail-if 'min_layer_sqnr_db<0'
 qdq report --list-metrics
 ```
+
+## Environment
+
+`qdq` and `qdq-inspector` start once more, first thing, with two settings that libgomp and glibc
+read only at start, unless you set them yourself (engine/include/qdq/threading.h):
+
+- `GOMP_SPINCOUNT`: 10000 when the program's threads fit on the cores beside the tasks that keep
+  them busy, 1000 when they do not (a long spin on shared cores makes a forward several times
+  slower; a short one on free cores costs a wake-up per oneDNN call). Setting `OMP_WAIT_POLICY`
+  or `GOMP_SPINCOUNT` keeps yours.
+- `GLIBC_TUNABLES=glibc.malloc.hugetlb=1`: malloc asks for transparent huge pages (weights
+  streamed by the GEMMs; bench/README.md). Setting `GLIBC_TUNABLES` keeps yours.
+
+`qdq bench` prints both. `QDQ_SCALAR_QUANT=1` runs the scalar fake-quant and s8-code loops
+instead of the AVX-512 ones (the same bits; for A/B timing).
 EXAMPLES
 } > "$out.part"
 mv "$out.part" "$out"
