@@ -16,7 +16,7 @@ struct JobEnd {
     QString error;          // what() of any other std::exception; empty when it ran to the end
 };
 
-// Runs work() and reports how it ended; never throws what work() throws.
+// Runs work() and reports how it ended: a std::exception it throws is caught and described.
 template <class Work>
 JobEnd runGuarded(Work &&work)
 {
