@@ -17,7 +17,6 @@
 #include "settings_dialog.h"
 #include "tensor_table_model.h"
 
-#include "qdq/errors.h"
 #include "qdq/io/onnx_export.h"
 #include "qdq/text_task.h"
 

@@ -68,12 +68,6 @@ std::vector<CalibrationExample> syntheticExamples(int n)
     return out;
 }
 
-// VmHWM of this process (Linux), KiB; -1 when unknown.
-long peakRssKiB()
-{
-    return test::procStatusKiB("VmHWM");
-}
-
 // Fake quant at every site with the existing TensorQuantizer (reference §3): calibrated amax
 // from a checkpoint's _amax buffers, or dynamic amax when `dynamic` (§2.4). A stand-in for
 // `qdq run --precision qdq`, which is being built in parallel (issue "Quantized execution").
@@ -475,10 +469,10 @@ void TestCalibration::collectorMemoryIsBounded()
     const std::vector<CalibrationExample> rest(examples.begin() + 1000, examples.end());
     cal.run(model, first, tok);
     const std::size_t after1k = cal.memoryBytes();
-    const long rss1k = peakRssKiB();
+    const long rss1k = test::procStatusKiB("VmHWM");
     cal.run(model, rest, tok);
     const std::size_t after10k = cal.memoryBytes();
-    const long rss10k = peakRssKiB();
+    const long rss10k = test::procStatusKiB("VmHWM");
     qInfo("peak RSS: %ld KiB after 1,000 samples, %ld KiB after 10,000", rss1k, rss10k);
     QVERIFY(rss1k > 0);
     QVERIFY(rss10k - rss1k < 32 * 1024);

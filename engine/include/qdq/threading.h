@@ -29,6 +29,9 @@ inline constexpr const char *kFreeCoresSpin = "10000";
 [[nodiscard]] bool coresAreFree(int threads) noexcept;
 // kFreeCoresSpin when coresAreFree(threads), else kSharedCoresSpin.
 [[nodiscard]] const char *openMpSpinCount(int threads) noexcept;
+// Whether this process runs with GOMP_SPINCOUNT of at least kFreeCoresSpin: waiting OpenMP threads
+// still spin when the next parallel region starts, so short regions pay off.
+[[nodiscard]] bool openMpSpinsLong() noexcept;
 // glibc's malloc asks for transparent huge pages (madvise) for its heap and large blocks. Where THP
 // is "madvise" (Debian's default) buffers otherwise get 4 KiB pages: a GEMM streaming its weights
 // takes a TLB miss and a prefetcher stop every 4 KiB, and the forward's speed depended on where

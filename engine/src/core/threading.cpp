@@ -51,12 +51,8 @@ int runnableTasks() noexcept
     std::FILE *f = std::fopen("/proc/loadavg", "r");
     if (!f)
         return -1;
-    double l1 = 0.0;
-    double l5 = 0.0;
-    double l15 = 0.0;
     int running = -1;
-    int all = 0;
-    if (std::fscanf(f, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &all) != 5)
+    if (std::fscanf(f, "%*f %*f %*f %d", &running) != 1)
         running = -1;
     std::fclose(f);
     return running;
@@ -84,6 +80,12 @@ bool coresAreFree(int threads) noexcept
 const char *openMpSpinCount(int threads) noexcept
 {
     return coresAreFree(threads) ? kFreeCoresSpin : kSharedCoresSpin;
+}
+
+bool openMpSpinsLong() noexcept
+{
+    const char *spin = std::getenv("GOMP_SPINCOUNT");
+    return spin != nullptr && std::strtoll(spin, nullptr, 10) >= std::atoll(kFreeCoresSpin);
 }
 
 void reexecWithRuntimeSettings(char **argv) noexcept

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <malloc.h>
 #include <map>
@@ -56,11 +55,7 @@ dnnl::algorithm eltwiseAlgorithm(Activation a)
 // when the next region starts) from 32K values: BERT-base INT8 b1/s128 37.4 -> 36.4 ms.
 std::int64_t parallelMin()
 {
-    static const std::int64_t values = [] {
-        const char *spin = std::getenv("GOMP_SPINCOUNT");
-        const bool spinning = spin != nullptr && std::strtoll(spin, nullptr, 10) >= std::atoll(kFreeCoresSpin);
-        return spinning ? std::int64_t{1} << 15 : std::int64_t{1} << 18;
-    }();
+    static const std::int64_t values = openMpSpinsLong() ? std::int64_t{1} << 15 : std::int64_t{1} << 18;
     return values;
 }
 
