@@ -36,7 +36,8 @@ inline constexpr const char *kFreeCoresSpin = "10000";
 // is "madvise" (Debian's default) buffers otherwise get 4 KiB pages: a GEMM streaming its weights
 // takes a TLB miss and a prefetcher stop every 4 KiB, and the forward's speed depended on where
 // its buffers landed (BERT-base INT8 b1/s128 medians of 34 or 41-43 ms from one run to the next,
-// same binary; 33.8-34.3 ms in every run with huge pages; FP32 117-120 -> 109-112 ms).
+// same binary; with huge pages 33.6-34.8 ms in most runs and the slow mode rarer; FP32 117-120 ->
+// 109-112 ms).
 inline constexpr const char *kMallocHugePages = "glibc.malloc.hugetlb=1";
 // Call first thing in main(): re-executes this program once with the settings libgomp and glibc
 // read only at start, where the user did not choose them: GOMP_SPINCOUNT=
