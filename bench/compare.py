@@ -130,7 +130,8 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="also write the results here")
     ap.add_argument("--spinning", action="store_true",
                     help="leave every runtime's threads spinning while they wait (OpenMP, ORT defaults); by default "
-                         "all of them spin briefly and then sleep, what suits a shared machine")
+                         "PyTorch and qdq spin as qdq picks for itself (bounded on free cores, short on busy ones) "
+                         "and ORT does not spin")
     args = ap.parse_args()
 
     if "GLIBC_TUNABLES" not in os.environ:
@@ -142,9 +143,8 @@ def main() -> None:
     # The same OpenMP wait policy for PyTorch and `qdq` (before torch loads libgomp), the one `qdq`
     # picks for itself (engine/include/qdq/threading.h): on free cores a bounded spin
     # (GOMP_SPINCOUNT=10000), on busy ones a short spin then sleep (1000); the default long spin is
-    # several times slower on a shared 2-core host. ORT does not spin (its spinning pool threads
-    # slowed ORT itself and the next runtime in this process: ORT on our Q/DQ export 83.5 ms with
-    # spinning against 45-53 ms without; PyTorch dynamic INT8 191.6 against ~50 ms).
+    # several times slower on a shared 2-core host. ORT does not spin (with its pool threads spinning,
+    # ORT on our Q/DQ export took 83.5 ms against 45-53 ms without).
     free = cores_are_free(args.threads)
     if args.spinning:
         os.environ.setdefault("OMP_WAIT_POLICY", "ACTIVE")
