@@ -71,6 +71,13 @@ CODE_DIRECTIVES = (".. code-block", ".. sourcecode", ".. doctest", ".. testcode"
                    ".. opcode", ".. impl-detail", ".. audit-event", ".. c:", ".. envvar")
 
 
+def read_recorded(path, provenance):
+    """The bytes of path, recorded in provenance as (path, size, SHA-256) for sources.tsv."""
+    data = path.read_bytes()
+    provenance.append((path, len(data), hashlib.sha256(data).hexdigest()))
+    return data
+
+
 def role_text(match):
     text = match.group(1)
     if "<" in text and text.endswith(">"):
@@ -177,8 +184,7 @@ def wordnet_sentences(provenance):
     examples, glosses, seen = [], [], set()
     for name in WORDNET_FILES:
         path = WORDNET / name
-        data = path.read_bytes()
-        provenance.append((path, len(data), hashlib.sha256(data).hexdigest()))
+        data = read_recorded(path, provenance)
         for line in data.decode("utf-8", errors="replace").splitlines():
             if line.startswith(" ") or "| " not in line:
                 continue  # the licence header
@@ -202,8 +208,7 @@ def gcide_sentences(provenance):
     lines; a headword line `Word \\pron\\, pos. [etymology]`, numbered senses, `{cross refs}`,
     `[1913 Webster]` source tags, quotations ending in `--Author.`), 5-40 plain words each,
     deduplicated, in file order."""
-    data = GCIDE.read_bytes()
-    provenance.append((GCIDE, len(data), hashlib.sha256(data).hexdigest()))
+    data = read_recorded(GCIDE, provenance)
     text = gzip.decompress(data).decode("utf-8", errors="replace")
     out, seen = [], set()
     for block in paragraphs(text.splitlines()):
@@ -233,8 +238,7 @@ def everyday_sentences(provenance):
         if text and text[0].isupper() and text[-1] in ".!?" and plain_sentence(text, 4, seen):
             out.append(text)
 
-    data = DING.read_bytes()
-    provenance.append((DING, len(data), hashlib.sha256(data).hexdigest()))
+    data = read_recorded(DING, provenance)
     for line in data.decode("utf-8", errors="replace").splitlines():
         if line.startswith("#") or "::" not in line:
             continue
@@ -242,8 +246,7 @@ def everyday_sentences(provenance):
             keep(re.sub(r"\s*(\{[^}]*\}|\[[^\]]*\])", "", part))
     for name in FORTUNE_FILES:
         path = FORTUNES / name
-        data = path.read_bytes()
-        provenance.append((path, len(data), hashlib.sha256(data).hexdigest()))
+        data = read_recorded(path, provenance)
         for record in re.split(r"(?m)^%$", data.decode("utf-8", errors="replace")):
             text = " ".join(line.strip() for line in record.splitlines()
                             if not re.match(r"\s*(--|\u2014)", line))  # attribution lines
@@ -271,8 +274,7 @@ def main():
         files += sorted(path.rglob("*.txt")) if path.is_dir() else [path]
     seen, sentences, provenance = set(), [], []
     for path in files:
-        data = path.read_bytes()
-        provenance.append((path, len(data), hashlib.sha256(data).hexdigest()))
+        data = read_recorded(path, provenance)
         for paragraph in prose_paragraphs(data.decode("utf-8")):
             for sentence in SENTENCE_END.split(paragraph):
                 sentence = sentence.strip()
