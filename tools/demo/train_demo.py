@@ -54,6 +54,7 @@ OUT = ROOT / "resources" / "demo-model"
 SEED = 20261126
 N_MLM_EVAL = 600         # held-out Python documentation sentences for top-1 / top-5
 N_WN_EVAL = 600          # held-out WordNet usage examples for top-1 / top-5
+N_EVERYDAY_VAL = 600     # everyday_train lines held back as a third validation set (pack only)
 N_CLS_TRAIN = 1500       # sentences (each real + shuffled) for the classifier
 N_CLS_SKIP = 8000        # ... taken from train.txt after this many (as in the first demo)
 N_CLS_EVAL = 400
@@ -425,7 +426,9 @@ def export_pack(tokenizer, path, extra=(), init_from=None):
     eval.txt[1000:1600], those 600 WordNet lines) and of the two test sets (the same as
     train_mlm / evaluate_demo.py), the ten everyday sentences, unigram counts and MiniLM's weights
     in float16. Checks train_mlm_gpu.MiniBert against transformers' BertModel first.
-    extra: more training files of DATA (e.g. "gcide_train"); init_from: a train_mlm_gpu.py result
+    extra: more training files of DATA (e.g. "gcide_train"; a name given twice is trained on twice
+    as often); the last 600 lines of "everyday_train" are held back as a third validation set;
+    init_from: a train_mlm_gpu.py result
     (mlm-u*.safetensors) to continue from: its encoder layers replace MiniLM's in the pack and its
     head is the starting head."""
     from safetensors.torch import load_file
@@ -452,8 +455,13 @@ def export_pack(tokenizer, path, extra=(), init_from=None):
     special = set(tokenizer.all_special_ids)
     wordnet = read_lines("wordnet_train")
     train = read_lines("train") + wordnet[:-N_WN_EVAL]
+    held_everyday = []
     for name in extra:
-        train += read_lines(name)
+        lines = read_lines(name)
+        if name == "everyday_train":  # validation for the checkpoint choice, never trained on
+            held_everyday = lines[-N_EVERYDAY_VAL:]
+            lines = lines[:-N_EVERYDAY_VAL]
+        train += lines
     random.Random(SEED).shuffle(train)
     tokens = tokenizer(train, truncation=True, max_length=MAX_LEN)["input_ids"]
     unigram = torch.bincount(torch.tensor([t for x in tokens for t in x]), minlength=tokenizer.vocab_size)
@@ -468,7 +476,10 @@ def export_pack(tokenizer, path, extra=(), init_from=None):
             ("python_test", "mlm_eval", read_lines("eval")[:N_MLM_EVAL]),
             ("wordnet_test", "mlm_wordnet_eval", read_lines("wordnet_eval")[:N_WN_EVAL]),
             ("python_val", "mlm_python_val", read_lines("eval")[1000:1000 + N_MLM_EVAL]),
-            ("wordnet_val", "mlm_wordnet_val", wordnet[-N_WN_EVAL:])):
+            ("wordnet_val", "mlm_wordnet_val", wordnet[-N_WN_EVAL:]),
+            ("everyday_val", "mlm_everyday_val", held_everyday)):
+        if not sentences:
+            continue
         rows, where, labels = eval_masks(tokenizer, cache, sentences)
         f, o = flat(rows)
         evals[name] = {"flat": f, "offsets": o, "where": torch.tensor(where), "labels": torch.tensor(labels)}
@@ -489,7 +500,8 @@ def export_pack(tokenizer, path, extra=(), init_from=None):
     pack = {"config": config, "weights": weights, "train_flat": train_flat, "train_offsets": train_offsets,
             "unigram": unigram, "evals": evals, "special_ids": sorted(special), "mask_id": MASK_ID,
             "vocab": tokenizer.convert_ids_to_tokens(list(range(tokenizer.vocab_size))),
-            "everyday_text": EVERYDAY, "init": init, "corpus": ["train", "wordnet_train[:-600]", *extra],
+            "everyday_text": EVERYDAY, "init": init, "corpus": ["train", "wordnet_train[:-600]",
+                                                       *(n + "[:-600]" if n == "everyday_train" else n for n in extra)],
             "everyday_ids": [torch.tensor(tokenizer(s)["input_ids"]) for s in EVERYDAY]}
     torch.save(pack, path)
     log(f"wrote {path}: {len(train)} training sentences, {train_flat.numel()} tokens, "

@@ -11,9 +11,9 @@ tied to the frozen word embeddings, plus the top --unfreeze encoder layers), wit
 drawn afresh every step (15% of the tokens, at least one; 80% [MASK] / 10% random / 10% kept),
 AdamW, warm-up then 1/sqrt(step) (a schedule that does not depend on the number of steps). It
 differs in scale: bigger batches, many passes over the stream, and the checkpoint kept is the one
-with the best top-1 on a *validation* split (600 Python-documentation sentences and 600 WordNet
-sentences that are in neither the training stream nor the held-out test sets); the test sets are
-scored only for that checkpoint.
+with the best mean top-1 over the *validation* splits (600 Python-documentation sentences, 600
+WordNet sentences and, when the pack has everyday text, 600 of its lines: in neither the training
+stream nor the held-out test sets); the test sets are scored only for that checkpoint.
 
   python3 tools/demo/train_mlm_gpu.py --pack PACK --unfreeze N --seconds S --out DIR
 
@@ -308,14 +308,14 @@ def main():
             loss_sum, n_loss = loss_sum + loss.item(), n_loss + 1
             over = time.time() - t_train > args.seconds or step >= args.max_steps
             if step % args.eval_every == 0 or over:
-                val = {k: score(model, evals[k], device) for k in ("python_val", "wordnet_val")}
-                mean_top1 = (val["python_val"][0] + val["wordnet_val"][0]) / 2
+                val = {k: score(model, evals[k], device) for k in sorted(evals) if k.endswith("_val")}
+                mean_top1 = sum(v[0] for v in val.values()) / len(val)
                 history.append({"step": step, "epoch": epoch, "loss": loss_sum / n_loss,
                                 "seconds": round(time.time() - t_train, 1),
                                 **{f"{k}_top{n}": v[i] for k, v in val.items() for i, n in ((0, 1), (1, 5))}})
-                log(tag, f"step {step} epoch {epoch} loss {loss_sum / n_loss:.3f} val top-1 python "
-                    f"{val['python_val'][0]:.3f} wordnet {val['wordnet_val'][0]:.3f} "
-                    f"({(time.time() - t_train) / step * 1000:.0f} ms/step)")
+                log(tag, f"step {step} epoch {epoch} loss {loss_sum / n_loss:.3f} val top-1 " +
+                    " ".join(f"{k[:-4]} {v[0]:.3f}" for k, v in val.items()) +
+                    f" ({(time.time() - t_train) / step * 1000:.0f} ms/step)")
                 loss_sum, n_loss = 0.0, 0
                 if best is None or mean_top1 > best:
                     best = mean_top1
