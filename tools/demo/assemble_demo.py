@@ -22,7 +22,8 @@ and rebuilt only when an input changed.
 Calibration (documented in tools/demo/README.md): calibrate the assembled folder with
 `qdq calibrate ... --out DIR`, then store its `_amax` buffers in the repository with
   python3 tools/demo/assemble_demo.py --extract-amax DIR --into masked-lm|classifier
-and assemble again.
+and assemble again. A newly trained masked LM (train_mlm_gpu.py's mlm-*.safetensors) is stored with
+  python3 tools/demo/assemble_demo.py --import-mlm FILE
 """
 import argparse
 import hashlib
@@ -93,11 +94,14 @@ def write_safetensors(path, tensors, metadata=None):
         offset += len(data)
     blob = json.dumps(header, separators=(",", ":")).encode()
     blob += b" " * (-len(blob) % 8)
-    with open(path, "wb") as f:
+    path = pathlib.Path(path)
+    staged = path.with_name(path.name + ".tmp")  # renamed into place: never a half-written file
+    with open(staged, "wb") as f:
         f.write(struct.pack("<Q", len(blob)))
         f.write(blob)
         for _, _, _, data in tensors:
             f.write(data)
+    os.replace(staged, path)
 
 
 def widen_f16(data):
@@ -218,6 +222,35 @@ def extract_amax(source, kind, quiet):
         log(quiet, f"copied {statistics} next to it")
 
 
+def import_mlm(source, quiet):
+    """Splits a train_mlm_gpu.py result (mlm-*.safetensors: the head `cls.*` in float32, the
+    trained layers `bert.encoder.layer.*` in float16) into the committed masked-LM files
+    head.safetensors and encoder-top.safetensors. The committed calibration belongs to the old
+    weights, so amax.safetensors and calibration.safetensors are removed: calibrate again."""
+    st = SafeTensors(source)
+    head, top = [], []
+    for name in sorted(st.names()):
+        dtype, shape, data = st.read(name)
+        want = "F32" if name.startswith("cls.") else "F16" if name.startswith("bert.encoder.layer.") else None
+        if want is None:
+            raise SystemExit(f"assemble-demo: error: {source}: tensor {name} is neither cls.* nor bert.encoder.layer.*")
+        if dtype != want:
+            raise SystemExit(f"assemble-demo: error: {source}: tensor {name} is {dtype}, expected {want}")
+        (head if want == "F32" else top).append((name, dtype, shape, data))
+    if not head or not top:
+        raise SystemExit(f"assemble-demo: error: {source} lacks the head (cls.*) or the encoder layers")
+    meta = {"format": "pt", "source": pathlib.Path(source).name,
+            **{k: str(v) for k, v in st.metadata.items() if k != "format"}}
+    folder = COMMITTED / "masked-lm"
+    write_safetensors(folder / "head.safetensors", head, meta)
+    write_safetensors(folder / "encoder-top.safetensors", top, meta)
+    log(quiet, f"wrote {len(head)} head tensors and {len(top)} encoder tensors from {source}")
+    for stale in ("amax.safetensors", "calibration.safetensors"):
+        if (folder / stale).exists():
+            (folder / stale).unlink()
+            log(quiet, f"removed masked-lm/{stale} (it calibrated the previous weights); calibrate again")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quiet", action="store_true")
@@ -225,7 +258,12 @@ def main():
     parser.add_argument("--only", choices=sorted(MODELS), help="assemble one of the two models")
     parser.add_argument("--extract-amax", metavar="DIR", help="store a calibrated checkpoint's _amax buffers")
     parser.add_argument("--into", choices=sorted(MODELS), default="masked-lm")
+    parser.add_argument("--import-mlm", metavar="FILE",
+                        help="store a train_mlm_gpu.py result as the committed masked-LM head and layers")
     args = parser.parse_args()
+    if args.import_mlm:
+        import_mlm(args.import_mlm, args.quiet)
+        return 0
     if args.extract_amax:
         extract_amax(args.extract_amax, args.into, args.quiet)
         return 0
