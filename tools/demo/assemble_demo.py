@@ -239,7 +239,7 @@ def import_mlm(source, quiet):
         (head if want == "F32" else top).append((name, dtype, shape, data))
     if not head or not top:
         raise SystemExit(f"assemble-demo: error: {source} lacks the head (cls.*) or the encoder layers")
-    meta = {"format": "pt", "source": pathlib.Path(source).name,
+    meta = {"format": "pt", "imported_from": pathlib.Path(source).name,
             **{k: str(v) for k, v in st.metadata.items() if k != "format"}}
     folder = COMMITTED / "masked-lm"
     write_safetensors(folder / "head.safetensors", head, meta)
