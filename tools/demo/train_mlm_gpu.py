@@ -278,11 +278,18 @@ def main():
             "trained": f"head + last {args.unfreeze} encoder layers, batch {args.batch}"
             + (f", continuing {pack['init']['from']}" if pack.get("init") else "")}
     history, best, step, epoch, loss_sum, n_loss = [], None, 0, 0, 0.0, 0
-    t_train = time.time()
+    metrics = None  # of the best checkpoint written
     if pack.get("init"):
         log(tag, f"continuing from {pack['init']['from']}; corpus {pack.get('corpus')}")
+    t_train = time.time()
     log(tag, f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}), "
         f"{len(train)} sentences, split {model.split}, pack loaded in {t_train - t_start:.1f} s")
+    if pack.get("init"):  # the starting point competes too: a continuation that never beats it writes nothing
+        val = {k: score(model, evals[k], device) for k in sorted(evals) if k.endswith("_val")}
+        best = sum(v[0] for v in val.values()) / len(val)
+        history.append({"step": 0, **{f"{k}_top{n}": v[i] for k, v in val.items() for i, n in ((0, 1), (1, 5))}})
+        log(tag, "step 0 (the starting point) val top-1 " + " ".join(f"{k[:-4]} {v[0]:.3f}" for k, v in val.items()))
+        t_train = time.time()
     done = False
     while not done:
         g = torch.Generator().manual_seed(SEED + epoch)
@@ -326,18 +333,22 @@ def main():
                                "torch": torch.__version__, "validation": val, "test": test,
                                "everyday": everyday(model, pack, device), "history": history}
                     save(model, stem, dict(meta, step=str(step)), metrics)
-                    log(tag, f"  best so far; test top-1/top-5 " +
+                    log(tag, "  best so far; test top-1/top-5 " +
                         ", ".join(f"{k} {v[0]:.3f}/{v[1]:.3f}" for k, v in test.items()))
                     for sentence, top5 in metrics["everyday"]:
                         log(tag, f"    {sentence}  " + ", ".join(f"{t} {p:.2f}" for t, p in top5))
-                else:
+                elif metrics is not None:
                     metrics["history"] = history
                     (stem.with_suffix(".json")).write_text(json.dumps(metrics, indent=1) + "\n")
             if over:
                 done = True
                 break
         epoch += 1
-    log(tag, f"done: {step} steps, {epoch} epochs, best mean val top-1 {best:.3f} at step {metrics['best_step']}")
+    if metrics is None:
+        log(tag, f"done: {step} steps, {epoch} epochs; no step beat the starting point (mean val top-1 {best:.3f}), "
+            "nothing written")
+    else:
+        log(tag, f"done: {step} steps, {epoch} epochs, best mean val top-1 {best:.3f} at step {metrics['best_step']}")
 
 
 if __name__ == "__main__":
