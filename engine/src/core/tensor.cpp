@@ -542,13 +542,16 @@ void releaseMappedPages(const Tensor &t) noexcept
 {
     if (!t.storage() || t.storage()->mutableData() != nullptr || !t.isContiguous())
         return; // owned memory: MADV_DONTNEED would zero it
-    static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-    const auto begin = reinterpret_cast<std::uintptr_t>(t.rawData());
-    const std::uintptr_t end = begin + static_cast<std::uintptr_t>(t.numel()) * dtypeSize(t.dtype());
-    const std::uintptr_t from = (begin + page - 1) / page * page;
-    const std::uintptr_t to = end / page * page;
-    if (to > from)
-        madvise(reinterpret_cast<void *>(from), to - from, MADV_DONTNEED);
+    static const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    // the whole pages inside the tensor, found by pointer arithmetic (no integer-to-pointer cast)
+    auto *begin = static_cast<char *>(const_cast<void *>(t.rawData()));
+    const std::size_t bytes = static_cast<std::size_t>(t.numel()) * dtypeSize(t.dtype());
+    const std::size_t skip = (page - reinterpret_cast<std::uintptr_t>(begin) % page) % page;
+    if (bytes <= skip)
+        return;
+    const std::size_t length = (bytes - skip) / page * page;
+    if (length > 0)
+        madvise(begin + skip, length, MADV_DONTNEED);
 }
 
 } // namespace qdq
