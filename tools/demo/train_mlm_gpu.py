@@ -184,6 +184,13 @@ def score(model, evalset, device, batch=256):
     return hit1 / len(labels), hit5 / len(labels)
 
 
+def validate(model, evals, device):
+    """(top-1, top-5) of every validation set of the pack (names ending in _val) and their mean top-1,
+    the score that picks the checkpoint."""
+    val = {k: score(model, evals[k], device) for k in sorted(evals) if k.endswith("_val")}
+    return val, sum(v[0] for v in val.values()) / len(val)
+
+
 def everyday(model, pack, device):
     out = []
     with torch.no_grad():
@@ -285,8 +292,7 @@ def main():
     log(tag, f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}), "
         f"{len(train)} sentences, split {model.split}, pack loaded in {t_train - t_start:.1f} s")
     if pack.get("init"):  # the starting point competes too: a continuation that never beats it writes nothing
-        val = {k: score(model, evals[k], device) for k in sorted(evals) if k.endswith("_val")}
-        best = sum(v[0] for v in val.values()) / len(val)
+        val, best = validate(model, evals, device)
         history.append({"step": 0, **{f"{k}_top{n}": v[i] for k, v in val.items() for i, n in ((0, 1), (1, 5))}})
         log(tag, "step 0 (the starting point) val top-1 " + " ".join(f"{k[:-4]} {v[0]:.3f}" for k, v in val.items()))
         t_train = time.time()
@@ -315,8 +321,7 @@ def main():
             loss_sum, n_loss = loss_sum + loss.item(), n_loss + 1
             over = time.time() - t_train > args.seconds or step >= args.max_steps
             if step % args.eval_every == 0 or over:
-                val = {k: score(model, evals[k], device) for k in sorted(evals) if k.endswith("_val")}
-                mean_top1 = sum(v[0] for v in val.values()) / len(val)
+                val, mean_top1 = validate(model, evals, device)
                 history.append({"step": step, "epoch": epoch, "loss": loss_sum / n_loss,
                                 "seconds": round(time.time() - t_train, 1),
                                 **{f"{k}_top{n}": v[i] for k, v in val.items() for i, n in ((0, 1), (1, 5))}})
