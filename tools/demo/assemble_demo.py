@@ -227,6 +227,8 @@ def import_mlm(source, quiet):
     trained layers `bert.encoder.layer.*` in float16) into the committed masked-LM files
     head.safetensors and encoder-top.safetensors. The committed calibration belongs to the old
     weights, so amax.safetensors and calibration.safetensors are removed: calibrate again."""
+    if not pathlib.Path(source).is_file():
+        raise SystemExit(f"assemble-demo: error: {source} is not a file (expected train_mlm_gpu.py's mlm-*.safetensors)")
     st = SafeTensors(source)
     head, top = [], []
     for name in sorted(st.names()):

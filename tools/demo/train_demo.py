@@ -31,6 +31,7 @@ resources/demo-model/classifier/head.safetensors and tools/demo/.data/metrics-*.
 Needs torch, transformers, safetensors.
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -236,14 +237,17 @@ def eval_masks(tokenizer, name, sentences):
     rows, where, labels = [], [], []
     for c in range(0, len(sentences), CHUNK):
         path = WORK / f"{name}_{c // CHUNK:04d}.pt"
-        if not path.exists():
+        # the cache is keyed by its sentences: a regenerated corpus never reuses stale masks
+        digest = hashlib.sha256("\n".join(sentences[c: c + CHUNK]).encode()).hexdigest()
+        part = torch.load(path) if path.exists() else None
+        if part is None or part.get("sentences_sha256") != digest:
             rng = random.Random(f"{SEED}-eval-{c}" if name == "mlm_eval" else f"{SEED}-{name}-{c}")
             tokens = tokenizer(sentences[c: c + CHUNK], truncation=True, max_length=MAX_LEN)["input_ids"]
             masked = [mask_batch(t, special, tokenizer.vocab_size, rng, True) for t in tokens]
-            torch.save({"masked": [m[0] for m in masked],
-                        "where": torch.tensor([(c + i, p) for i, m in enumerate(masked) for p in m[1]]),
-                        "labels": torch.tensor([y for m in masked for y in m[2]])}, path)
-        part = torch.load(path)
+            part = {"masked": [m[0] for m in masked],
+                    "where": torch.tensor([(c + i, p) for i, m in enumerate(masked) for p in m[1]]),
+                    "labels": torch.tensor([y for m in masked for y in m[2]]), "sentences_sha256": digest}
+            torch.save(part, path)
         rows += part["masked"]
         where += part["where"].tolist()
         labels += part["labels"].tolist()
