@@ -504,8 +504,9 @@ def export_pack(tokenizer, path, extra=(), init_from=None):
     pack = {"config": config, "weights": weights, "train_flat": train_flat, "train_offsets": train_offsets,
             "unigram": unigram, "evals": evals, "special_ids": sorted(special), "mask_id": MASK_ID,
             "vocab": tokenizer.convert_ids_to_tokens(list(range(tokenizer.vocab_size))),
-            "everyday_text": EVERYDAY, "init": init, "corpus": ["train", "wordnet_train[:-600]",
-                                                       *(n + "[:-600]" if n == "everyday_train" else n for n in extra)],
+            "everyday_text": EVERYDAY, "init": init, "corpus": ["train", f"wordnet_train[:-{N_WN_EVAL}]",
+                                                       *(f"{n}[:-{N_EVERYDAY_VAL}]" if n == "everyday_train" else n
+                                                         for n in extra)],
             "everyday_ids": [torch.tensor(tokenizer(s)["input_ids"]) for s in EVERYDAY]}
     torch.save(pack, path)
     log(f"wrote {path}: {len(train)} training sentences, {train_flat.numel()} tokens, "
