@@ -1,7 +1,7 @@
-// The AVX-512 loops of fake quant and of the s8 codes (engine/src/quant/quant_simd.h) against
-// hand-worked values (reference §3.3: round half to even, clamp, divide; §3.8) and bit for bit
-// against the scalar loops on edge cases (ties, signed zeros, NaN, infinities, huge values, every
-// tail length, unaligned starts) and random data, for several integer ranges.
+// The vector loops (AVX-512 or AVX2, as cpuIsa() picks) of fake quant and of the s8 codes
+// (engine/src/quant/quant_simd.h) against hand-worked values (reference §3.3: round half to even, clamp, divide; §3.8)
+// and bit for bit against the scalar loops on edge cases (ties, signed zeros, NaN, infinities, huge values, every tail
+// length, unaligned starts) and random data, for several integer ranges.
 #include "quant/quant_simd.h"
 
 #include <QTest>
@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 using namespace qdq;
@@ -80,17 +81,32 @@ struct Range {
 
 } // namespace
 
+// The loops follow the CPU's features, lowered by QDQ_MAX_ISA (the CTest entries run this suite
+// once per cap: tests/CMakeLists.txt) or QDQ_SCALAR_QUANT=1.
 void TestQuantSimd::vectorPathSelected()
 {
     const char *env = std::getenv("QDQ_SCALAR_QUANT");
     const bool forcedScalar = env != nullptr && std::strcmp(env, "1") == 0;
+    const char *capEnv = std::getenv("QDQ_MAX_ISA");
+    const std::string cap = capEnv != nullptr ? capEnv : "";
+    const int capLevel = cap == "sse41" ? 0 : cap == "avx2" ? 1 : 2;
 #if defined(__x86_64__)
-    const bool cpuHas = __builtin_cpu_supports("avx512f") != 0;
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 #else
-    const bool cpuHas = false;
+    const bool avx2 = false;
+    const bool avx512 = false;
 #endif
-    qInfo("AVX-512 on this CPU: %s; vector loops in use: %s", cpuHas ? "yes" : "no", simd::vectorized() ? "yes" : "no");
-    QCOMPARE(simd::vectorized(), cpuHas && !forcedScalar);
+    const char *expected = "scalar";
+    if (!forcedScalar && avx512 && capLevel >= 2)
+        expected = "avx512";
+    else if (!forcedScalar && avx2 && capLevel >= 1)
+        expected = "avx2";
+    qInfo("AVX2 %s, AVX-512 %s, QDQ_MAX_ISA '%s'; loops in use: %s", avx2 ? "yes" : "no", avx512 ? "yes" : "no",
+          cap.c_str(), simd::loopsName());
+    QCOMPARE(std::string(simd::loopsName()), std::string(expected));
+    QCOMPARE(simd::vectorized(), std::string(expected) != "scalar");
 }
 
 void TestQuantSimd::handWorkedFakeQuant()

@@ -1,13 +1,16 @@
-// AVX-512 versions of the fake-quant and s8-code loops (quant_simd.h). Compiled, like every file
-// in src/quant, with -ffp-contract=off: the product x * s is rounded before the clamp.
+// AVX-512 and AVX2 versions of the fake-quant and s8-code loops (quant_simd.h), chosen once from
+// qdq::cpuIsa() (so QDQ_MAX_ISA caps them). Compiled, like every file in src/quant, with
+// -ffp-contract=off: the product x * s is rounded before the clamp.
 #include "quant_simd.h"
+
+#include "qdq/cpu_isa.h"
 
 #include <cstdlib>
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define QDQ_HAVE_AVX512_PATH 1
+#define QDQ_HAVE_AVX512_PATH 1 // and the AVX2 path
 #endif
 
 namespace qdq::simd {
@@ -70,26 +73,88 @@ __attribute__((target("avx512f"))) void quantizeS8Avx512(const float *x, std::in
     quantizeS8RunScalar(x + i, out + i, n - i, scale, lo, hi);
 }
 
+// The same steps 8 lanes at a time (AVX2's min/max take their operands as AVX-512's do).
+__attribute__((target("avx2"))) void fakeQuantAvx2(const float *x, float *out, std::int64_t n, float quantScale,
+                                                   float divScale, float lo, float hi)
+{
+    const __m256 qs = _mm256_set1_ps(quantScale);
+    const __m256 ds = _mm256_set1_ps(divScale);
+    const __m256 vlo = _mm256_set1_ps(lo);
+    const __m256 vhi = _mm256_set1_ps(hi);
+    const __m256 limit = _mm256_set1_ps(kLimit);
+    const __m256 negLimit = _mm256_set1_ps(-kLimit);
+    const __m256 magic = _mm256_set1_ps(kMagic);
+    const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0x80000000U)));
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), qs);
+        v = _mm256_min_ps(limit, v);    // v > 2^22 ? 2^22 : v
+        v = _mm256_max_ps(negLimit, v); // v < -2^22 ? -2^22 : v
+        const __m256 magnitude = _mm256_andnot_ps(sign, v);
+        __m256 r = _mm256_sub_ps(_mm256_add_ps(magnitude, magic), magic);
+        r = _mm256_or_ps(r, _mm256_and_ps(v, sign)); // copysign
+        r = _mm256_max_ps(vlo, r);                   // r < lo ? lo : r
+        r = _mm256_min_ps(vhi, r);                   // r > hi ? hi : r
+        _mm256_storeu_ps(out + i, _mm256_div_ps(r, ds));
+    }
+    fakeQuantRunScalar(x + i, out + i, n - i, quantScale, divScale, lo, hi);
+}
+
+// Eight codes as s16, in order: scaled, clamped (NaN -> lo), rounded (ties to even), converted.
+__attribute__((target("avx2"))) __m128i codesAvx2(const float *p, __m256 s, __m256 vlo, __m256 vhi, __m256 magic)
+{
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p), s);
+    v = _mm256_max_ps(v, vlo); // v > lo ? v : lo (NaN -> lo)
+    v = _mm256_min_ps(v, vhi); // v < hi ? v : hi
+    v = _mm256_sub_ps(_mm256_add_ps(v, magic), magic);
+    const __m256i i32 = _mm256_cvttps_epi32(v); // integral, in [-128, 127]: exact
+    return _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+}
+
+__attribute__((target("avx2"))) void quantizeS8Avx2(const float *x, std::int8_t *out, std::int64_t n, float scale,
+                                                    float lo, float hi)
+{
+    const __m256 s = _mm256_set1_ps(scale);
+    const __m256 vlo = _mm256_set1_ps(lo);
+    const __m256 vhi = _mm256_set1_ps(hi);
+    const __m256 magic = _mm256_set1_ps(kMagic);
+    std::int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m128i codes = _mm_packs_epi16(codesAvx2(x + i, s, vlo, vhi, magic),
+                                              codesAvx2(x + i + 8, s, vlo, vhi, magic)); // in range: no saturation
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(out + i), codes);
+    }
+    quantizeS8RunScalar(x + i, out + i, n - i, scale, lo, hi);
+}
+
 #pragma GCC diagnostic pop
 
-bool pickVector()
+enum class Loops : std::uint8_t { Scalar, Avx2, Avx512 };
+
+Loops pickLoops()
 {
     const char *env = std::getenv("QDQ_SCALAR_QUANT");
     if (env != nullptr && std::strcmp(env, "1") == 0)
-        return false;
-    return __builtin_cpu_supports("avx512f") != 0;
+        return Loops::Scalar;
+    const CpuIsa isa = cpuIsa();
+    if (isa >= CpuIsa::Avx512Core)
+        return Loops::Avx512;
+    if (isa >= CpuIsa::Avx2)
+        return Loops::Avx2;
+    return Loops::Scalar;
 }
 #else
-bool pickVector()
+enum class Loops : std::uint8_t { Scalar };
+Loops pickLoops()
 {
-    return false;
+    return Loops::Scalar;
 }
 #endif
 
-bool useVector()
+Loops loops()
 {
-    static const bool vector = pickVector();
-    return vector;
+    static const Loops chosen = pickLoops();
+    return chosen;
 }
 
 } // namespace
@@ -116,29 +181,56 @@ void quantizeS8RunScalar(const float *x, std::int8_t *out, std::int64_t n, float
 
 void fakeQuantRun(const float *x, float *out, std::int64_t n, float quantScale, float divScale, float lo, float hi)
 {
+    switch (loops()) {
 #ifdef QDQ_HAVE_AVX512_PATH
-    if (useVector()) {
+    case Loops::Avx512:
         fakeQuantAvx512(x, out, n, quantScale, divScale, lo, hi);
         return;
-    }
+    case Loops::Avx2:
+        fakeQuantAvx2(x, out, n, quantScale, divScale, lo, hi);
+        return;
 #endif
+    case Loops::Scalar:
+        break;
+    }
     fakeQuantRunScalar(x, out, n, quantScale, divScale, lo, hi);
 }
 
 void quantizeS8Run(const float *x, std::int8_t *out, std::int64_t n, float scale, float lo, float hi)
 {
+    switch (loops()) {
 #ifdef QDQ_HAVE_AVX512_PATH
-    if (useVector()) {
+    case Loops::Avx512:
         quantizeS8Avx512(x, out, n, scale, lo, hi);
         return;
-    }
+    case Loops::Avx2:
+        quantizeS8Avx2(x, out, n, scale, lo, hi);
+        return;
 #endif
+    case Loops::Scalar:
+        break;
+    }
     quantizeS8RunScalar(x, out, n, scale, lo, hi);
+}
+
+const char *loopsName()
+{
+    switch (loops()) {
+#ifdef QDQ_HAVE_AVX512_PATH
+    case Loops::Avx512:
+        return "avx512";
+    case Loops::Avx2:
+        return "avx2";
+#endif
+    case Loops::Scalar:
+        break;
+    }
+    return "scalar";
 }
 
 bool vectorized()
 {
-    return useVector();
+    return loops() != Loops::Scalar;
 }
 
 } // namespace qdq::simd

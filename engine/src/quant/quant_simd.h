@@ -1,7 +1,7 @@
 #pragma once
 // The per-element loops of fake quant and of the s8 activation codes (reference §3.3 steps 3-6),
 // over one run of elements that share one scale. On a CPU with AVX-512 they run 16 lanes at a
-// time with exactly the scalar loop's operations in the same order (no fused multiply-add; the
+// time (8 with AVX2) with exactly the scalar loop's operations in the same order (no fused multiply-add; the
 // min/max operand order reproduces the scalar comparisons, NaN included), so both give the same
 // bits; tests/unit/tst_quant_simd.cpp checks that on every edge case. QDQ_SCALAR_QUANT=1 in the
 // environment selects the scalar loops (for benchmarks: the same binary, before and after).
@@ -39,7 +39,9 @@ void fakeQuantRunScalar(const float *x, float *out, std::int64_t n, float quantS
                         float hi);
 void quantizeS8RunScalar(const float *x, std::int8_t *out, std::int64_t n, float scale, float lo, float hi);
 
-// True when fakeQuantRun / quantizeS8Run use the AVX-512 loops on this CPU.
+// True when fakeQuantRun / quantizeS8Run use vector loops on this CPU; loopsName() says which
+// ("avx512", "avx2" or "scalar"), chosen once from qdq::cpuIsa() (QDQ_MAX_ISA caps it).
 [[nodiscard]] bool vectorized();
+[[nodiscard]] const char *loopsName();
 
 } // namespace qdq::simd

@@ -1,9 +1,13 @@
 // The CPU backend: oneDNN inner products (weights reordered once into the layout the primitive
 // wants, bias and activation fused as post-ops), oneDNN batched matmuls and softmax, and plain
 // loops (OpenMP, vectorisable) for the mask add and LayerNorm. Primitives are cached by shape.
+// INT8 runs on oneDNN's s8 matmul only where it is exact (VNNI/AMX); elsewhere on qdq's own exact
+// GEMM (int8_gemm.h). The choice is made once, from the CPU and QDQ_MAX_ISA (qdq/cpu_isa.h).
 #include "kernels/backend.h"
+#include "kernels/cpu/int8_gemm.h"
 #include "kernels/cpu/packed_weights.h"
 
+#include "qdq/cpu_isa.h"
 #include "qdq/errors.h"
 #include "qdq/threading.h"
 #include "quant/quant_simd.h"
@@ -61,11 +65,11 @@ std::int64_t parallelMin()
 
 // The mean of v[0, n) and the sum of squared deviations from it, both in double (reference §5.4).
 // Sixteen partial sums, each in order, instead of one: a single double accumulator is bound by the
-// add latency (~10 cycles a value); these vectorise (16 lanes with AVX-512, chosen at run time).
-// In double, the order changes the float mean and 1/std only when a result lies within ~1e-16 of
-// a float rounding boundary.
-__attribute__((target_clones("avx512f", "default"))) void rowMeanAndSquares(const float *v, std::int64_t n,
-                                                                            double &mean, double &squares)
+// add latency (~10 cycles a value); these vectorise. In double, the order changes the float mean
+// and 1/std only when a result lies within ~1e-16 of a float rounding boundary. Every variant
+// below does the same operations in the same order (no FMA is enabled), so all give the same bits.
+__attribute__((always_inline)) inline void rowMeanAndSquaresBody(const float *v, std::int64_t n, double &mean,
+                                                                 double &squares)
 {
     constexpr int kLanes = 16;
     double acc[kLanes] = {};
@@ -92,6 +96,55 @@ __attribute__((target_clones("avx512f", "default"))) void rowMeanAndSquares(cons
         const double d = v[j] - mean;
         squares += d * d;
     }
+}
+
+// out[j] = (out[j] - mean) * rstd * g[j] + b[j], each step rounded (no FMA enabled in any variant).
+__attribute__((always_inline)) inline void normalizeRowBody(float *row, std::int64_t n, float mean, float rstd,
+                                                            const float *g, const float *b)
+{
+    for (std::int64_t j = 0; j < n; ++j)
+        row[j] = (row[j] - mean) * rstd * g[j] + b[j];
+}
+
+void rowMeanAndSquaresBase(const float *v, std::int64_t n, double &mean, double &squares)
+{
+    rowMeanAndSquaresBody(v, n, mean, squares);
+}
+void normalizeRowBase(float *row, std::int64_t n, float mean, float rstd, const float *g, const float *b)
+{
+    normalizeRowBody(row, n, mean, rstd, g, b);
+}
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2"))) void rowMeanAndSquaresAvx2(const float *v, std::int64_t n, double &mean,
+                                                           double &squares)
+{
+    rowMeanAndSquaresBody(v, n, mean, squares);
+}
+__attribute__((target("avx2"))) void normalizeRowAvx2(float *row, std::int64_t n, float mean, float rstd,
+                                                      const float *g, const float *b)
+{
+    normalizeRowBody(row, n, mean, rstd, g, b);
+}
+#endif
+
+struct RowPasses {
+    void (*meanAndSquares)(const float *, std::int64_t, double &, double &) = rowMeanAndSquaresBase;
+    void (*normalize)(float *, std::int64_t, float, float, const float *, const float *) = normalizeRowBase;
+};
+
+// Chosen once from cpuIsa() (QDQ_MAX_ISA caps it). AVX2 also serves AVX-512 CPUs: these passes
+// are bound by memory, and a 512-bit variant would enable FMA contraction (other bits).
+RowPasses rowPasses()
+{
+    RowPasses p;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    const CpuIsa isa = cpuIsa();
+    if (isa >= CpuIsa::Avx2) {
+        p.meanAndSquares = rowMeanAndSquaresAvx2;
+        p.normalize = normalizeRowAvx2;
+    }
+#endif
+    return p;
 }
 
 void *mutablePtr(const Tensor &t)
@@ -219,28 +272,70 @@ float rescale(float sa, float sb)
     return static_cast<float>(1.0 / (static_cast<double>(sa) * static_cast<double>(sb)));
 }
 
+// The weight's scales s_w per output column and the rescale fl(1 / (s_x * s_w[n])) for the current
+// input scale, recomputed only when s_x changes (a calibrated input quantizer keeps one s_x). The
+// model runs one forward at a time (model.h).
+class ColumnRescale {
+public:
+    explicit ColumnRescale(std::vector<float> weightScales) : m_scales(std::move(weightScales)) {}
+    std::vector<float> &forInput(float sx)
+    {
+        if (m_out.empty() || sx != m_outFor) {
+            m_out.resize(m_scales.size());
+            for (std::size_t i = 0; i < m_scales.size(); ++i)
+                m_out[i] = rescale(sx, m_scales[i]);
+            m_outFor = sx;
+        }
+        return m_out;
+    }
+
+private:
+    std::vector<float> m_scales; // s_w per column
+    std::vector<float> m_out;
+    float m_outFor = 0.0F;
+};
+
+// INT8 weights for qdq's exact GEMM: s16 panels (int8_gemm.h), packed once; the s8 codes are not
+// kept. Same numbers as the oneDNN path: acc exact, then fl(fl(acc) * rescale) + bias.
+class CpuPackedLinearExactS8 final : public PackedLinear {
+public:
+    CpuPackedLinearExactS8(const Tensor &codes, std::vector<float> scales, Tensor bias, Activation activation)
+        : m_out(codes.size(0)), m_in(codes.size(1)), m_rescale(std::move(scales)), m_bias(std::move(bias)),
+          m_activation(activation)
+    {
+        if (m_in > int8::kMaxDepth)
+            throw UnsupportedError("INT8 linear with " + std::to_string(m_in) + " input features (at most " +
+                                   std::to_string(int8::kMaxDepth) + ")");
+        m_panels = int8::allocate(int8::packedSize(m_in, m_out));
+        // codes [N,K] row-major: element (k, n) at n * K + k
+        int8::packB(codes.data<std::int8_t>(), m_in, m_out, 1, m_in, m_panels.get());
+    }
+    [[nodiscard]] std::int64_t inFeatures() const noexcept override { return m_in; }
+    [[nodiscard]] std::int64_t outFeatures() const noexcept override { return m_out; }
+    [[nodiscard]] const std::int16_t *panels() const noexcept { return m_panels.get(); }
+    [[nodiscard]] const Tensor &bias() const noexcept { return m_bias; }
+    [[nodiscard]] Activation activation() const noexcept { return m_activation; }
+    std::vector<float> &outScales(float sx) { return m_rescale.forInput(sx); }
+
+private:
+    std::int64_t m_out;
+    std::int64_t m_in;
+    std::shared_ptr<std::int16_t> m_panels;
+    ColumnRescale m_rescale;
+    Tensor m_bias;
+    Activation m_activation;
+};
+
 class CpuPackedLinearS8 final : public PackedLinear {
 public:
     CpuPackedLinearS8(Tensor codes, std::vector<float> scales, Tensor bias, Activation activation)
-        : m_codes(std::move(codes)), m_scales(std::move(scales)), m_bias(std::move(bias)), m_activation(activation)
+        : m_codes(std::move(codes)), m_rescale(std::move(scales)), m_bias(std::move(bias)), m_activation(activation)
     {
     }
     [[nodiscard]] std::int64_t inFeatures() const noexcept override { return m_codes.size(1); }
     [[nodiscard]] std::int64_t outFeatures() const noexcept override { return m_codes.size(0); }
-    [[nodiscard]] const std::vector<float> &scales() const noexcept { return m_scales; }
     [[nodiscard]] const Tensor &bias() const noexcept { return m_bias; }
-    // fl(1 / (s_x * s_w[n])) per column, recomputed only when s_x changes (a calibrated input
-    // quantizer keeps one s_x). The model runs one forward at a time (model.h).
-    std::vector<float> &outScales(float sx)
-    {
-        if (m_outScales.empty() || sx != m_outScalesFor) {
-            m_outScales.resize(m_scales.size());
-            for (std::size_t i = 0; i < m_scales.size(); ++i)
-                m_outScales[i] = rescale(sx, m_scales[i]);
-            m_outScalesFor = sx;
-        }
-        return m_outScales;
-    }
+    std::vector<float> &outScales(float sx) { return m_rescale.forInput(sx); }
 
     struct Plan {
         dnnl::matmul primitive;
@@ -294,10 +389,8 @@ public:
     }
 
 private:
-    Tensor m_codes;              // s8 [N,K] contiguous
-    std::vector<float> m_scales; // s_w per row (size N) or one
-    std::vector<float> m_outScales;
-    float m_outScalesFor = 0.0F;
+    Tensor m_codes; // s8 [N,K] contiguous
+    ColumnRescale m_rescale;
     Tensor m_bias;
     Activation m_activation;
     std::mutex m_mutex;
@@ -320,7 +413,9 @@ std::string dimsKey(const Tensor &t)
 
 class CpuBackend final : public Backend {
 public:
-    CpuBackend() : m_engine(dnnl::engine::kind::cpu, 0), m_stream(m_engine)
+    // cpuIsa() first: it hands QDQ_MAX_ISA on to oneDNN, which must happen before oneDNN's engine
+    // generates any kernel.
+    CpuBackend() : m_int8(int8Gemm()), m_engine(dnnl::engine::kind::cpu, 0), m_stream(m_engine)
     {
         // Activations are fresh tensors per call (MBs for bert-base). Keep freed blocks in the heap
         // instead of returning them to the kernel, so a forward does not page-fault its buffers in
@@ -529,12 +624,10 @@ public:
             }
             double mean = 0.0;
             double sq = 0.0;
-            rowMeanAndSquares(orow, width, mean, sq);
+            m_rows.meanAndSquares(orow, width, mean, sq);
             // reference §5.4: biased variance, eps inside the square root
             const auto rstd = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(width) + eps));
-            const auto meanF = static_cast<float>(mean);
-            for (std::int64_t j = 0; j < width; ++j)
-                orow[j] = (orow[j] - meanF) * rstd * g[j] + be[j];
+            m_rows.normalize(orow, width, static_cast<float>(mean), rstd, g, be);
         }
         return out;
     }
@@ -557,11 +650,17 @@ public:
         std::vector<float> scales = weight.scale;
         if (scales.size() == 1)
             scales.assign(static_cast<std::size_t>(n), scales.front());
+        if (m_int8 != Int8Gemm::OneDnn)
+            return std::make_unique<CpuPackedLinearExactS8>(codes.contiguous(), std::move(scales), std::move(b),
+                                                            activation);
         return std::make_unique<CpuPackedLinearS8>(codes.contiguous(), std::move(scales), std::move(b), activation);
     }
 
     Tensor quantizedLinear(const Tensor &x, const IntegerQuant &xq, const PackedLinear &w) override
     {
+        if (m_int8 != Int8Gemm::OneDnn)
+            return exactLinear(x, xq,
+                               const_cast<CpuPackedLinearExactS8 &>(dynamic_cast<const CpuPackedLinearExactS8 &>(w)));
         auto &packed = const_cast<CpuPackedLinearS8 &>(dynamic_cast<const CpuPackedLinearS8 &>(w));
         const std::int64_t k = packed.inFeatures();
         const std::int64_t n = packed.outFeatures();
@@ -610,6 +709,10 @@ public:
         const S8Operand sa = quantizeOperand(a, qa);
         const S8Operand sb = quantizeOperand(b, qb);
         Tensor c = Tensor::empty(DType::F32, outShape);
+        if (m_int8 != Int8Gemm::OneDnn) {
+            exactMatmul(sa, sb, rescale(qa.dequantDivisor(), qb.dequantDivisor()), c);
+            return c;
+        }
         const memory::desc amd(sa.dims, memory::data_type::s8, sa.strides);
         const memory::desc bmd(sb.dims, memory::data_type::s8, sb.strides);
         const memory::desc cmd(Dims(c.shape()), memory::data_type::f32, Dims(c.strides()));
@@ -651,11 +754,117 @@ public:
     }
 
 private:
+    // qdq's exact GEMM: codes of x (reference §3.3 step 5, the same loop as the oneDNN path),
+    // widened to s16, times the packed panels; the rescale and bias in the GEMM's epilogue, the
+    // activation after it by oneDNN's element-wise kernel (as the FP32 linear's post-op).
+    Tensor exactLinear(const Tensor &x, const IntegerQuant &xq, CpuPackedLinearExactS8 &packed)
+    {
+        const std::int64_t k = packed.inFeatures();
+        const std::int64_t n = packed.outFeatures();
+        if (x.dim() < 1 || x.size(-1) != k)
+            throw ShapeError("linear input " + x.describe() + " does not have " + std::to_string(k) + " features");
+        Shape outShape = x.shape();
+        outShape.back() = n;
+        Tensor y = Tensor::empty(DType::F32, outShape);
+        const std::int64_t rows = k > 0 ? x.numel() / k : 0;
+        if (y.numel() == 0)
+            return y;
+        const Tensor src = x.contiguous();
+        std::vector<std::int8_t> codes(static_cast<std::size_t>(rows * k));
+        quantizeS8(src.data<float>(), codes.data(), rows * k, xq);
+        const std::shared_ptr<std::int16_t> a = int8::allocate(rows * int8::rowLength(k));
+        int8::widenA(codes.data(), rows, k, k, 1, a.get());
+        const std::vector<float> &scales = packed.outScales(xq.dequantDivisor());
+        const int8::Epilogue epilogue{scales.data(), 1,
+                                      packed.bias().defined() ? packed.bias().data<float>() : nullptr};
+        int8::gemm(m_int8, a.get(), rows, packed.panels(), k, n, y.mutableData<float>(), n, epilogue, true);
+        applyActivation(y, packed.activation());
+        return y;
+    }
+
+    // c[batch..., M, N] = fl(fl(acc) * scale) for s8 operands of any strides (quantizeOperand).
+    void exactMatmul(const S8Operand &sa, const S8Operand &sb, float scale, Tensor &c)
+    {
+        const std::size_t r = sa.dims.size();
+        const std::int64_t m = sa.dims[r - 2];
+        const std::int64_t k = sa.dims[r - 1];
+        const std::int64_t n = sb.dims[r - 1];
+        if (k > int8::kMaxDepth)
+            throw UnsupportedError("INT8 matmul depth " + std::to_string(k) + " exceeds " +
+                                   std::to_string(int8::kMaxDepth));
+        std::int64_t batch = 1;
+        for (std::size_t d = 0; d + 2 < r; ++d)
+            batch *= sa.dims[d];
+        // element offset of batch item `index` in an operand with these dims and strides
+        const auto offset = [r](const S8Operand &op, std::int64_t index) {
+            std::int64_t off = 0;
+            for (std::size_t d = r - 2; d-- > 0;) {
+                off += (index % op.dims[d]) * op.strides[d];
+                index /= op.dims[d];
+            }
+            return off;
+        };
+        const std::int64_t lda = int8::rowLength(k);
+        const std::int64_t aSize = m * lda;
+        const std::int64_t bSize = int8::packedSize(k, n);
+        const std::int8_t *ac = sa.codes.data<std::int8_t>();
+        const std::int8_t *bc = sb.codes.data<std::int8_t>();
+        float *out = c.mutableData<float>();
+        const int8::Epilogue epilogue{&scale, 0, nullptr};
+        // many small products (attention: batch x heads of L x d): one per thread at a time
+        const bool perItem = batch > 1 && m * n * k * batch >= (std::int64_t{1} << 20);
+        const int threads = perItem ? std::max(1, numThreads()) : 1;
+        std::vector<std::shared_ptr<std::int16_t>> scratch(static_cast<std::size_t>(threads));
+        for (auto &buffer : scratch)
+            buffer = int8::allocate(aSize + bSize + 32); // B panels 64-byte aligned after A
+        const std::int64_t bStart = (aSize + 31) / 32 * 32;
+#pragma omp parallel for schedule(static) num_threads(threads) if (perItem)
+        for (std::int64_t i = 0; i < batch; ++i) {
+            std::int16_t *buffer = scratch[static_cast<std::size_t>(omp_get_thread_num())].get();
+            std::int16_t *a16 = buffer;
+            std::int16_t *b16 = buffer + bStart;
+            int8::widenA(ac + offset(sa, i), m, k, sa.strides[r - 2], sa.strides[r - 1], a16);
+            int8::packB(bc + offset(sb, i), k, n, sb.strides[r - 2], sb.strides[r - 1], b16);
+            int8::gemm(m_int8, a16, m, b16, k, n, out + i * m * n, n, epilogue, !perItem);
+        }
+    }
+
+    // In place, oneDNN's element-wise kernel (the FP32 linear's post-op algorithm and constants).
+    void applyActivation(Tensor &y, Activation activation)
+    {
+        if (activation == Activation::None || y.numel() == 0)
+            return;
+        const memory::desc md({y.numel()}, memory::data_type::f32, memory::format_tag::a);
+        const std::string key =
+            "eltwise" + std::to_string(static_cast<int>(activation)) + ':' + std::to_string(y.numel());
+        dnnl::eltwise_forward *prim = nullptr;
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = m_eltwise.find(key);
+            if (it == m_eltwise.end()) {
+                if (m_eltwise.size() >= 64) // one per output size: lengths tried one after another
+                    m_eltwise.clear();
+                const dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, eltwiseAlgorithm(activation),
+                                                       md, activation == Activation::Silu ? 1.0f : 0.0f, 0.0f);
+                it =
+                    m_eltwise.emplace(key, dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(desc, m_engine)))
+                        .first;
+            }
+            prim = &it->second;
+        }
+        memory mem(md, m_engine, y.mutableRawData());
+        prim->execute(m_stream, {{DNNL_ARG_SRC, mem}, {DNNL_ARG_DST, mem}});
+        m_stream.wait();
+    }
+
+    Int8Gemm m_int8;
+    RowPasses m_rows = rowPasses();
     dnnl::engine m_engine;
     dnnl::stream m_stream;
     std::mutex m_mutex;
     std::unordered_map<std::string, dnnl::matmul> m_matmuls;
     std::unordered_map<std::string, dnnl::softmax_forward> m_softmax;
+    std::unordered_map<std::string, dnnl::eltwise_forward> m_eltwise;
 };
 
 } // namespace
