@@ -7,6 +7,7 @@
 
 #include "qdq/calibration.h"
 #include "qdq/checkpoint.h"
+#include "qdq/cpu_isa.h"
 #include "qdq/model.h"
 #include "qdq/quant/tensor_quantizer.h"
 #include "qdq/threading.h"
@@ -227,6 +228,14 @@ int runBench(const QStringList &args)
         openMpWait = std::string("OMP_WAIT_POLICY=") + policy;
     else if (const char *spin = std::getenv("GOMP_SPINCOUNT"))
         openMpWait = std::string("GOMP_SPINCOUNT=") + spin;
+    // multiply-adds of the GEMMs timed by timeGemmsOnly: six linears per layer, Q·Kᵀ and P·V
+    const double tokensAll = static_cast<double>(batch) * seq;
+    const auto h = static_cast<double>(c.hiddenSize);
+    const double gemmMacs =
+        static_cast<double>(c.numHiddenLayers) *
+        (tokensAll * (4.0 * h * h + 2.0 * h * static_cast<double>(c.intermediateSize)) + 2.0 * tokensAll * seq * h);
+    const auto gmacs = [&](double ms) { return gemmMacs / (ms * 1e6); };
+    const std::string isa = cpuIsaSummary();
     const char *tunables = std::getenv("GLIBC_TUNABLES");
     const std::string glibcTunables = tunables != nullptr ? tunables : "";
     if (common.json) {
@@ -235,6 +244,9 @@ int runBench(const QStringList &args)
                             {"precision", precision},
                             {"amax", amaxMode},
                             {"backend", model.backendName()},
+                            {"cpu_isa", isa},
+                            {"int8_gemm", int8GemmName(int8Gemm())},
+                            {"gemm_macs", gemmMacs},
                             {"threads", numThreads()},
                             {"openmp_wait", openMpWait},
                             {"glibc_tunables", glibcTunables},
@@ -248,6 +260,7 @@ int runBench(const QStringList &args)
                             {"tokens_per_second", tokens * 1000.0 / f.median},
                             {"linears_only_ms", spreadJson(gl)},
                             {"gemm_only_ms", spreadJson(g)},
+                            {"gemm_gmacs_per_second", gmacs(g.median)},
                             {"gemm_kernels", kindName(own)},
                             {"ratio_to_gemm", f.median / g.median}};
         if (parser.isSet("roofline")) {
@@ -256,6 +269,7 @@ int runBench(const QStringList &args)
                 r[kindName(k)] = {{"gemm_only_ms", spreadJson(spreadOf(gemmTotal[k]))},
                                   {"linears_ms", spreadJson(spreadOf(gemmLinears[k]))},
                                   {"attention_ms", spreadJson(spreadOf(gemmAttention[k]))},
+                                  {"gmacs_per_second", gmacs(spreadOf(gemmTotal[k]).median)},
                                   {"forward_ratio", f.median / spreadOf(gemmTotal[k]).median}};
             j["roofline"] = r;
         }
@@ -275,6 +289,7 @@ int runBench(const QStringList &args)
     std::printf("model     %s (%s, %s, %s, %d threads, OpenMP wait %s, GLIBC_TUNABLES=%s)\n", what.c_str(),
                 std::string(taskName(*task)).c_str(), precision.c_str(), model.backendName().c_str(), numThreads(),
                 openMpWait.c_str(), glibcTunables.empty() ? "-" : glibcTunables.c_str());
+    std::printf("cpu isa   %s\n", isa.c_str());
     if (model.precision() != Precision::Fp32)
         std::printf("amax      %s\n", amaxMode.c_str());
     std::printf("shape     batch %d x seq %d, %d runs after %d warm-up\n", batch, seq, runs, warmup);
@@ -285,10 +300,10 @@ int runBench(const QStringList &args)
                 tokens * 1000.0 / f.median);
     for (const Precision k : kinds) {
         const Stats t = spreadOf(gemmTotal[k]);
-        std::printf("gemm %s median %.2f ms  min %.2f  max %.2f  (linears %.2f + attention %.2f; oneDNN alone, "
-                    "same shapes)\n",
+        std::printf("gemm %s median %.2f ms  min %.2f  max %.2f  (linears %.2f + attention %.2f; the backend's GEMMs "
+                    "alone, same shapes; %.1f GMAC/s)\n",
                     kindName(k), t.median, t.min, t.max, spreadOf(gemmLinears[k]).median,
-                    spreadOf(gemmAttention[k]).median);
+                    spreadOf(gemmAttention[k]).median, gmacs(t.median));
         std::printf("ratio     forward / %s GEMM-only = %.3f%s\n", kindName(k), f.median / t.median,
                     k == own ? "" : "  (other kernels)");
     }

@@ -1,6 +1,7 @@
 // qdq devices: what this build and machine can compute on.
 #include "cli/cli.h"
 
+#include "qdq/cpu_isa.h"
 #include "qdq/device.h"
 #include "qdq/threading.h"
 
@@ -26,7 +27,13 @@ int runDevices(const QStringList &args)
                  {"compute_capability", std::to_string(d.computeMajor) + "." + std::to_string(d.computeMinor)},
                  {"total_memory", d.totalMemory},
                  {"free_memory", d.freeMemory}});
-        printJson({{"cpu", {{"threads", numThreads()}, {"hardware_threads", hardwareThreads()}}},
+        printJson({{"cpu",
+                    {{"threads", numThreads()},
+                     {"hardware_threads", hardwareThreads()},
+                     {"isa", cpuIsaName(cpuIsa())},
+                     {"isa_detected", cpuIsaName(cpuIsaDetected())},
+                     {"int8_gemm", int8GemmName(int8Gemm())},
+                     {"isa_summary", cpuIsaSummary()}}},
                    {"cuda",
                     {{"compiled_in", cuda.compiledIn},
                      {"available", cuda.available},
@@ -34,7 +41,8 @@ int runDevices(const QStringList &args)
                      {"devices", gpus}}}});
         return Ok;
     }
-    std::printf("cpu      %d threads (%d hardware)\n", numThreads(), hardwareThreads());
+    std::printf("cpu      %d threads (%d hardware); ISA %s\n", numThreads(), hardwareThreads(),
+                cpuIsaSummary().c_str());
     if (!cuda.available)
         std::printf("cuda     unavailable: %s\n", cuda.message.c_str());
     for (const CudaDeviceInfo &d : cuda.devices)

@@ -3,7 +3,10 @@
 // fl(1 / (s_x * s_w)), bias and activation one after the other. The oneDNN kernels apply the
 // rescale, bias and activation as post-ops of one primitive (issue #14).
 #include "kernels/backend.h"
+#include "kernels/cpu/int8_gemm.h"
 #include "kernels/cpu/packed_weights.h"
+
+#include "qdq/cpu_isa.h"
 
 #include "qdq/quant/fake_quant.h"
 
@@ -12,8 +15,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -30,6 +35,12 @@ private slots:
     void linearLaterLayoutsComeFromPackedCopy();
     void packedWeightsNewLayoutFromPackedCopy();
     void addLayerNormMatchesOnePass();
+    void int8KernelFollowsIsa();
+    void int8GemmAccumulatesExactly_data();
+    void int8GemmAccumulatesExactly();
+    void int8GemmEpilogueRoundsTwice();
+    void quantizedLinearSaturatingCodesExact();
+    void quantizedMatmulSaturatingCodesExact();
 };
 
 namespace {
@@ -300,6 +311,207 @@ void TestCpuBackend::addLayerNormMatchesOnePass()
             }
         }
     }
+}
+
+// The INT8 GEMM that the backend runs, from the CPU's features and QDQ_MAX_ISA (the CTest entries
+// run this suite once per cap: tests/CMakeLists.txt), read here with the compiler's own checks.
+void TestCpuBackend::int8KernelFollowsIsa()
+{
+    const char *capEnv = std::getenv("QDQ_MAX_ISA");
+    const std::string cap = capEnv != nullptr ? capEnv : "";
+    const int capLevel = cap == "sse41" ? 0 : cap == "avx2" ? 1 : cap == "avx512_core" ? 2 : 3;
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const bool vnni = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512vnni");
+    Int8Gemm expected = Int8Gemm::Portable;
+    if (vnni && capLevel >= 3)
+        expected = Int8Gemm::OneDnn;
+    else if (avx2 && capLevel >= 1)
+        expected = Int8Gemm::Avx2;
+    qInfo("QDQ_MAX_ISA '%s': %s", cap.c_str(), cpuIsaSummary().c_str());
+    QCOMPARE(int8Gemm(), expected);
+}
+
+namespace {
+
+// Codes in [-128, 127] with the extremes over-represented (a third each of -128 and 127): the
+// pairs that make vpmaddubsw's s16 sums saturate ((-128)(-128) + (-128)(-128) = 32768).
+std::vector<std::int8_t> extremeCodes(std::size_t count, std::mt19937 &rng)
+{
+    std::uniform_int_distribution<int> pick(0, 2);
+    std::uniform_int_distribution<int> any(-128, 127);
+    std::vector<std::int8_t> out(count);
+    for (auto &v : out) {
+        const int p = pick(rng);
+        v = static_cast<std::int8_t>(p == 0 ? -128 : p == 1 ? 127 : any(rng));
+    }
+    return out;
+}
+
+std::int64_t dot(const std::int8_t *a, std::int64_t strideA, const std::int8_t *b, std::int64_t strideB, std::int64_t k)
+{
+    std::int64_t acc = 0;
+    for (std::int64_t j = 0; j < k; ++j)
+        acc += static_cast<std::int64_t>(a[j * strideA]) * b[j * strideB];
+    return acc;
+}
+
+} // namespace
+
+void TestCpuBackend::int8GemmAccumulatesExactly_data()
+{
+    QTest::addColumn<int>("kernel");
+    QTest::addColumn<int>("m");
+    QTest::addColumn<int>("k");
+    QTest::addColumn<int>("n");
+    QTest::addColumn<bool>("allMin");
+    std::vector<std::pair<Int8Gemm, const char *>> kernels{{Int8Gemm::Portable, "portable"}};
+    if (__builtin_cpu_supports("avx2"))
+        kernels.emplace_back(Int8Gemm::Avx2, "avx2");
+    for (const auto &[kernel, name] : kernels) {
+        const int kv = static_cast<int>(kernel);
+        QTest::addRow("%s 1x1x1", name) << kv << 1 << 1 << 1 << false;
+        QTest::addRow("%s 7x33x17 (odd depth, partial panel)", name) << kv << 7 << 33 << 17 << false;
+        QTest::addRow("%s 200x96x50 (two row blocks)", name) << kv << 200 << 96 << 50 << false;
+        QTest::addRow("%s 13x1023x40 (two depth slices)", name) << kv << 13 << 1023 << 40 << false;
+        // every product (-128)(-128): the sum 1023 * 2^14 < 2^24, so fl(acc) is acc
+        QTest::addRow("%s 6x1023x16 all -128", name) << kv << 6 << 1023 << 16 << true;
+    }
+}
+
+// acc = Σ a·b against an int64 sum, with scale 1: fl(acc) == acc for |acc| < 2^24, so the
+// comparison is of the s32 accumulators themselves.
+void TestCpuBackend::int8GemmAccumulatesExactly()
+{
+    QFETCH(int, kernel);
+    QFETCH(int, m);
+    QFETCH(int, k);
+    QFETCH(int, n);
+    QFETCH(bool, allMin);
+    std::mt19937 rng(static_cast<unsigned>(m * 1000 + k));
+    std::vector<std::int8_t> a = extremeCodes(static_cast<std::size_t>(m * k), rng);
+    std::vector<std::int8_t> b = extremeCodes(static_cast<std::size_t>(n * k), rng); // [N,K], as weights
+    if (allMin) {
+        std::fill(a.begin(), a.end(), std::int8_t{-128});
+        std::fill(b.begin(), b.end(), std::int8_t{-128});
+    }
+    const auto a16 = kernels::int8::allocate(m * kernels::int8::rowLength(k));
+    kernels::int8::widenA(a.data(), m, k, k, 1, a16.get());
+    const auto b16 = kernels::int8::allocate(kernels::int8::packedSize(k, n));
+    kernels::int8::packB(b.data(), k, n, 1, k, b16.get());
+    const float one = 1.0F;
+    std::vector<float> c(static_cast<std::size_t>(m * n), -1.0F);
+    kernels::int8::gemm(static_cast<Int8Gemm>(kernel), a16.get(), m, b16.get(), k, n, c.data(), n,
+                        kernels::int8::Epilogue{&one, 0, nullptr}, true);
+    for (int r = 0; r < m; ++r)
+        for (int col = 0; col < n; ++col) {
+            const std::int64_t want = dot(a.data() + r * k, 1, b.data() + col * k, 1, k);
+            QVERIFY(std::abs(want) < (std::int64_t{1} << 24));
+            const float got = c[static_cast<std::size_t>(r * n + col)];
+            QVERIFY2(got == static_cast<float>(want),
+                     qPrintable(QString("row %1 col %2: %3 vs %4").arg(r).arg(col).arg(got).arg(want)));
+        }
+    if (allMin)
+        QCOMPARE(c[0], 1023.0F * 16384.0F);
+}
+
+// c = fl(fl(acc) * s[n]) + b[n]: two roundings, in that order (not a fused multiply-add).
+void TestCpuBackend::int8GemmEpilogueRoundsTwice()
+{
+    const std::int64_t m = 3;
+    const std::int64_t k = 5;
+    const std::int64_t n = 20;
+    std::mt19937 rng(3);
+    const std::vector<std::int8_t> a = extremeCodes(static_cast<std::size_t>(m * k), rng);
+    const std::vector<std::int8_t> b = extremeCodes(static_cast<std::size_t>(n * k), rng);
+    std::vector<float> scale(static_cast<std::size_t>(n));
+    std::vector<float> bias(static_cast<std::size_t>(n));
+    std::uniform_real_distribution<float> u(-1.0F, 1.0F);
+    for (std::size_t i = 0; i < scale.size(); ++i) {
+        scale[i] = 1e-4F * (1.0F + u(rng));
+        bias[i] = u(rng);
+    }
+    const auto a16 = kernels::int8::allocate(m * kernels::int8::rowLength(k));
+    kernels::int8::widenA(a.data(), m, k, k, 1, a16.get());
+    const auto b16 = kernels::int8::allocate(kernels::int8::packedSize(k, n));
+    kernels::int8::packB(b.data(), k, n, 1, k, b16.get());
+    std::vector<float> c(static_cast<std::size_t>(m * n));
+    kernels::int8::gemm(cpuIsa() >= CpuIsa::Avx2 ? Int8Gemm::Avx2 : Int8Gemm::Portable, a16.get(), m, b16.get(), k, n,
+                        c.data(), n, kernels::int8::Epilogue{scale.data(), 1, bias.data()}, false);
+    for (std::int64_t r = 0; r < m; ++r)
+        for (std::int64_t col = 0; col < n; ++col) {
+            const auto acc = static_cast<float>(dot(a.data() + r * k, 1, b.data() + col * k, 1, k));
+            volatile float product = acc * scale[static_cast<std::size_t>(col)]; // rounded here
+            const float want = product + bias[static_cast<std::size_t>(col)];
+            QCOMPARE(c[static_cast<std::size_t>(r * n + col)], want);
+        }
+}
+
+// Through the backend, whichever kernel it chose (oneDNN on VNNI, ours below): x given as its own
+// codes (scale 1), weights as s8 codes with scale 1, so y = fl(acc) and must equal the exact sum.
+// Hand-worked rows first: (-128)(-128) x 2 = 32768 and 127 (-128) x 2 = -32512 overflow or
+// saturate a pairwise s16 sum; then random extreme codes.
+void TestCpuBackend::quantizedLinearSaturatingCodesExact()
+{
+    const std::int64_t k = 64;
+    const std::int64_t n = 24;
+    const std::int64_t rows = 5;
+    std::mt19937 rng(17);
+    std::vector<std::int8_t> w = extremeCodes(static_cast<std::size_t>(n * k), rng);
+    std::fill(w.begin(), w.begin() + k, std::int8_t{-128}); // output column 0: all -128
+    std::vector<std::int8_t> xc = extremeCodes(static_cast<std::size_t>(rows * k), rng);
+    std::fill(xc.begin(), xc.begin() + k, std::int8_t{-128});        // row 0: all -128
+    std::fill(xc.begin() + k, xc.begin() + 2 * k, std::int8_t{127}); // row 1: all 127
+    QuantizedTensor q;
+    q.codes = Tensor::empty(DType::I8, {n, k});
+    std::memcpy(q.codes.mutableData<std::int8_t>(), w.data(), w.size());
+    q.scale = {1.0F};
+    Tensor x = Tensor::empty(DType::F32, {rows, k});
+    for (std::size_t i = 0; i < xc.size(); ++i)
+        x.mutableData<float>()[i] = xc[i];
+    const auto backend = kernels::createCpuBackend();
+    const auto packed = backend->packQuantizedLinear(q, Tensor(), kernels::Activation::None);
+    for (const bool fixed : {false, true}) {
+        const Tensor y = backend->quantizedLinear(x, IntegerQuant{1.0F, -128.0F, 127.0F, fixed}, *packed);
+        QCOMPARE(y.data<float>()[0], 64.0F * 16384.0F);  // row 0 . column 0
+        QCOMPARE(y.data<float>()[n], 64.0F * -16256.0F); // row 1 . column 0
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t c = 0; c < n; ++c) {
+                const std::int64_t want = dot(xc.data() + r * k, 1, w.data() + c * k, 1, k);
+                QVERIFY2(y.data<float>()[r * n + c] == static_cast<float>(want),
+                         qPrintable(QString("row %1 col %2: %3 vs %4 (%5)")
+                                        .arg(r)
+                                        .arg(c)
+                                        .arg(y.data<float>()[r * n + c])
+                                        .arg(want)
+                                        .arg(QString::fromStdString(cpuIsaSummary()))));
+            }
+    }
+}
+
+// The attention's batched products with the same codes, K given as a transposed view.
+void TestCpuBackend::quantizedMatmulSaturatingCodesExact()
+{
+    const std::int64_t b = 2, h = 2, l = 7, s = 9, d = 64;
+    std::mt19937 rng(23);
+    const std::vector<std::int8_t> qc = extremeCodes(static_cast<std::size_t>(b * h * l * d), rng);
+    const std::vector<std::int8_t> kc = extremeCodes(static_cast<std::size_t>(b * h * s * d), rng);
+    Tensor qt = Tensor::empty(DType::F32, {b, h, l, d});
+    Tensor kt = Tensor::empty(DType::F32, {b, h, s, d});
+    for (std::size_t i = 0; i < qc.size(); ++i)
+        qt.mutableData<float>()[i] = qc[i];
+    for (std::size_t i = 0; i < kc.size(); ++i)
+        kt.mutableData<float>()[i] = kc[i];
+    const IntegerQuant unit{1.0F, -128.0F, 127.0F};
+    const auto backend = kernels::createCpuBackend();
+    const Tensor c = backend->quantizedMatmul(qt, unit, kt.transpose(2, 3), unit);
+    for (std::int64_t bh = 0; bh < b * h; ++bh)
+        for (std::int64_t i = 0; i < l; ++i)
+            for (std::int64_t j = 0; j < s; ++j) {
+                const std::int64_t want = dot(qc.data() + (bh * l + i) * d, 1, kc.data() + (bh * s + j) * d, 1, d);
+                QCOMPARE(c.data<float>()[(bh * l + i) * s + j], static_cast<float>(want));
+            }
 }
 
 QTEST_GUILESS_MAIN(TestCpuBackend)

@@ -1,6 +1,8 @@
 #include "qdq/version.h"
 
+#include "qdq/cpu_isa.h"
 #include "qdq/device.h"
+#include "qdq/errors.h"
 #include "qdq/threading.h"
 #include "qdq_build_info.h"
 
@@ -35,6 +37,12 @@ std::string buildSummary()
         out += cuda.message;
         for (const CudaDeviceInfo &d : cuda.devices)
             out += "; cuda:" + std::to_string(d.index) + " " + d.name;
+    }
+    out += "\nCPU ISA: ";
+    try {
+        out += cpuIsaSummary();
+    } catch (const Error &e) { // an unknown QDQ_MAX_ISA: said here, refused by every command that computes
+        out += e.message();
     }
     out += "\nthreads: " + std::to_string(numThreads()) + " of " + std::to_string(hardwareThreads()) + " hardware\n";
     return out;

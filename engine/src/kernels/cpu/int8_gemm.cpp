@@ -20,7 +20,7 @@ namespace qdq::kernels::int8 {
 namespace {
 
 constexpr int kRows = 6;                  // rows of the register tile (6 x 16 s32: 12 ymm accumulators)
-constexpr std::int64_t kBlockRows = 96;   // rows sharing one A block in L2 (multiple of kRows)
+constexpr std::int64_t kBlockRows = 192;  // rows sharing one A block in L2 (multiple of kRows)
 constexpr std::int64_t kBlockPairs = 256; // k pairs of one B slice: 256 x 64 bytes = 16 KiB, in L1
 constexpr std::int64_t kPairValues = 2 * kPanel;
 
@@ -223,7 +223,11 @@ void gemm(Int8Gemm kernel, const std::int16_t *a, std::int64_t m, const std::int
     const std::int64_t lda = rowLength(k);
     const std::int64_t pairs = lda / 2;
     const std::int64_t panels = (n + kPanel - 1) / kPanel;
+    // row blocks of equal size (a multiple of the register tile's rows), so that the static
+    // schedule below gives every thread the same work (128 rows: two blocks of 66 and 62, not
+    // 96 and 32)
     const std::int64_t blocks = (m + kBlockRows - 1) / kBlockRows;
+    const std::int64_t blockRows = ((m + blocks - 1) / blocks + kRows - 1) / kRows * kRows;
     const std::int64_t work = blocks * panels;
     // below ~2^20 multiply-adds a parallel region costs more than it saves
     const bool parallel = threads && work > 1 && m * n * std::max<std::int64_t>(k, 1) >= (std::int64_t{1} << 20);
@@ -231,9 +235,11 @@ void gemm(Int8Gemm kernel, const std::int16_t *a, std::int64_t m, const std::int
     for (std::int64_t w = 0; w < work; ++w) {
         const std::int64_t block = w / panels; // block-major: a thread's items share A blocks
         const std::int64_t panel = w % panels;
-        const std::int64_t row0 = block * kBlockRows;
+        const std::int64_t row0 = block * blockRows;
         const std::int64_t col0 = panel * kPanel;
-        blockTimesPanel(kernel, a + row0 * lda, std::min(kBlockRows, m - row0), lda, b + panel * pairs * kPairValues,
+        if (row0 >= m)
+            continue;
+        blockTimesPanel(kernel, a + row0 * lda, std::min(blockRows, m - row0), lda, b + panel * pairs * kPairValues,
                         pairs, col0, std::min(kPanel, n - col0), c + row0 * ldc, ldc, epilogue);
     }
 }
