@@ -70,7 +70,16 @@ read only at start, unless you set them yourself (engine/include/qdq/threading.h
   streamed by the GEMMs; bench/README.md). Setting `GLIBC_TUNABLES` keeps yours.
 
 `qdq bench` prints both. `QDQ_SCALAR_QUANT=1` runs the scalar fake-quant and s8-code loops
-instead of the AVX-512 ones (the same bits; for A/B timing).
+instead of the AVX-512 or AVX2 ones (the same bits; for A/B timing).
+
+`QDQ_MAX_ISA` caps every kernel choice made by CPU feature (engine/include/qdq/cpu_isa.h), with
+oneDNN's names: `sse41` (portable loops, portable INT8 GEMM), `avx2` (AVX2 loops and INT8 GEMM),
+`avx512_core`, `avx512_core_vnni` (oneDNN's INT8 kernels), `avx512_core_amx`, or `all`. It is
+handed on to oneDNN as `ONEDNN_MAX_CPU_ISA` unless that is set itself, so one machine can run
+every lower path; an unknown name is an error (exit 2). `qdq --version`, `qdq devices` and
+`qdq bench` print the level in use and the INT8 GEMM: oneDNN's only with VNNI or AMX, where its
+s32 accumulation is exact, and qdq's own below (operands widened to s16, `vpmaddwd`), because
+oneDNN's AVX2 and AVX-512 kernels sum pairs of products in a saturating s16 (docs/numerics.md).
 EXAMPLES
 } > "$out.part"
 mv "$out.part" "$out"
