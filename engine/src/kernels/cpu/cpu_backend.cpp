@@ -664,11 +664,7 @@ public:
         auto &packed = const_cast<CpuPackedLinearS8 &>(dynamic_cast<const CpuPackedLinearS8 &>(w));
         const std::int64_t k = packed.inFeatures();
         const std::int64_t n = packed.outFeatures();
-        if (x.dim() < 1 || x.size(-1) != k)
-            throw ShapeError("linear input " + x.describe() + " does not have " + std::to_string(k) + " features");
-        Shape outShape = x.shape();
-        outShape.back() = n;
-        Tensor y = Tensor::empty(DType::F32, outShape);
+        Tensor y = linearOutput(x, packed);
         const std::int64_t rows = k > 0 ? x.numel() / k : 0;
         if (rows == 0)
             return y;
@@ -754,6 +750,17 @@ public:
     }
 
 private:
+    // The uninitialised output [..., N] of an INT8 linear, after checking x's features.
+    static Tensor linearOutput(const Tensor &x, const PackedLinear &w)
+    {
+        const std::int64_t k = w.inFeatures();
+        if (x.dim() < 1 || x.size(-1) != k)
+            throw ShapeError("linear input " + x.describe() + " does not have " + std::to_string(k) + " features");
+        Shape outShape = x.shape();
+        outShape.back() = w.outFeatures();
+        return Tensor::empty(DType::F32, outShape);
+    }
+
     // qdq's exact GEMM: codes of x (reference §3.3 step 5, the same loop as the oneDNN path),
     // widened to s16, times the packed panels; the rescale and bias in the GEMM's epilogue, the
     // activation after it by oneDNN's element-wise kernel (as the FP32 linear's post-op).
@@ -761,14 +768,10 @@ private:
     {
         const std::int64_t k = packed.inFeatures();
         const std::int64_t n = packed.outFeatures();
-        if (x.dim() < 1 || x.size(-1) != k)
-            throw ShapeError("linear input " + x.describe() + " does not have " + std::to_string(k) + " features");
-        Shape outShape = x.shape();
-        outShape.back() = n;
-        Tensor y = Tensor::empty(DType::F32, outShape);
-        const std::int64_t rows = k > 0 ? x.numel() / k : 0;
+        Tensor y = linearOutput(x, packed);
         if (y.numel() == 0)
             return y;
+        const std::int64_t rows = y.numel() / n; // also for k == 0: then y = bias (every sum empty)
         const Tensor src = x.contiguous();
         std::vector<std::int8_t> codes(static_cast<std::size_t>(rows * k));
         quantizeS8(src.data<float>(), codes.data(), rows * k, xq);

@@ -61,9 +61,13 @@ __attribute__((target("avx2"))) void microAvx2(const std::int16_t *a, std::int64
     __m256i hi[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-        lo[r] = first ? _mm256_setzero_si256() : _mm256_loadu_si256(reinterpret_cast<const __m256i *>(tile + r * 16));
+        lo[r] = first
+                    ? _mm256_setzero_si256()
+                    : _mm256_loadu_si256(reinterpret_cast<const __m256i *>(tile + static_cast<std::ptrdiff_t>(r) * 16));
         hi[r] =
-            first ? _mm256_setzero_si256() : _mm256_loadu_si256(reinterpret_cast<const __m256i *>(tile + r * 16 + 8));
+            first
+                ? _mm256_setzero_si256()
+                : _mm256_loadu_si256(reinterpret_cast<const __m256i *>(tile + static_cast<std::ptrdiff_t>(r) * 16 + 8));
     }
     for (std::int64_t p = 0; p < pairs; ++p) {
         const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i *>(b + p * kPairValues));
@@ -79,8 +83,8 @@ __attribute__((target("avx2"))) void microAvx2(const std::int16_t *a, std::int64
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i *>(tile + r * 16), lo[r]);
-        _mm256_storeu_si256(reinterpret_cast<__m256i *>(tile + r * 16 + 8), hi[r]);
+        _mm256_storeu_si256(reinterpret_cast<__m256i *>(tile + static_cast<std::ptrdiff_t>(r) * 16), lo[r]);
+        _mm256_storeu_si256(reinterpret_cast<__m256i *>(tile + static_cast<std::ptrdiff_t>(r) * 16 + 8), hi[r]);
     }
 }
 #endif
@@ -205,10 +209,10 @@ void widenA(const std::int8_t *src, std::int64_t m, std::int64_t k, std::int64_t
         const std::int8_t *s = src + r * strideM;
         if (strideK == 1)
             for (std::int64_t j = 0; j < k; ++j)
-                row[j] = s[j];
+                row[j] = static_cast<std::int16_t>(s[j]); // NOLINT(bugprone-signed-char-misuse): s8 codes
         else
             for (std::int64_t j = 0; j < k; ++j)
-                row[j] = s[j * strideK];
+                row[j] = static_cast<std::int16_t>(s[j * strideK]); // NOLINT(bugprone-signed-char-misuse)
         if (lda > k)
             row[k] = 0;
     }
