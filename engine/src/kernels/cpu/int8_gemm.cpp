@@ -1,15 +1,13 @@
 // qdq's exact INT8 GEMM (int8_gemm.h). Compiled with -ffp-contract=off: the epilogue's multiply
 // and add round one after the other, as the unfused reference does.
 #include "kernels/cpu/int8_gemm.h"
+#include "kernels/cpu/packed_weights.h"
 
 #include "qdq/errors.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <omp.h>
-#include <sys/mman.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -170,15 +168,9 @@ std::int64_t packedSize(std::int64_t k, std::int64_t n) noexcept
 
 std::shared_ptr<std::int16_t> allocate(std::int64_t elements)
 {
-    constexpr std::size_t kHuge = std::size_t{2} << 20;
-    const std::size_t bytes = std::max<std::size_t>(static_cast<std::size_t>(elements) * sizeof(std::int16_t), 64);
-    const std::size_t rounded = (bytes + 63) / 64 * 64;
-    void *p = nullptr;
-    if (::posix_memalign(&p, bytes >= kHuge ? kHuge : 64, rounded) != 0)
-        throw std::bad_alloc();
-    if (bytes >= kHuge)
-        (void)::madvise(p, rounded, MADV_HUGEPAGE); // advice only
-    return {static_cast<std::int16_t *>(p), [](std::int16_t *q) { std::free(q); }};
+    // the packed-weights allocator: page aligned, transparent huge pages from 2 MiB up
+    return std::static_pointer_cast<std::int16_t>(
+        PackedWeights::hugePageBuffer(static_cast<std::size_t>(elements) * sizeof(std::int16_t)));
 }
 
 void packB(const std::int8_t *src, std::int64_t k, std::int64_t n, std::int64_t strideK, std::int64_t strideN,

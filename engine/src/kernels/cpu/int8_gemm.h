@@ -38,7 +38,7 @@ void packB(const std::int8_t *src, std::int64_t k, std::int64_t n, std::int64_t 
 void widenA(const std::int8_t *src, std::int64_t m, std::int64_t k, std::int64_t strideM, std::int64_t strideK,
             std::int16_t *dst);
 
-// An s16 buffer aligned to 64 bytes (and 2 MiB from 2 MiB up, for transparent huge pages).
+// An s16 buffer, page aligned (2 MiB from 2 MiB up, for transparent huge pages).
 [[nodiscard]] std::shared_ptr<std::int16_t> allocate(std::int64_t elements);
 
 struct Epilogue {
