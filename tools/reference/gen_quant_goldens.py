@@ -14,7 +14,10 @@ numpy.sum, torch.round, ...) are the real ones, so the goldens carry their exact
 
 Run:  tools/reference/.venv/bin/python tools/reference/gen_quant_goldens.py [OUT_DIR]
 (default OUT_DIR: tests/data/quant). Deterministic (fixed seeds). Writes fake_quant.safetensors,
-fake_quant.json, calib.safetensors, calib.json.
+fake_quant.json, calib.safetensors, calib.json, and edges.safetensors / edges.json: the edge
+paths of issue #30 (2.2.x `_pre_quant_scale`, the axis of a 1-D per-channel amax per path,
+entropy's in-place bin 0 on the NumPy path, 2.2.x weight histograms with range=(0, max), and
+an mse near-tie that torch's f32 mean breaks differently from an f64 sum).
 """
 import json
 import math
@@ -67,8 +70,18 @@ def fake_quant_cuda_kernel(inputs, amax, num_bits, unsigned):
         raise TypeError("Negative values encountered in unsigned quantization.")
     if amax.min() < 0:
         raise ValueError("Negative values in amax")
+    if torch.isnan(amax).any():  # CUDA_KERNEL_ASSERT(amax >= 0): a device-side assert (issue #30 item 5)
+        raise RuntimeError("device-side assert triggered: amax >= 0")
     bound = torch.tensor(float((1 << (num_bits - 1 + int(unsigned))) - 1))
-    a = amax.expand_as(inputs) if amax.numel() > 1 else amax.reshape([]).expand_as(inputs)
+    if amax.numel() > 1:
+        # fake_tensor_quant_with_axis: axis = position of amax's single non-1 dim in amax's own
+        # shape (amax squeezed), so [out] and [out, 1] both scale rows (issue #30 item 4)
+        axis = [d for d, n in enumerate(amax.shape) if n != 1][0]
+        shape = [1] * inputs.dim()
+        shape[axis] = amax.numel()
+        a = amax.reshape(shape).expand_as(inputs)
+    else:
+        a = amax.reshape([]).expand_as(inputs)
     s = bound / a
     q = torch.round(inputs * s)
     q = torch.where(q > bound, bound, q)
@@ -355,7 +368,7 @@ def run_fake_quant(out_dir, rng):
                 y = fake_quant_profile(x, amax, c["num_bits"], c["unsigned"], c["narrow"], profile)
                 tensors[f"{key}.y.{profile}"] = y.contiguous()
                 entry["outputs"][profile] = f"{key}.y.{profile}"
-            except (TypeError, ValueError) as e:
+            except (TypeError, ValueError, RuntimeError) as e:
                 entry["outputs"][profile] = {"error": type(e).__name__}
         if c["num_bits"] == 8 and not c["dynamic"] and "error" not in c["name"] and c["scale_amax"] is None \
                 and not torch.isnan(amax).any():
@@ -462,12 +475,185 @@ def run_calibration(out_dir, rng):
     print(f"calibration: {len(meta)} streams")
 
 
+# ---------------------------------------------------------------- edge paths (issue #30) ----
+def tensor_quantizer_forward(x, amax, profile, pre_quant_scale=None, enabled=True):
+    """§3.1 TensorQuantizer.forward with a static (or dynamic, amax None) per-tensor/per-channel
+    amax: 2.2.x multiplies `_pre_quant_scale` in before the disabled check; 2.1.x has no such
+    buffer (the key is an unexpected one, ignored by a non-strict load)."""
+    if pre_quant_scale is not None and profile.startswith("pq-2.2"):
+        x = x * pre_quant_scale
+    if not enabled:
+        return x
+    if amax is None:
+        amax = reduce_amax(x, None)
+    return fake_quant_profile(x, amax, 8, False, None, profile)
+
+
+def pre_quant_scale_cases(rng):
+    x = torch.tensor((rng.standard_normal((2, 3, 8)) * 2).astype(np.float32))
+    s8 = torch.tensor(rng.uniform(0.25, 4.0, 8).astype(np.float32))
+    cases = [
+        ("last_dim_static", x, torch.tensor(2.0), s8, True),
+        ("last_dim_dynamic", x, None, s8, True),
+        ("last_dim_disabled", x, torch.tensor(2.0), s8, False),
+        ("row_vector_static", x, torch.tensor(3.0), s8.reshape(1, 8), True),
+        ("scalar_static", x, torch.tensor(2.0), torch.tensor(1.7), True),
+        ("middle_dim_static", x, torch.tensor(2.5), torch.tensor([[0.5], [2.0], [1.25]]), True),
+        ("no_broadcast", x, torch.tensor(2.0), torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]), True),
+    ]
+    return cases
+
+
+def amax_axis_cases(rng):
+    sq = torch.tensor(rng.standard_normal((6, 6)).astype(np.float32))
+    rect = torch.tensor(rng.standard_normal((4, 6)).astype(np.float32))
+    a6 = torch.tensor(rng.uniform(0.3, 1.5, 6).astype(np.float32))
+    a4 = torch.tensor(rng.uniform(0.3, 1.5, 4).astype(np.float32))
+    return [
+        ("square_1d", sq, a6),                 # Python: per column; CUDA 2.2: per row
+        ("square_rows", sq, a6.reshape(6, 1)),  # per row everywhere
+        ("rect_1d", rect, a4),                 # Python: broadcast error; CUDA 2.2: per row
+        ("rect_columns", rect, a6.reshape(1, 6)),  # per column everywhere
+    ]
+
+
+def entropy_mutation_streams(rng):
+    relu = np.maximum(rng.standard_normal((2, 3000)) * 2.0, 0.0).astype(np.float32)  # bin 0 holds ~half
+    lap = np.abs(rng.laplace(0, 1.0, (2, 2500))).astype(np.float32)
+    return [("relu_zeros", relu), ("laplace", lap)]
+
+
+def torch_mse_curve(hist, edges, num_bits=8, unsigned=False, start_bin=128, stride=1):
+    """amax_mse's curve with torch's own f32 .mean() (the reference) and the same terms summed in
+    float64 and rounded once (what QDQ Inspector did before issue #30 item 6)."""
+    counts = torch.from_numpy(hist[:]).float()
+    edges_t = torch.from_numpy(edges[:]).float()
+    centers = (edges_t[1:] + edges_t[:-1]) / 2
+    ref, f64 = [], []
+    for i in range(start_bin, len(centers), stride):
+        qc = fake_quant_python(centers, centers[i], num_bits, unsigned, True)
+        terms = (qc - centers) ** 2 * counts
+        ref.append(terms.mean())
+        f64.append(torch.tensor(float(terms.double().sum()), dtype=torch.float32) / len(centers))
+    return torch.stack(ref), torch.stack(f64)
+
+
+def find_mse_tie_flip(rng, tries=4000):
+    """A histogram whose mse argmin under torch's f32 mean differs from the f64-summed one."""
+    for t in range(tries):
+        n = int(rng.integers(140, 400))
+        kind = t % 3
+        if kind == 0:
+            hist = rng.integers(0, 3, n)
+            hist[: int(rng.integers(1, 8))] = rng.integers(10**6, 10**8)
+        elif kind == 1:
+            hist = (rng.pareto(1.5, n) * 1000).astype(np.int64)
+        else:
+            hist = np.zeros(n, dtype=np.int64)
+            hist[rng.integers(0, n, 12)] = rng.integers(1, 10**7, 12)
+        top = np.float32(rng.uniform(0.5, 8.0))
+        edges = np.linspace(0, top, n + 1).astype(np.float32)
+        ref, f64 = torch_mse_curve(hist, edges)
+        if int(np.argmin(ref.numpy())) != int(np.argmin(f64.numpy())):
+            return hist.astype(np.int64), edges, t
+    raise RuntimeError("no mse near-tie found; raise tries")
+
+
+def run_edges(out_dir, rng):
+    tensors, meta = {}, {"pre_quant_scale": [], "amax_axis": [], "entropy_mutation": [], "weight_hist": []}
+    for i, (name, x, amax, scale, enabled) in enumerate(pre_quant_scale_cases(rng)):
+        key = f"pqs{i}"
+        tensors[key + ".x"] = x.clone()
+        tensors[key + ".scale"] = scale.clone()
+        entry = {"name": name, "key": key, "enabled": enabled, "dynamic": amax is None, "outputs": {}}
+        if amax is not None:
+            tensors[key + ".amax"] = amax.clone()
+        for profile in PROFILES:
+            try:
+                y = tensor_quantizer_forward(x, amax, profile, scale, enabled)
+                tensors[f"{key}.y.{profile}"] = y.clone()
+                entry["outputs"][profile] = f"{key}.y.{profile}"
+            except RuntimeError as e:
+                entry["outputs"][profile] = {"error": type(e).__name__}
+        meta["pre_quant_scale"].append(entry)
+    for i, (name, w, amax) in enumerate(amax_axis_cases(rng)):
+        key = f"axis{i}"
+        tensors[key + ".x"] = w.clone()
+        tensors[key + ".amax"] = amax.clone()
+        entry = {"name": name, "key": key, "outputs": {}}
+        for profile in PROFILES:
+            try:
+                y = fake_quant_profile(w, amax, 8, False, None, profile)
+                tensors[f"{key}.y.{profile}"] = y.clone()
+                entry["outputs"][profile] = f"{key}.y.{profile}"
+            except RuntimeError as e:
+                entry["outputs"][profile] = {"error": type(e).__name__}
+        meta["amax_axis"].append(entry)
+    # entropy on the NumPy path writes bins[0] = bins[1] into the calibrator (a view, §4.6)
+    for i, (name, batches) in enumerate(entropy_mutation_streams(rng)):
+        key = f"ent{i}"
+        for b, batch in enumerate(batches):
+            tensors[f"{key}.b{b}"] = torch.from_numpy(batch.copy())
+        entry = {"name": name, "key": key, "batches": len(batches), "results": {}}
+        for collection in ("numpy", "torch"):
+            hc = HistogramCalibrator(torch_hist=collection == "torch")
+            for batch in batches:
+                hc.collect(torch.from_numpy(batch.copy()))
+            if collection == "numpy":
+                hist, edges = hc.hist, hc.edges  # the calibrator's own array: entropy mutates it
+            else:
+                hist, edges = hc.numpy_state()
+            res = {"percentile_before": amax_percentile(hist, edges, 50.0)}
+            res["entropy"] = amax_entropy(hist, edges, 8, False)
+            hist_after = hc.hist if collection == "numpy" else hc.numpy_state()[0]
+            res["percentile_after"] = amax_percentile(hist_after, edges, 50.0)
+            res["mse_after"], _ = amax_mse(hist_after.copy(), edges, 8, False)
+            res["bin0_after"] = int(hist_after[0])
+            res["bin1_after"] = int(hist_after[1])
+            entry["results"][collection] = res
+        meta["entropy_mutation"].append(entry)
+    # 2.2.x calibrate_weights: numpy.histogram(|w_row|, bins, range=(0, max)); 2.1.x: default range
+    w = (rng.standard_t(4, (5, 700)) * rng.uniform(0.05, 1.0, (5, 1))).astype(np.float32)
+    tensors["weight.w"] = torch.from_numpy(w)
+    for variant, use_range in (("pq-2.1", False), ("pq-2.2", True)):
+        rows = []
+        for r in range(w.shape[0]):
+            a = np.abs(w[r])
+            if use_range:
+                hist, edges = np.histogram(a, bins=2048, range=(0, a.max()))
+            else:
+                hist, edges = np.histogram(a, bins=2048)
+            tensors[f"weight.{variant}.r{r}.counts"] = torch.from_numpy(hist.astype(np.int64))
+            tensors[f"weight.{variant}.r{r}.edge_bits"] = torch.from_numpy(edges.astype(np.float64).view(np.int64))
+            mse, _ = amax_mse(hist.copy(), edges, 8, False)
+            rows.append({"percentile_99.99": amax_percentile(hist, edges, 99.99),
+                         "percentile_99": amax_percentile(hist, edges, 99.0), "mse": mse,
+                         "edges_dtype": str(edges.dtype)})
+        meta["weight_hist"].append({"variant": variant, "rows": rows})
+    # mse: torch's f32 mean vs an f64 sum rounded once - a histogram where the argmin differs
+    hist, edges, tries = find_mse_tie_flip(rng)
+    ref, f64 = torch_mse_curve(hist, edges)
+    tensors["msetie.counts"] = torch.from_numpy(hist)
+    tensors["msetie.edges"] = torch.from_numpy(edges)
+    tensors["msetie.curve"] = ref.contiguous()
+    centers = (torch.from_numpy(edges)[1:] + torch.from_numpy(edges)[:-1]) / 2
+    meta["mse_tie"] = {"argmin_torch": int(np.argmin(ref.numpy())), "argmin_f64": int(np.argmin(f64.numpy())),
+                       "amax_torch": float(centers[128 + int(np.argmin(ref.numpy()))]), "tries": tries}
+    save_file(tensors, os.path.join(out_dir, "edges.safetensors"))
+    with open(os.path.join(out_dir, "edges.json"), "w") as fh:
+        json.dump(meta, fh, indent=1)
+    print(f"edge paths: {len(meta['pre_quant_scale'])} pre-quant-scale cases, {len(meta['amax_axis'])} amax-axis "
+          f"cases, mse tie after {tries} tries (argmin {meta['mse_tie']['argmin_torch']} vs "
+          f"{meta['mse_tie']['argmin_f64']})")
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "tests",
                                                                  "data", "quant")
     os.makedirs(out_dir, exist_ok=True)
     run_fake_quant(out_dir, np.random.default_rng(20240607))
     run_calibration(out_dir, np.random.default_rng(7))
+    run_edges(out_dir, np.random.default_rng(30))
 
 
 if __name__ == "__main__":

@@ -108,8 +108,11 @@ public:
 
     // Feeds one tensor a site sees (what CalibrationHooks does). Unknown sites are ignored.
     void collect(const QuantizerSite &site, const Tensor &x);
-    // SiteHooks that feed this calibrator and return every tensor unchanged (FP32 forward).
+    // SiteHooks that feed this calibrator and return every tensor unchanged (FP32 forward),
+    // except that a site's `_pre_quant_scale` is applied first under the pq-2.2 profiles.
     [[nodiscard]] std::shared_ptr<SiteHooks> hooks();
+    // x * the site's `_pre_quant_scale` where the profile applies one (reference §3.1), else x.
+    [[nodiscard]] Tensor preScaled(const QuantizerSite &site, Tensor x) const;
 
     // Tokenizes the examples (truncation to maxLength, padding to each batch's longest) and runs
     // them through a base model built from the checkpoint, batchSize at a time, with the hooks.
@@ -147,6 +150,7 @@ private:
     CalibrationOptions m_options;
     std::vector<SiteStatistics> m_sites;
     std::map<QuantizerSite, std::size_t> m_index;
+    std::map<QuantizerSite, TensorQuantizer> m_preScale;
     std::int64_t m_samples = 0;
     std::int64_t m_batches = 0;
 };

@@ -72,12 +72,16 @@ Calibrator::Calibrator(const Checkpoint &checkpoint, CalibrationOptions options)
                     sites.push_back({layer, static_cast<SiteId>(id), true});
         }
     }
+    // 2.2.x `_pre_quant_scale` (reference §3.1): the calibrator sees x * scale
+    const QuantConfig quant = QuantConfig::fromCheckpoint(checkpoint, options.profile);
     m_sites.reserve(sites.size());
     for (const QuantizerSite &site : sites) {
         SiteStatistics s;
         s.site = site;
         s.name = site.modulePath("bert.");
         s.isWeight = siteIsWeight(site.id);
+        if (const SiteQuantConfig *q = quant.find(site); q && quant.preQuantScaleApplies(*q))
+            m_preScale.emplace(site, quant.quantizer(site));
         if (s.isWeight) {
             s.max = MaxCalibrator(0); // §1.3: per row (axis 0)
             const std::string weightKey =
@@ -110,6 +114,14 @@ void Calibrator::collect(const QuantizerSite &site, const Tensor &x)
         s.histogram->collect(x); // keeps the running max too (§4.2 per tensor)
     else
         s.max.collect(x.dtype() == DType::F32 ? x.alias() : x.to(DType::F32));
+}
+
+Tensor Calibrator::preScaled(const QuantizerSite &site, Tensor x) const
+{
+    const auto it = m_preScale.find(site);
+    if (it == m_preScale.end())
+        return x;
+    return it->second.preScaled(x);
 }
 
 std::shared_ptr<SiteHooks> Calibrator::hooks()
@@ -192,10 +204,16 @@ Tensor Calibrator::amax(const SiteStatistics &site, CalibMethod method, const Am
                                    {{}, site.name, {}});
         if (!site.weight.defined())
             throw UnsupportedError("weight tensor not found", {{}, site.name, {}});
-        // §4.7 calibrate_weights: per output row, a histogram of |w_row| with num_bins, then the method.
-        const Tensor w = site.weight.dtype() == DType::F32 ? site.weight.contiguous() : site.weight.to(DType::F32);
+        // §4.7 calibrate_weights: per output row, numpy.histogram of |w_row| with num_bins (2.1.x:
+        // over [min, max]; 2.2.x: range=(0, max)), then the method. 2.2.x's mse moves the
+        // histogram to the GPU (`.cuda()`); it is computed here on the CPU with torch's CPU sum
+        // under both 2.2 profiles (docs/numerics.md, known differences).
+        const Tensor w = preScaled(site.site, site.weight.dtype() == DType::F32 ? site.weight.contiguous()
+                                                                                : site.weight.to(DType::F32));
         const std::int64_t rows = w.size(0);
-        const HistogramOptions hist = histogramOptions(m_options);
+        HistogramOptions hist = histogramOptions(m_options);
+        hist.collection =
+            usesTorchHistogram(m_options.profile) ? HistogramCollection::NumPyFromZero : HistogramCollection::NumPy;
         std::vector<float> out(static_cast<std::size_t>(rows));
         for (std::int64_t r = 0; r < rows; ++r) {
             HistogramCalibrator h(m_options.numBits, m_options.isUnsigned, hist);

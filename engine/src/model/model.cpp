@@ -978,9 +978,9 @@ QDQBertModel::QDQBertModel(const Checkpoint &checkpoint, ModelOptions options) :
     m_impl->quant = options.quant ? *options.quant : QuantConfig::fromCheckpoint(checkpoint);
     options.quant.reset(); // kept once, in m_impl->quant
     m_impl->options = std::move(options);
-    m_impl->hooks = m_impl->options.precision == Precision::Fp32
-                        ? std::make_shared<SiteHooks>()
-                        : makeQuantSiteHooks(m_impl->quant, m_impl->options.precision);
+    m_impl->hooks = siteHooksFor(m_impl->quant, m_impl->options.precision);
+    if (!m_impl->hooks)
+        m_impl->hooks = std::make_shared<SiteHooks>();
     m_impl->load(checkpoint);
 }
 
@@ -997,9 +997,7 @@ const QuantConfig &QDQBertModel::quantConfig() const noexcept
 void QDQBertModel::setQuantConfig(QuantConfig config)
 {
     m_impl->quant = std::move(config);
-    setSiteHooks(m_impl->options.precision == Precision::Fp32
-                     ? nullptr
-                     : makeQuantSiteHooks(m_impl->quant, m_impl->options.precision));
+    setSiteHooks(siteHooksFor(m_impl->quant, m_impl->options.precision));
 }
 
 std::vector<SiteExecution> QDQBertModel::executionPlan() const

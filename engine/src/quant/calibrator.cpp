@@ -135,6 +135,92 @@ double numpyPairwiseSum(const double *a, std::int64_t n) noexcept
     return numpyPairwiseSum(a, n2) + numpyPairwiseSum(a + n2, n - n2);
 }
 
+namespace {
+
+// c10::utils::CeilLog2 (torch 1.13): 1 for x <= 2, else floor(log2(x - 1)) + 1.
+std::int64_t ceilLog2(std::int64_t x) noexcept
+{
+    if (x <= 2)
+        return 1;
+    return static_cast<std::int64_t>(std::bit_width(static_cast<std::uint64_t>(x) - 1));
+}
+
+// ATen multi_row_sum<acc, 4 rows>: rows of `Lanes` f32 lanes each (one Vectorized<float>, or a
+// scalar for Lanes = 1) at in + i * rowStride + k * colStride; four cascade levels of
+// 2^levelPower steps each, so that long sums add partial sums of similar size.
+template <int Lanes>
+std::array<std::array<float, Lanes>, 4> multiRowSum(const float *in, std::int64_t rowStride, std::int64_t colStride,
+                                                    std::int64_t size) noexcept
+{
+    constexpr int kLevels = 4;
+    constexpr int kRows = 4;
+    const std::int64_t levelPower = std::max<std::int64_t>(4, ceilLog2(size) / kLevels);
+    const std::int64_t levelStep = std::int64_t{1} << levelPower;
+    const std::int64_t levelMask = levelStep - 1;
+    std::array<std::array<std::array<float, Lanes>, kRows>, kLevels> acc{};
+    auto addRow = [&](std::int64_t i) {
+        const float *base = in + i * rowStride;
+        for (int k = 0; k < kRows; ++k)
+            for (int l = 0; l < Lanes; ++l)
+                acc[0][static_cast<std::size_t>(k)][static_cast<std::size_t>(l)] += base[k * colStride + l];
+    };
+    std::int64_t i = 0;
+    while (i + levelStep <= size) {
+        for (std::int64_t j = 0; j < levelStep; ++j, ++i)
+            addRow(i);
+        for (int j = 1; j < kLevels; ++j) {
+            for (std::size_t k = 0; k < kRows; ++k)
+                for (std::size_t l = 0; l < Lanes; ++l) {
+                    acc[static_cast<std::size_t>(j)][k][l] += acc[static_cast<std::size_t>(j) - 1][k][l];
+                    acc[static_cast<std::size_t>(j) - 1][k][l] = 0.0F;
+                }
+            const std::int64_t mask = levelMask << (j * levelPower);
+            if ((i & mask) != 0)
+                break;
+        }
+    }
+    for (; i < size; ++i)
+        addRow(i);
+    for (std::size_t j = 1; j < kLevels; ++j)
+        for (std::size_t k = 0; k < kRows; ++k)
+            for (std::size_t l = 0; l < Lanes; ++l)
+                acc[0][k][l] += acc[j][k][l];
+    return acc[0];
+}
+
+// ATen row_sum: four interleaved rows (ILP), the leftover loads into row 0, then rows 1-3.
+template <int Lanes>
+std::array<float, Lanes> rowSum(const float *in, std::int64_t stride, std::int64_t size) noexcept
+{
+    const std::int64_t sizeIlp = size / 4;
+    std::array<std::array<float, Lanes>, 4> partial = multiRowSum<Lanes>(in, stride * 4, stride, sizeIlp);
+    for (std::int64_t i = sizeIlp * 4; i < size; ++i)
+        for (std::size_t l = 0; l < Lanes; ++l)
+            partial[0][l] += in[i * stride + static_cast<std::int64_t>(l)];
+    for (std::size_t k = 1; k < 4; ++k)
+        for (std::size_t l = 0; l < Lanes; ++l)
+            partial[0][l] += partial[k][l];
+    return partial[0];
+}
+
+} // namespace
+
+float torchCpuSumF32(const float *values, std::int64_t n) noexcept
+{
+    constexpr int kLanes = 8; // Vectorized<float> in the AVX2 build
+    if (n < kLanes)
+        return 0.0F + rowSum<1>(values, 1, n)[0]; // scalar_inner_sum; the output starts at 0
+    // vectorized_inner_sum: whole vectors by row_sum, the scalar tail, then the 8 lanes in order
+    const std::int64_t vectors = n / kLanes;
+    const std::array<float, kLanes> lanes = rowSum<kLanes>(values, kLanes, vectors);
+    float total = 0.0F;
+    for (std::int64_t k = vectors * kLanes; k < n; ++k)
+        total += values[k];
+    for (const float l : lanes)
+        total += l;
+    return 0.0F + total;
+}
+
 // --- MaxCalibrator -------------------------------------------------------------------------
 
 void MaxCalibrator::collect(const Tensor &x)
@@ -253,7 +339,7 @@ void HistogramCalibrator::collect(const Tensor &x)
     if (m_options.collection == HistogramCollection::Torch)
         collectTorch(values, valuesMax);
     else
-        collectNumPy(values, valuesMax);
+        collectNumPy(values, valuesMax, m_options.collection == HistogramCollection::NumPyFromZero);
 }
 
 void HistogramCalibrator::collectTorch(std::vector<float> &values, float batchMax)
@@ -287,14 +373,15 @@ void HistogramCalibrator::collectTorch(std::vector<float> &values, float batchMa
     m_counts = std::move(merged);
 }
 
-void HistogramCalibrator::collectNumPy(std::vector<float> &values, float batchMax)
+void HistogramCalibrator::collectNumPy(std::vector<float> &values, float batchMax, bool fromZero)
 {
     if (m_edges.empty()) {
         // numpy.histogram(x, bins=N): range [min, max] (+-0.5 when equal); edges from a float64
         // linspace cast to f32; bin index ((x - first) / (last - first)) * N in f32, then the
-        // one-ulp corrections against the edges (numpy/lib/histograms.py).
+        // one-ulp corrections against the edges (numpy/lib/histograms.py). With
+        // range=(0, max) (2.2.x calibrate_weights, §4.7) the first edge is 0.
         const auto bins = static_cast<std::int64_t>(m_options.numBins);
-        const float mn = *std::min_element(values.begin(), values.end());
+        const float mn = fromZero ? 0.0F : *std::min_element(values.begin(), values.end());
         double first = mn;
         double last = batchMax;
         float denom = batchMax - mn;
@@ -420,53 +507,28 @@ std::optional<float> HistogramCalibrator::computeAmax(CalibMethod method, const 
     }
 
     if (method == CalibMethod::Mse) { // reference §4.5
-        const std::size_t n = m_edges.size() - 1;
-        if (hist.size() != n)
-            throw UnsupportedError("histogram amax (mse): " + std::to_string(hist.size()) + " counts for " +
-                                   std::to_string(n) + " bins (the reference's broadcast fails too)");
-        std::vector<float> centers(n);
-        std::vector<float> countsF(n);
-        for (std::size_t k = 0; k < n; ++k) {
-            centers[k] = (f32(m_edges[k + 1]) + f32(m_edges[k])) / 2.0F;
-            countsF[k] = static_cast<float>(hist[k]);
-        }
-        QuantDescriptor desc; // fake_tensor_quant's default narrow_range=True (irrelevant for centers >= 0)
-        desc.numBits = m_numBits;
-        desc.isUnsigned = m_unsigned;
-        desc.narrowRange = true;
-        const QuantRange range = quantRange(desc, VersionProfile::Pq21x);
-        std::vector<float> quantized(n);
-        const Shape shape{static_cast<std::int64_t>(n)};
-        std::optional<std::size_t> best;
-        float bestMse = 0.0F;
-        for (auto i = static_cast<std::size_t>(options.startBin); i < n;
-             i += static_cast<std::size_t>(options.stride)) {
-            const float a = centers[i];
-            fakeQuant(centers, quantized, shape, AmaxView{std::span<const float>(&a, 1), 0}, range);
-            // ((qc - c)^2 * counts).mean() in f32; the sum is accumulated in f64 and rounded
-            // once (torch's f32 cascade sum can differ in the last bit, see the parity test).
-            double sum = 0.0;
-            for (std::size_t k = 0; k < n; ++k) {
-                const float d = quantized[k] - centers[k];
-                sum += static_cast<double>((d * d) * countsF[k]);
-            }
-            const float mse = f32(sum) / static_cast<float>(n);
-            if (!best || mse < bestMse) { // np.argmin: FIRST minimum
-                best = i;
-                bestMse = mse;
-            }
-        }
-        if (!best)
+        const std::vector<float> mses = mseCurve(options);
+        if (mses.empty())
             throw UnsupportedError("histogram amax (mse): no candidate bins after start_bin " +
                                    std::to_string(options.startBin));
-        return centers[*best]; // a bin CENTER
+        // np.argmin: the FIRST minimum (a NaN, should one occur, counts as the minimum)
+        std::size_t best = 0;
+        for (std::size_t c = 1; c < mses.size() && !std::isnan(mses[best]); ++c)
+            if (std::isnan(mses[c]) || mses[c] < mses[best])
+                best = c;
+        const std::size_t i =
+            static_cast<std::size_t>(options.startBin) + best * static_cast<std::size_t>(options.stride);
+        return (f32(m_edges[i + 1]) + f32(m_edges[i])) / 2.0F; // a bin CENTER
     }
 
-    // reference §4.6: TensorRT-style KL search on a copy (bins[0] = bins[1]).
+    // reference §4.6: TensorRT-style KL search (bins[0] = bins[1]). On the NumPy path `bins` is
+    // a view of the stored histogram, so the calibrator keeps the changed bin 0.
     std::vector<std::int64_t> bins = hist;
     if (bins.size() < 2)
         throw UnsupportedError("histogram amax (entropy) needs at least 2 bins");
     bins[0] = bins[1];
+    if (m_options.collection != HistogramCollection::Torch)
+        m_counts[0] = m_counts[1];
     const std::size_t numBins = bins.size();
     const std::int64_t levels = std::int64_t{1} << (m_numBits - 1 + (m_unsigned ? 1 : 0));
     std::vector<double> space(static_cast<std::size_t>(levels) + 1);
@@ -544,6 +606,46 @@ std::optional<float> HistogramCalibrator::computeAmax(CalibMethod method, const 
         throw UnsupportedError("histogram amax (entropy): no candidate bins after start_bin " +
                                std::to_string(options.startBin));
     return f32(m_edges.at(*best)); // edge index i*
+}
+
+std::vector<float> HistogramCalibrator::mseCurve(const AmaxOptions &options) const
+{
+    if (empty())
+        return {};
+    if (options.stride < 1 || options.startBin < 0)
+        throw UnsupportedError("histogram amax: stride must be >= 1 and start_bin >= 0");
+    const std::vector<std::int64_t> hist = counts();
+    const std::size_t n = m_edges.size() - 1;
+    if (hist.size() != n)
+        throw UnsupportedError("histogram amax (mse): " + std::to_string(hist.size()) + " counts for " +
+                               std::to_string(n) + " bins (the reference's broadcast fails too)");
+    // counts and edges as f32 tensors; centers = (edges[1:] + edges[:-1]) / 2 in f32
+    std::vector<float> centers(n);
+    std::vector<float> countsF(n);
+    for (std::size_t k = 0; k < n; ++k) {
+        centers[k] = (f32(m_edges[k + 1]) + f32(m_edges[k])) / 2.0F;
+        countsF[k] = static_cast<float>(hist[k]);
+    }
+    QuantDescriptor desc; // fake_tensor_quant's default narrow_range=True (irrelevant for centers >= 0)
+    desc.numBits = m_numBits;
+    desc.isUnsigned = m_unsigned;
+    desc.narrowRange = true;
+    const QuantRange range = quantRange(desc, VersionProfile::Pq21x);
+    std::vector<float> quantized(n);
+    std::vector<float> terms(n);
+    const Shape shape{static_cast<std::int64_t>(n)};
+    std::vector<float> curve;
+    for (auto i = static_cast<std::size_t>(options.startBin); i < n; i += static_cast<std::size_t>(options.stride)) {
+        const float a = centers[i];
+        fakeQuant(centers, quantized, shape, AmaxView{std::span<const float>(&a, 1), 0}, range);
+        // ((qc - c) ** 2 * counts).mean(): f32 elementwise, torch's f32 cascade sum, / N
+        for (std::size_t k = 0; k < n; ++k) {
+            const float d = quantized[k] - centers[k];
+            terms[k] = (d * d) * countsF[k];
+        }
+        curve.push_back(torchCpuSumF32(terms.data(), static_cast<std::int64_t>(n)) / static_cast<float>(n));
+    }
+    return curve;
 }
 
 // --- state -----------------------------------------------------------------------------------

@@ -99,6 +99,9 @@ PqScales pqScales(AmaxView amax, const QuantRange &range)
     const float minAmax = nanMin(amax.values);
     if (minAmax < 0.0F)
         throw FormatError("negative values in amax");
+    if (range.cudaKernel && std::isnan(minAmax)) // reference §3.4: CUDA_KERNEL_ASSERT(amax >= 0)
+        throw FormatError("amax is NaN; pytorch-quantization 2.2's CUDA kernel asserts amax >= 0 (profile "
+                          "pq-2.2-cuda)");
     const std::size_t n = amax.values.size();
     PqScales s;
     s.quantScale.resize(n);

@@ -129,7 +129,10 @@ std::string_view executionFormName(ExecutionForm form) noexcept
 TensorQuantizer SiteQuantConfig::quantizer(VersionProfile profile) const
 {
     TensorQuantizer q(desc, profile);
+    q.setName(site.modulePath());
     q.setEnabled(enabled);
+    if (preQuantScale)
+        q.setPreQuantScale(Tensor::fromValues<float>(preQuantScaleShape, std::span<const float>(*preQuantScale)));
     if (amax) {
         Tensor t = Tensor::empty(DType::F32, amaxShape);
         if (static_cast<std::size_t>(t.numel()) != amax->size())
@@ -231,6 +234,14 @@ QuantConfig QuantConfig::fromCheckpoint(const Checkpoint &checkpoint, VersionPro
                     s.amax = std::make_shared<const std::vector<float>>(t.toFloatVector());
                     s.amaxShape = t.shape();
                 }
+                // reference §2.1 (2.2.x): SmoothQuant's `_pre_quant_scale` beside `_amax`
+                const std::string preKey =
+                    key.substr(0, key.size() - std::string_view("_amax").size()) + "_pre_quant_scale";
+                if (checkpoint.has(preKey)) {
+                    const Tensor &t = checkpoint.get(preKey);
+                    s.preQuantScale = std::make_shared<const std::vector<float>>(t.toFloatVector());
+                    s.preQuantScaleShape = t.shape();
+                }
                 cfg.m_sites.push_back(std::move(s));
             }
         }
@@ -243,6 +254,19 @@ const SiteQuantConfig *QuantConfig::find(const QuantizerSite &site) const
         if (s.site == site)
             return &s;
     return nullptr;
+}
+
+bool QuantConfig::preQuantScaleApplies(const SiteQuantConfig &site) const noexcept
+{
+    return site.preQuantScale && (m_profile == VersionProfile::Pq22Cpu || m_profile == VersionProfile::Pq22Cuda);
+}
+
+bool QuantConfig::anyPreQuantScaleApplies() const noexcept
+{
+    for (const SiteQuantConfig &s : m_sites)
+        if (preQuantScaleApplies(s))
+            return true;
+    return false;
 }
 
 SiteQuantConfig *QuantConfig::findMutable(const QuantizerSite &site)
@@ -331,6 +355,12 @@ std::string QuantConfig::integerBlocker(const SiteQuantConfig &s) const
         return name + " has a per-channel amax (the kernels scale activations per tensor)";
     if (siteIsWeight(s.site.id) && s.desc.axis && *s.desc.axis != 0)
         return name + " is per-channel on axis " + std::to_string(*s.desc.axis) + " (the kernels scale rows)";
+    if (siteIsWeight(s.site.id) && s.amax && s.amax->size() > 1 && s.amaxShape.size() == 1 &&
+        m_profile != VersionProfile::Pq22Cuda)
+        return name + " has a 1-D amax " + shapeString(s.amaxShape) + ", which " +
+               std::string(versionProfileName(m_profile)) + " broadcasts per column (the kernels scale rows)";
+    if (preQuantScaleApplies(s))
+        return name + " has a _pre_quant_scale (multiplied in f32 before quantizing)";
     return {};
 }
 

@@ -14,9 +14,18 @@ public:
     QuantSiteHooks(const QuantConfig &config, Precision precision)
     {
         for (const SiteExecution &e : config.executionPlan(precision)) {
-            if (e.form == ExecutionForm::Disabled)
+            if (e.form != ExecutionForm::Disabled) {
+                m_sites.emplace(e.site, Entry{config.quantizer(e.site), e.form});
                 continue;
-            m_sites.emplace(e.site, Entry{config.quantizer(e.site), e.form});
+            }
+            // 2.2.x multiplies by `_pre_quant_scale` before its disabled check (reference §3.1):
+            // a disabled site (or every site under fp32) still scales its input.
+            const SiteQuantConfig *s = config.find(e.site);
+            if (s && config.preQuantScaleApplies(*s)) {
+                TensorQuantizer q = config.quantizer(e.site);
+                q.setEnabled(false);
+                m_sites.emplace(e.site, Entry{std::move(q), e.form});
+            }
         }
     }
 
@@ -57,8 +66,9 @@ public:
         const Entry *e = integerEntry(site);
         if (!e)
             return std::nullopt;
-        const std::vector<float> amax = e->quantizer.effectiveAmax(weight);
-        return quantizeToInt(weight, AmaxView{amax, 0}, e->quantizer.range());
+        std::vector<float> amax;
+        const AmaxView view = e->quantizer.amaxFor(weight, amax); // rows (executionPlan checked)
+        return quantizeToInt(weight, view, e->quantizer.range());
     }
 
 private:
@@ -81,6 +91,13 @@ private:
 std::shared_ptr<SiteHooks> makeQuantSiteHooks(const QuantConfig &config, Precision precision)
 {
     return std::make_shared<QuantSiteHooks>(config, precision);
+}
+
+std::shared_ptr<SiteHooks> siteHooksFor(const QuantConfig &config, Precision precision)
+{
+    if (precision == Precision::Fp32 && !config.anyPreQuantScaleApplies())
+        return nullptr;
+    return makeQuantSiteHooks(config, precision);
 }
 
 } // namespace qdq

@@ -44,8 +44,10 @@ enum class CalibMethod { Max, Percentile, Mse, Entropy };
 [[nodiscard]] std::optional<CalibMethod> parseCalibMethod(std::string_view name) noexcept;
 
 // How the histogram is collected (reference §4.3): torch.histc from 0 (2.2.x default) or
-// numpy.histogram over the first batch's [min, max] (2.1.x default).
-enum class HistogramCollection { Torch, NumPy };
+// numpy.histogram over the first batch's [min, max] (2.1.x default). NumPyFromZero is the
+// 2.2.x calibrate_weights histogram (§4.7): numpy.histogram(|w|, bins, range=(0, max|w|)),
+// one batch (later batches grow it like NumPy).
+enum class HistogramCollection { Torch, NumPy, NumPyFromZero };
 
 struct HistogramOptions {
     int numBins = 2048;
@@ -80,13 +82,21 @@ public:
     [[nodiscard]] bool empty() const noexcept { return m_edges.empty(); }
     void reset() noexcept;
 
-    // nullopt when nothing was collected. Never modifies the histogram: the reference's NumPy
-    // path overwrites the stored bin 0 with bin 1 during entropy (§4.6, §7 item 7), which would
-    // change a later percentile/mse call; here every method sees the collected counts, so the
-    // order of calls does not matter. (Entropy itself gives the same value either way: its own
-    // first step makes bin 0 equal to bin 1.) Throws UnsupportedError when fewer than
-    // startBin + 1 bins exist (the reference fails on an empty candidate list).
+    // nullopt when nothing was collected. Throws UnsupportedError when fewer than startBin + 1
+    // bins exist (the reference fails on an empty candidate list).
+    //
+    // Entropy on a NumPy-collected histogram overwrites the stored bin 0 with bin 1, as the
+    // reference does (§4.6: `bins = calib_hist[:]` is a view of the calibrator's own array), so
+    // every later method, later collect() and state() see the changed bin 0 - the order of
+    // calls matters there, as it does in pytorch-quantization 2.1.x. The torch collection
+    // (2.2.x) works on a copy and is never changed. (The histogram is `mutable` for this.)
     [[nodiscard]] std::optional<float> computeAmax(CalibMethod method, const AmaxOptions &options = {}) const;
+
+    // §4.5: the mse of every candidate start_bin, start_bin + stride, ... (one f32 per
+    // candidate), each the f32 mean that torch 1.13 computes on the CPU: an f32 sum in the order
+    // of ATen's vectorised cascade sum (8-lane AVX2 vectors, 4 interleaved rows, 4 levels), then
+    // one f32 division by the bin count. Empty when nothing was collected.
+    [[nodiscard]] std::vector<float> mseCurve(const AmaxOptions &options = {}) const;
 
     // --- state (for calibration.safetensors and the GUI's histogram view) -------------------
     // Bin counts as the method code sees them (integers), edges as stored (f64 values; the
@@ -116,12 +126,12 @@ public:
 
 private:
     void collectTorch(std::vector<float> &values, float batchMax);
-    void collectNumPy(std::vector<float> &values, float batchMax);
+    void collectNumPy(std::vector<float> &values, float batchMax, bool fromZero);
 
     int m_numBits;
     bool m_unsigned;
     HistogramOptions m_options;
-    std::vector<double> m_counts; // torch path: f32-valued (histc counts are floats)
+    mutable std::vector<double> m_counts; // torch path: f32-valued (histc counts are floats)
     std::vector<double> m_edges;
     bool m_edgesAreF32 = true;
     float m_max = 0.0F;
@@ -130,5 +140,9 @@ private:
 // numpy.add.reduce's pairwise summation of a contiguous f64 array (used to reproduce the
 // reference's float64 sums bit for bit).
 [[nodiscard]] double numpyPairwiseSum(const double *values, std::int64_t n) noexcept;
+
+// torch 1.13's CPU sum of a contiguous f32 vector (ATen SumKernel.cpp cascade_sum with f32
+// accumulators; the AVX2 build's 8-lane vectors), bit for bit.
+[[nodiscard]] float torchCpuSumF32(const float *values, std::int64_t n) noexcept;
 
 } // namespace qdq

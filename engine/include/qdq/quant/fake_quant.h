@@ -28,7 +28,9 @@ struct AmaxView {
 // contiguous f32 tensor of `shape` from `in` to `out` (they may be the same buffer).
 // Throws FormatError when amax < 0 (the reference's ValueError) or when an unsigned quantizer
 // sees a negative input (TypeError in the reference); both tests use the NaN-propagating min
-// of the reference (a NaN anywhere disables them). NaN amax gives NaN outputs.
+// of the reference (a NaN anywhere disables them). NaN amax gives NaN outputs on the Python
+// path; under the pq-2.2-cuda range (cudaKernel) it throws FormatError, as the kernel's
+// assertion `amax >= 0` fails there.
 void fakeQuant(std::span<const float> in, std::span<float> out, const Shape &shape, AmaxView amax,
                const QuantRange &range);
 // Convenience wrapper: a new contiguous f32 tensor.

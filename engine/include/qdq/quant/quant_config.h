@@ -54,6 +54,10 @@ struct SiteQuantConfig {
     // Static amax (one value, or one per row); null = dynamic amax per call (reference §2.4).
     std::shared_ptr<const std::vector<float>> amax;
     Shape amaxShape; // [] or [out, 1]
+    // 2.2.x `_pre_quant_scale` (reference §2.1, §3.1): null when the checkpoint has none. Kept
+    // under every profile; applied only under pq-2.2-cpu / pq-2.2-cuda (2.1.x ignores the key).
+    std::shared_ptr<const std::vector<float>> preQuantScale;
+    Shape preQuantScaleShape;
 
     [[nodiscard]] bool dynamic() const noexcept { return !amax; }
     // A TensorQuantizer with this site's settings under `profile`.
@@ -97,6 +101,10 @@ public:
     [[nodiscard]] const std::vector<SiteQuantConfig> &sites() const noexcept { return m_sites; }
     // nullptr when the model has no such site.
     [[nodiscard]] const SiteQuantConfig *find(const QuantizerSite &site) const;
+    // Whether a site multiplies its input by a `_pre_quant_scale` under this profile (even when
+    // the site is disabled or the precision is fp32, as 2.2.x does before its disabled check).
+    [[nodiscard]] bool preQuantScaleApplies(const SiteQuantConfig &site) const noexcept;
+    [[nodiscard]] bool anyPreQuantScaleApplies() const noexcept;
 
     // Per-run overrides. Each returns the number of sites it changed; 0 means the selector
     // matched nothing (callers report that as an error).

@@ -9,6 +9,8 @@
 //          integerInput / integerWeight, so the linears and the attention matmuls run on the
 //          backend's s8 kernels; every other enabled site is fake quant, as under qdq.
 // The observer sees the tensor each quantizer receives (its input, as calibration needs).
+// Under the pq-2.2 profiles a site with a `_pre_quant_scale` multiplies its input even when it
+// is disabled (and under fp32), as 2.2.x does; hasQuantSiteHooks() says when fp32 needs them.
 
 #include "qdq/model.h"
 #include "qdq/quant/quant_config.h"
@@ -18,5 +20,8 @@
 namespace qdq {
 
 [[nodiscard]] std::shared_ptr<SiteHooks> makeQuantSiteHooks(const QuantConfig &config, Precision precision);
+// The hooks a model with `config` under `precision` runs with: nullptr (the plain FP32 forward)
+// for fp32 without an applicable pre-quant scale, makeQuantSiteHooks otherwise.
+[[nodiscard]] std::shared_ptr<SiteHooks> siteHooksFor(const QuantConfig &config, Precision precision);
 
 } // namespace qdq

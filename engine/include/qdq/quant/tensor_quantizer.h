@@ -12,12 +12,21 @@
 // and the result comes back through setAmax().
 //
 // apply() is const and thread-safe; it never changes the stored amax.
+//
+// Edge paths that depend on the profile (docs/numerics.md, "Known differences"):
+//  - `_pre_quant_scale` (2.2.x, reference §2.1, §3.1): x * scale before everything else, also
+//    when the quantizer is disabled; 2.1.x has no such buffer and ignores the key.
+//  - a per-channel amax broadcasts like the Python path (numpy rules, right-aligned: [out] on a
+//    weight [out, in] scales columns, and fails unless out == in), except under pq-2.2-cuda,
+//    whose kernel takes the axis from the position of amax's one non-1 dimension ([out] = rows).
 
+#include "qdq/errors.h"
 #include "qdq/quant/fake_quant.h"
 #include "qdq/quant/quant_descriptor.h"
 #include "qdq/tensor.h"
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace qdq {
@@ -46,16 +55,35 @@ public:
     [[nodiscard]] const std::vector<float> &amaxValues() const noexcept { return m_amax; }
     [[nodiscard]] const Shape &amaxShape() const noexcept { return m_amaxShape; }
 
+    // 2.2.x `_pre_quant_scale` (any float dtype, converted to f32; broadcast against the input
+    // as numpy does, and it may not grow the input's shape). Stored under every profile; used
+    // only where preQuantScaleApplies().
+    void setPreQuantScale(const Tensor &scale);
+    [[nodiscard]] bool hasPreQuantScale() const noexcept { return !m_preScale.empty(); }
+    [[nodiscard]] bool preQuantScaleApplies() const noexcept;
+    // x * _pre_quant_scale in f32 (a new tensor), or x.alias() when none applies.
+    [[nodiscard]] Tensor preScaled(const Tensor &x) const;
+
+    // Name used in error messages (the site's module path); empty by default.
+    void setName(std::string name) { m_name = std::move(name); }
+
     // The amax the next apply(x) uses: stored or dynamic (reference §2.4), times scale_amax.
     [[nodiscard]] std::vector<float> effectiveAmax(const Tensor &x) const;
 
-    // Fake-quantized copy of x (f32). Disabled: returns x.alias() (no copy).
+    // The effective amax of x with the axis it applies along (see the broadcast rule above);
+    // `storage` holds the values. Throws ShapeError when the amax does not fit x (as the
+    // reference fails) and FormatError for a NaN amax under pq-2.2-cuda (its kernel asserts).
+    [[nodiscard]] AmaxView amaxFor(const Tensor &x, std::vector<float> &storage) const;
+
+    // Fake-quantized copy of x (f32). Disabled: returns preScaled(x) (x.alias() without a
+    // pre-quant scale: no copy).
     [[nodiscard]] Tensor apply(const Tensor &x) const;
-    // In place on a writable contiguous f32 tensor; nothing happens when disabled.
+    // In place on a writable contiguous f32 tensor; nothing happens when disabled and no
+    // pre-quant scale applies.
     void applyInPlace(Tensor &x) const;
 
 private:
-    [[nodiscard]] AmaxView amaxFor(const Tensor &x, std::vector<float> &storage) const;
+    [[nodiscard]] Location where() const { return Location{{}, m_name, {}}; }
 
     QuantDescriptor m_desc;
     VersionProfile m_profile;
@@ -63,6 +91,9 @@ private:
     bool m_enabled = true;
     std::vector<float> m_amax;
     Shape m_amaxShape;
+    std::vector<float> m_preScale;
+    Shape m_preScaleShape;
+    std::string m_name;
 };
 
 // reference §2.4 / PQ-RA reduce_amax: max|x| over the whole tensor (axis nullopt) or over all
