@@ -94,7 +94,10 @@ Spread<T> spreadOf(std::vector<T> v)
     const std::size_t n = v.size();
     return {v.front(), n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / T(2), v.back()};
 }
-// Progress line on stderr unless quiet ("\r<stage> 42%", newline when done).
-void printProgress(bool quiet, const std::string &stage, long long done, long long total);
+// Progress on stderr unless quiet: on a terminal one line redrawn in place ("\r<stage> 42%",
+// newline when done); otherwise (a log, CI) plain lines, one per stage and tenth, no '\r'.
+// `detail` follows the percentage (rates, ETA).
+void printProgress(bool quiet, const std::string &stage, long long done, long long total,
+                   const std::string &detail = {});
 
 } // namespace qdq::cli

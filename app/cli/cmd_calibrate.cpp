@@ -99,20 +99,16 @@ int runCalibrate(const QStringList &args)
                 return;
             const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (e.stage == "calibrating" && e.total > 0) {
-                std::string line = "\rcalibrating " + std::to_string(e.done * 100 / e.total) + "% (" +
-                                   std::to_string(e.done) + "/" + std::to_string(e.total) + " samples";
+                std::string detail = "(" + std::to_string(e.done) + "/" + std::to_string(e.total) + " samples";
                 if (e.done > 0 && elapsed > 0) {
                     const double rate = static_cast<double>(e.done) / elapsed;
                     char buf[64];
                     std::snprintf(buf, sizeof buf, ", %.1f samples/s, ETA %s", rate,
                                   formatSeconds(static_cast<double>(e.total - e.done) / rate).c_str());
-                    line += buf;
+                    detail += buf;
                 }
-                line += ")   ";
-                std::fputs(line.c_str(), stderr);
-                if (e.done >= e.total)
-                    std::fputc('\n', stderr);
-                std::fflush(stderr);
+                detail += ")";
+                printProgress(common.quiet, e.stage, e.done, e.total, detail);
             } else {
                 printProgress(common.quiet, e.stage, e.done, e.total);
             }
