@@ -33,7 +33,8 @@ void addCommonOptions(QCommandLineParser &parser)
     parser.addOption({"threads", "CPU threads to use (default: all).", "N"});
 }
 
-CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command)
+CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command,
+                        bool positionals)
 {
     if (!parser.parse(args))
         throw UsageError(parser.errorText().toStdString() + " (see 'qdq " + command + " --help')");
@@ -45,7 +46,7 @@ CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, con
         std::fputs(help.toStdString().c_str(), stdout);
         std::exit(Ok);
     }
-    if (!parser.positionalArguments().isEmpty())
+    if (!positionals && !parser.positionalArguments().isEmpty())
         throw UsageError("unexpected argument '" + parser.positionalArguments().first().toStdString() + "' (see 'qdq " +
                          command + " --help')");
     if (parser.isSet("threads")) {

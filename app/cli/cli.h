@@ -51,7 +51,9 @@ struct CommonOptions {
 void addCommonOptions(QCommandLineParser &parser);
 // Parses args; prints help and exits 0 on --help; throws UsageError on mistakes;
 // applies --threads. Returns the common options.
-CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command);
+// Positional arguments are a usage error unless `positionals` (a command that declared them).
+CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command,
+                        bool positionals = false);
 // An integer option's value, at least `min`; throws UsageError naming the option otherwise.
 std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min);
 
