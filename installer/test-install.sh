@@ -26,7 +26,7 @@ mkdir -p "$dest/var/lib/dpkg/info" "$dest/var/lib/dpkg/updates"
 touch "$dest/var/lib/dpkg/status" "$dest/var/lib/dpkg/available"
 dpkg --root="$dest" --force-not-root --force-script-chrootless --force-depends --log=/dev/null \
   -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg --root -i failed"; }
-dpkg --root="$dest" -s qdq-inspector | grep -q '^Status: install ok installed' || fail "dpkg does not list it as installed"
+grep -q '^Status: install ok installed' <<<"$(dpkg --root="$dest" -s qdq-inspector)" || fail "dpkg does not list it as installed"
 echo "dpkg --root: installed ($(dpkg --root="$dest" -L qdq-inspector | wc -l) paths)"
 
 share="$dest/usr/share"
@@ -58,8 +58,8 @@ echo "man pages: ok"
 
 bin="$dest/usr/bin"
 "$bin/qdq" --version | head -n1
-bash -c "source '$share/bash-completion/completions/qdq'; COMP_WORDS=(qdq ''); COMP_CWORD=1; _qdq; echo \"\${COMPREPLY[*]}\"" |
-  grep -qw report || fail "the installed bash completion does not complete 'qdq rep'"
+offered="$(bash -c "source '$share/bash-completion/completions/qdq'; COMP_WORDS=(qdq rep); COMP_CWORD=1; _qdq; echo \"\${COMPREPLY[*]}\"")"
+[ "$offered" = report ] || fail "the installed bash completion completes 'qdq rep' to '$offered', not report"
 demo="$share/qdq-inspector/demo"
 "$bin/qdq" info --quiet --model "$demo/tiny-qdqbert" >/dev/null
 for model in model model-classifier; do  # the assembled demo models, when the build had them

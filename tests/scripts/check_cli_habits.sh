@@ -58,12 +58,12 @@ complete_words() {  # complete_words WORD...: what _qdq offers for the last word
 }
 offered="$(complete_words qdq '')"
 for cmd in $commands help; do
-  echo "$offered" | grep -qx -- "$cmd" || fail "completion does not offer the command '$cmd'"
+  grep -qx -- "$cmd" <<<"$offered" || fail "completion does not offer the command '$cmd'"
 done
 for cmd in $commands; do
   offered="$(complete_words qdq "$cmd" --)"
   for opt in $("$qdq" "$cmd" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z0-9-]+' | sed -E 's/^ +(-[a-zA-Z], )?//'); do
-    echo "$offered" | grep -qx -- "$opt" || fail "completion of 'qdq $cmd --' lacks $opt"
+    grep -qx -- "$opt" <<<"$offered" || fail "completion of 'qdq $cmd --' lacks $opt"
   done
 done
 [ "$(complete_words qdq help rep)" = report ] || fail "completion of 'qdq help rep' is not report"
