@@ -36,7 +36,7 @@ for f in "$desktop" "$metainfo" "$share/mime/packages/qdq-inspector-mime.xml" \
          "$share/icons/hicolor/scalable/apps/qdq-inspector.svg" "$share/icons/hicolor/48x48/apps/qdq-inspector.png" \
          "$share/man/man1/qdq.1.gz" "$share/man/man1/qdq-inspector.1.gz" "$share/bash-completion/completions/qdq" \
          "$share/doc/qdq-inspector/copyright" "$share/qdq-inspector/demo/tiny-qdqbert/config.json"; do
-  [ -s "$f" ] || [ -s "${f%.gz}" ] || fail "missing from the package: ${f#"$dest"}"
+  [ -s "$f" ] || fail "missing from the package: ${f#"$dest"}"
 done
 
 desktop-file-validate "$desktop" || fail "desktop-file-validate rejects ${desktop#"$dest"}"
@@ -48,10 +48,10 @@ grep -q '^MimeType=.*inode/directory' "$desktop" || fail "the desktop file does 
 
 # the man pages: both present, no reference to one that is not installed
 for page in qdq qdq-inspector; do
-  file="$share/man/man1/$page.1.gz"; [ -f "$file" ] || file="${file%.gz}"
-  text="$(zcat -f "$file")"
-  for ref in $(echo "$text" | grep -oE '\bqdq(-inspector)?\(1\)' | sort -u); do
-    [ -e "$share/man/man1/${ref%(1)}.1.gz" ] || [ -e "$share/man/man1/${ref%(1)}.1" ] || fail "$page(1) refers to $ref, not installed"
+  text="$(zcat "$share/man/man1/$page.1.gz")"
+  grep -q "^\.TH $(tr a-z A-Z <<<"$page") 1 \"[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]\"" <<<"$text" || fail "$page(1) has no dated .TH line"
+  for ref in $(grep -oE '\bqdq(-inspector)?\(1\)' <<<"$text" | sort -u); do
+    [ -e "$share/man/man1/${ref%(1)}.1.gz" ] || fail "$page(1) refers to $ref, not installed"
   done
 done
 echo "man pages: ok"
