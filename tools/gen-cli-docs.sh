@@ -57,6 +57,53 @@ qdq report --model resources/demo/tiny-qdqbert --model /tmp/qdq-examples/calibra
 qdq report --list-metrics
 ```
 
+## A sweep over many checkpoints, beyond one machine
+
+`qdq report` writes one folder per model (`OUT/<model>/report.json`, `report.html`, ...), so a
+sweep can run anywhere, one model per job, and be gathered afterwards:
+`qdq report --index OUT DIR...` reads the `report.json` of each DIR (a model's folder, or the
+OUT folder of an earlier `qdq report`, whose models are the sub-folders) and writes one
+`OUT/index.html` + `index.json` comparing them all, linking to each model's report where it lies.
+`--fail-if` is evaluated on the merged index (without it, each report's own `--fail-if`
+thresholds are evaluated again), with the same exit codes: 3 when any model crosses one. Keep
+`json` in `--format` (the default) on every job.
+
+```sh
+mkdir -p /tmp/qdq-examples/sweep
+for checkpoint in resources/demo/tiny-qdqbert /tmp/qdq-examples/calibrated; do   # one job each
+  qdq report --quiet --model "$checkpoint" --data tests/data/calibration/sentences.txt --samples 8 \
+      --format json,html --out "/tmp/qdq-examples/sweep/$(basename "$checkpoint")-job"
+done
+qdq report --index /tmp/qdq-examples/sweep/all /tmp/qdq-examples/sweep/*-job \
+    --fail-if 'min_layer_sqnr_db<0' || echo "exit code $?"
+```
+
+With a **Slurm job array** (one task per checkpoint listed in `checkpoints.txt`, the reports on
+a shared file system), then the merge as a job that depends on the array:
+
+```bash
+#!/bin/bash
+#SBATCH --job-name=qdq-sweep --array=1-64 --cpus-per-task=8 --time=00:30:00
+checkpoint="$(sed -n "${SLURM_ARRAY_TASK_ID}p" checkpoints.txt)"
+qdq report --quiet --threads "$SLURM_CPUS_PER_TASK" --model "$checkpoint" \
+    --data calibration.txt --out "sweep/task-$SLURM_ARRAY_TASK_ID"
+```
+
+```bash
+array=$(sbatch --parsable sweep.sbatch)
+sbatch --dependency=afterany:"$array" --wrap \
+    "qdq report --index sweep/index sweep/task-* --fail-if 'min_layer_sqnr_db<20'"
+```
+
+With **GNU parallel** over hosts (`--sshloginfile` lists them; `--return` copies each result
+folder back, `--cleanup` removes it there), then the merge on this machine:
+
+```bash
+parallel --sshloginfile hosts.txt --workdir . --return 'sweep/jobs/{#}' --cleanup \
+    qdq report --quiet --model {} --data calibration.txt --out 'sweep/jobs/{#}' :::: checkpoints.txt
+qdq report --index sweep/index sweep/jobs/* --fail-if 'min_layer_sqnr_db<20'; echo "exit code $?"
+```
+
 ## Environment
 
 `qdq` and `qdq-inspector` start once more, first thing, with two settings that libgomp and glibc

@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# Installs every Debian package the build, the tests and the GUI need.
-# Idempotent: packages already present are not reinstalled, and it prints
-# nothing but a one-line summary when there is nothing to do.
-#   tools/install-deps.sh            build + test + GUI dependencies
+# Installs the Debian packages QDQ Inspector needs: to build and run it by default, and with
+# --test also what only the test suite uses. Idempotent: packages already present are not
+# reinstalled, and it prints nothing but a one-line summary when there is nothing to do.
+#   tools/install-deps.sh            build + run (tools/run-gui.sh)
+#   tools/install-deps.sh --test     also the test-only tools (tools/test.sh)
 #   tools/install-deps.sh --reference  also python3-torch and the venv in tools/reference
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git python3 ca-certificates
   qt6-base-dev qt6-charts-dev qt6-svg-dev qt6-tools-dev qt6-base-dev-tools libqt6opengl6-dev
-  libqt6svg6 qt6-qpa-plugins libgl-dev libxkbcommon-dev
+  libqt6svg6 qt6-qpa-plugins libgl-dev libxkbcommon-dev fonts-dejavu-core
   libdnnl-dev ocl-icd-opencl-dev opencl-headers libquazip1-qt6-dev libutf8proc-dev nlohmann-json3-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
-  xvfb xauth poppler-utils fonts-dejavu-core chromium python3-jsonschema
-  clang-format clang-tidy
+)
+# only the tests: real-window screenshots (Xvfb), PDF and HTML report checks, report schema
+# validation, formatting and lint checks, the installed package's desktop file and metadata
+test_packages=(
+  xvfb xauth poppler-utils chromium python3-jsonschema clang-format clang-tidy
+  desktop-file-utils appstream
 )
 want_reference=0
 for arg in "$@"; do
   case "$arg" in
     --reference) want_reference=1 ;;
+    --test) packages+=("${test_packages[@]}") ;;
     *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 1 ;;
   esac
 done

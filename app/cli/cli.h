@@ -51,7 +51,9 @@ struct CommonOptions {
 void addCommonOptions(QCommandLineParser &parser);
 // Parses args; prints help and exits 0 on --help; throws UsageError on mistakes;
 // applies --threads. Returns the common options.
-CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command);
+// Positional arguments are a usage error unless `positionals` (a command that declared them).
+CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command,
+                        bool positionals = false);
 // An integer option's value, at least `min`; throws UsageError naming the option otherwise.
 std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min);
 
@@ -94,7 +96,10 @@ Spread<T> spreadOf(std::vector<T> v)
     const std::size_t n = v.size();
     return {v.front(), n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / T(2), v.back()};
 }
-// Progress line on stderr unless quiet ("\r<stage> 42%", newline when done).
-void printProgress(bool quiet, const std::string &stage, long long done, long long total);
+// Progress on stderr unless quiet: on a terminal one line redrawn in place ("\r<stage> 42%",
+// newline when done); otherwise (a log, CI) plain lines, one per stage and tenth, no '\r'.
+// `detail` follows the percentage (rates, ETA).
+void printProgress(bool quiet, const std::string &stage, long long done, long long total,
+                   const std::string &detail = {});
 
 } // namespace qdq::cli

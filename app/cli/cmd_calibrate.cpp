@@ -99,20 +99,17 @@ int runCalibrate(const QStringList &args)
                 return;
             const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (e.stage == "calibrating" && e.total > 0) {
-                std::string line = "\rcalibrating " + std::to_string(e.done * 100 / e.total) + "% (" +
-                                   std::to_string(e.done) + "/" + std::to_string(e.total) + " samples";
+                char detail[128];
                 if (e.done > 0 && elapsed > 0) {
                     const double rate = static_cast<double>(e.done) / elapsed;
-                    char buf[64];
-                    std::snprintf(buf, sizeof buf, ", %.1f samples/s, ETA %s", rate,
+                    std::snprintf(detail, sizeof detail, "(%lld/%lld samples, %.1f samples/s, ETA %s)",
+                                  static_cast<long long>(e.done), static_cast<long long>(e.total), rate,
                                   formatSeconds(static_cast<double>(e.total - e.done) / rate).c_str());
-                    line += buf;
+                } else {
+                    std::snprintf(detail, sizeof detail, "(%lld/%lld samples)", static_cast<long long>(e.done),
+                                  static_cast<long long>(e.total));
                 }
-                line += ")   ";
-                std::fputs(line.c_str(), stderr);
-                if (e.done >= e.total)
-                    std::fputc('\n', stderr);
-                std::fflush(stderr);
+                printProgress(common.quiet, e.stage, e.done, e.total, detail);
             } else {
                 printProgress(common.quiet, e.stage, e.done, e.total);
             }

@@ -1,5 +1,5 @@
 // qdq export-onnx: the model + head with Q/DQ pairs at the enabled quantizer sites, for
-// TensorRT (qdqbert-reference.md §3.7; engine: qdq/io/onnx_export.h). The quant options
+// TensorRT (docs/qdqbert-reference.md §3.7; engine: qdq/io/onnx_export.h). The quant options
 // (--disable-quantizer, --amax, --profile, ...) edit what is exported: every enabled site gets a
 // Q/DQ pair. An explicit --precision fp32 disables every quantizer (a plain FP32 graph); qdq and
 // int8 both export the Q/DQ form (TensorRT chooses its own kernels).

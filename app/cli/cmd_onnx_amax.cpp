@@ -1,5 +1,5 @@
 // qdq onnx-amax: the amax of every quantizer site read back from a Q/DQ ONNX file (this tool's
-// export or pytorch-quantization's), amax = scale x 127 (qdqbert-reference.md §3.7; engine:
+// export or pytorch-quantization's), amax = scale x 127 (docs/qdqbert-reference.md §3.7; engine:
 // qdq/io/onnx_import.h).
 #include "cli/cli.h"
 

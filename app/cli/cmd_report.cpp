@@ -12,10 +12,12 @@
 #include "report/report_writer.h"
 
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QRegularExpression>
 
 #include <cstdio>
+#include <limits>
 #include <set>
 
 namespace qdq::cli {
@@ -51,6 +53,123 @@ std::string commandLine(const QStringList &args)
     return s;
 }
 
+// --- qdq report --index OUT DIR...: one index over report folders made elsewhere ----------------
+
+// A report.json read back: what the index shows and what --fail-if tests.
+ui::ReportIndexEntry readReportJson(const QString &file)
+{
+    QFile f(file);
+    if (!f.open(QIODevice::ReadOnly))
+        throw IoError("cannot read the report", {file.toStdString(), {}, {}});
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(f.readAll().toStdString());
+    } catch (const nlohmann::json::exception &e) {
+        throw FormatError(std::string("report is not valid JSON: ") + e.what(), {file.toStdString(), {}, {}});
+    }
+    if (!j.is_object() || j.value("format", std::string()) != "qdq-report" || !j.contains("model") ||
+        !j["model"].is_object() || !j.contains("metrics") || !j["metrics"].is_object())
+        throw FormatError("not a qdq report (format \"qdq-report\" with model and metrics expected)",
+                          {file.toStdString(), {}, {}});
+    ui::ReportIndexEntry entry;
+    const nlohmann::json &model = j["model"];
+    entry.model.name = model.value("name", std::string());
+    entry.model.path = model.value("path", std::string());
+    for (const auto &[name, value] : j["metrics"].items()) {
+        if (value.is_number())
+            entry.metrics[name] = value.get<double>();
+        else if (value.is_null()) // JSON has no infinity: a lossless SQNR is written as null
+            entry.metrics[name] = std::numeric_limits<double>::infinity();
+        else
+            throw FormatError("metric is not a number", {file.toStdString(), name, "metrics"});
+    }
+    // the thresholds the report was made with, evaluated again below unless --fail-if replaces them
+    if (j.contains("thresholds") && j["thresholds"].is_array())
+        for (const nlohmann::json &t : j["thresholds"])
+            if (t.is_object() && t.contains("expression") && t["expression"].is_string())
+                entry.thresholds.push_back({parseThreshold(t["expression"].get<std::string>()), {}, false});
+    return entry;
+}
+
+// The report.json files under DIR: DIR itself (one model's folder), the models of a batch
+// folder's index.json, or else every sub-folder holding one.
+QStringList reportsIn(const QString &dir)
+{
+    const QDir d(dir);
+    if (!d.exists())
+        throw IoError("no such report folder", {dir.toStdString(), {}, {}});
+    if (d.exists(QStringLiteral("report.json")))
+        return {d.filePath(QStringLiteral("report.json"))};
+    QStringList out;
+    for (const QString &sub : d.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+        if (QFileInfo::exists(d.filePath(sub + QStringLiteral("/report.json"))))
+            out << d.filePath(sub + QStringLiteral("/report.json"));
+    if (out.isEmpty())
+        throw IoError("no report.json here or one folder down (write the reports with --format including json)",
+                      {dir.toStdString(), {}, {}});
+    return out;
+}
+
+int runIndex(const QCommandLineParser &parser, const CommonOptions &common, const std::vector<Threshold> &thresholds)
+{
+    const QString outDir = parser.value("index");
+    const QStringList dirs = parser.positionalArguments();
+    if (dirs.isEmpty())
+        throw UsageError("--index OUT needs the report folders to merge: qdq report --index OUT DIR...");
+    if (parser.isSet("model") || parser.isSet("out") || parser.isSet("data"))
+        throw UsageError("--index merges existing reports: it takes no --model, --out or --data");
+    if (!QDir().mkpath(outDir))
+        throw IoError("cannot create the index folder", {outDir.toStdString(), {}, {}});
+    const QDir out(outDir);
+    std::vector<ui::ReportIndexEntry> index;
+    nlohmann::json merged = nlohmann::json::array();
+    int failedModels = 0;
+    std::set<QString> seen;
+    for (const QString &dir : dirs)
+        for (const QString &file : reportsIn(dir)) {
+            const QString folder = QFileInfo(file).absolutePath();
+            if (!seen.insert(QDir::cleanPath(folder)).second)
+                continue; // the same report named twice (a folder and its batch folder)
+            ui::ReportIndexEntry entry = readReportJson(file);
+            entry.folder = out.relativeFilePath(folder);
+            std::vector<Threshold> tests = thresholds;
+            if (tests.empty())
+                for (const ThresholdOutcome &t : entry.thresholds)
+                    tests.push_back(t.threshold);
+            entry.thresholds = evaluateThresholds(tests, entry.metrics);
+            nlohmann::json crossed = nlohmann::json::array();
+            for (const ThresholdOutcome &t : entry.thresholds) {
+                if (!t.crossed)
+                    continue;
+                crossed.push_back(t.threshold.expression);
+                std::fprintf(stderr, "qdq: threshold crossed: %s (%s: %s) [%s]\n", t.threshold.expression.c_str(),
+                             t.threshold.metric.c_str(),
+                             t.actual ? std::to_string(*t.actual).c_str() : "not available for this model",
+                             qPrintable(folder));
+            }
+            failedModels += crossed.empty() ? 0 : 1;
+            merged.push_back({{"model", entry.model.path},
+                              {"folder", entry.folder.toStdString()},
+                              {"report", file.toStdString()},
+                              {"thresholds_crossed", crossed}});
+            index.push_back(std::move(entry));
+        }
+    const QStringList indexFiles = ui::writeReportIndex(index, outDir);
+    if (!common.quiet && !common.json)
+        for (const QString &f : indexFiles)
+            std::fprintf(stderr, "wrote %s (%d models)\n", qPrintable(f), static_cast<int>(index.size()));
+    if (common.json)
+        printJson({{"reports", merged},
+                   {"index", {indexFiles[0].toStdString(), indexFiles[1].toStdString()}},
+                   {"failed_models", failedModels}});
+    if (failedModels > 0) {
+        std::fprintf(stderr, "qdq: %d of %d models crossed a --fail-if threshold\n", failedModels,
+                     static_cast<int>(index.size()));
+        return ThresholdCrossed;
+    }
+    return Ok;
+}
+
 int runReport(const QStringList &args)
 {
     QCommandLineParser parser;
@@ -59,7 +178,9 @@ int runReport(const QStringList &args)
         "OUT/<model>/ (report.html self-contained, report.pdf, report.json, quantizers.csv, layers.csv, report.zip "
         "with all of them) and OUT/index.html + index.json comparing the models. --fail-if METRIC<VALUE (also <=, >, "
         ">=, ==, !=) fails the run with exit code 3 when it holds for any model; metrics: qdq report "
-        "--list-metrics.");
+        "--list-metrics. 'qdq report --index OUT DIR...' merges report folders made elsewhere (other machines, "
+        "a Slurm job array) into one index in OUT, with --fail-if (or each report's own thresholds) evaluated on "
+        "it.");
     addCommonOptions(parser);
     addAnalysisOptions(parser);
     parser.addOption({"model", "Checkpoint folder, file or zip (repeat for a batch).", "P"});
@@ -73,13 +194,31 @@ int runReport(const QStringList &args)
         {"attention-inputs", "Attention maps of the first N examples (default 2; see --attention-text).", "N", "2"});
     parser.addOption({"attention-text", "Show the attention maps of this text instead (repeatable).", "T"});
     parser.addOption({"list-metrics", "Print the metrics --fail-if accepts and exit."});
-    const CommonOptions common = parseArgs(parser, args, "report");
+    parser.addOption({"index",
+                      "Merge the report folders DIR... (a model's folder, or a batch's OUT) into one index in "
+                      "this folder; no analysis is run.",
+                      "OUT"});
+    parser.addPositionalArgument("DIR", "With --index: report folders to merge.", "[DIR...]");
+    const CommonOptions common = parseArgs(parser, args, "report", true);
+    if (!parser.isSet("index") && !parser.positionalArguments().isEmpty())
+        throw UsageError("unexpected argument '" + parser.positionalArguments().first().toStdString() +
+                         "' (folders to merge go after --index OUT; see 'qdq report --help')");
 
     if (parser.isSet("list-metrics")) {
         for (const auto &[name, description] : reportMetricDescriptions())
             std::printf("%-26s %s\n", name.c_str(), description.c_str());
         return Ok;
     }
+    std::vector<Threshold> thresholds;
+    for (const QString &expr : parser.values("fail-if")) {
+        try {
+            thresholds.push_back(parseThreshold(expr.toStdString()));
+        } catch (const FormatError &e) {
+            throw UsageError(e.what());
+        }
+    }
+    if (parser.isSet("index"))
+        return runIndex(parser, common, thresholds);
     const QStringList models = parser.values("model");
     if (models.isEmpty())
         throw UsageError("missing --model");
@@ -89,14 +228,6 @@ int runReport(const QStringList &args)
         formats = ui::parseReportFormats(parser.value("format"));
     } catch (const FormatError &e) {
         throw UsageError(e.what());
-    }
-    std::vector<Threshold> thresholds;
-    for (const QString &expr : parser.values("fail-if")) {
-        try {
-            thresholds.push_back(parseThreshold(expr.toStdString()));
-        } catch (const FormatError &e) {
-            throw UsageError(e.what());
-        }
     }
     ui::ReportRenderOptions render;
     render.histograms = static_cast<int>(intOption(parser, "histograms", 0));

@@ -22,6 +22,7 @@ namespace {
 void printUsage(std::FILE *to)
 {
     std::fputs("Usage: qdq <command> [options]\n"
+               "       qdq help <command>\n"
                "       qdq --version | --help\n\n"
                "Inspect quantized (Q/DQ) BERT checkpoints: run them in FP32, fake-quant and INT8,\n"
                "calibrate, analyze where INT8 diverges, export and report.\n\nCommands:\n",
@@ -30,7 +31,7 @@ void printUsage(std::FILE *to)
     std::sort(commands.begin(), commands.end(), [](const auto &a, const auto &b) { return a.name < b.name; });
     for (const auto &c : commands)
         std::fprintf(to, "  %-15s %s\n", c.name.c_str(), c.summary.c_str());
-    std::fputs("\n'qdq <command> --help' describes a command's options.\n"
+    std::fputs("\n'qdq <command> --help' or 'qdq help <command>' describes a command's options.\n"
                "Exit codes: 0 ok, 1 usage error, 2 bad input, 3 a --fail-if threshold was crossed, 4 internal error.\n",
                to);
 }
@@ -43,8 +44,9 @@ int main(int argc, char **argv)
     // A command that draws charts needs a QApplication; the CLI never opens a window, so it uses
     // the offscreen platform unless the caller chose one.
     bool widgets = false;
+    const bool helpFor = argc > 2 && std::strcmp(argv[1], "help") == 0; // qdq help CMD
     for (const auto &command : qdq::cli::registry())
-        widgets = widgets || (argc > 1 && command.widgets && command.name == argv[1]);
+        widgets = widgets || (argc > 1 && command.widgets && command.name == argv[helpFor ? 2 : 1]);
     std::unique_ptr<QCoreApplication> application;
 #ifdef QDQ_CLI_WIDGETS
     if (widgets) {
@@ -74,19 +76,26 @@ int main(int argc, char **argv)
         std::fputs(qdq::buildSummary().c_str(), stdout);
         return qdq::cli::Ok;
     }
+    QStringList rest = args.mid(2);
+    QString name = first;
     if (first == "--help" || first == "-h" || first == "help") {
-        printUsage(stdout);
-        return qdq::cli::Ok;
+        if (first != "help" || rest.isEmpty()) {
+            printUsage(stdout);
+            return qdq::cli::Ok;
+        }
+        // `qdq help CMD` is `qdq CMD --help`
+        name = rest.first();
+        rest = {QStringLiteral("--help")};
     }
-    const std::string name = first.toStdString();
     for (const auto &command : qdq::cli::registry()) {
-        if (command.name == name) {
-            QStringList sub = args.mid(2);
-            sub.prepend("qdq " + first);
+        if (command.name == name.toStdString()) {
+            QStringList sub = rest;
+            sub.prepend("qdq " + name);
             const bool json = sub.contains("--json");
             return qdq::cli::runGuarded(json, [&] { return command.run(sub); });
         }
     }
-    qdq::cli::printError(false, qdq::cli::Usage, "usage", "unknown command '" + name + "' (see 'qdq --help')", {});
+    qdq::cli::printError(false, qdq::cli::Usage, "usage",
+                         "unknown command '" + name.toStdString() + "' (see 'qdq --help')", {});
     return qdq::cli::Usage;
 }

@@ -62,7 +62,8 @@ int main(int argc, char **argv)
     QApplication::setApplicationName("QDQ Inspector");
     QApplication::setOrganizationName("qdq-inspector");
     QApplication::setApplicationVersion(qdq::versionString());
-    QApplication::setDesktopFileName("qdq-inspector");
+    // the installed desktop file id (resources/desktop): Wayland docks match window and icon by it
+    QApplication::setDesktopFileName(QStringLiteral("io.github.qdqinspector.QDQInspector"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription("Inspect quantized (Q/DQ) BERT checkpoints.");

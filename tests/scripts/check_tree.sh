@@ -13,7 +13,7 @@ if command -v clang-format >/dev/null; then
     fi
   done
 else
-  echo "clang-format is not installed (tools/install-deps.sh installs it)"
+  echo "clang-format is not installed (tools/install-deps.sh --test installs it)"
   status=1
 fi
 if grep -rn '#include <Q' engine/include; then

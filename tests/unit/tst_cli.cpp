@@ -15,6 +15,8 @@ private slots:
     void noArgumentsIsUsageError();
     void unknownCommand();
     void subcommandHelp();
+    void helpCommandIsCommandHelp();
+    void progressIntoPipeHasNoCarriageReturn();
     void devicesJson();
     void badOptionValueIsUsageError();
     void unknownOptionIsUsageError();
@@ -59,6 +61,48 @@ void TestCli::subcommandHelp()
     QVERIFY2(r.out.startsWith("Usage: qdq devices [options]\n"), r.out.constData());
     QVERIFY(r.out.contains("--json"));
     QVERIFY(r.out.contains("--threads"));
+}
+
+void TestCli::helpCommandIsCommandHelp()
+{
+    // every command `qdq --help` lists: `qdq help CMD` prints what `qdq CMD --help` prints
+    const QByteArray top = runCli({"--help"}).out;
+    const qsizetype from = top.indexOf("Commands:\n");
+    QVERIFY(from >= 0);
+    QStringList commands;
+    for (const QByteArray &line : top.mid(from).split('\n').mid(1)) {
+        if (!line.startsWith("  "))
+            break;
+        commands << QString::fromUtf8(line.trimmed().split(' ').first());
+    }
+    QVERIFY2(commands.size() >= 10, qPrintable(commands.join(' ')));
+    for (const QString &command : commands) {
+        const ProcessResult viaHelp = runCli({"help", command});
+        const ProcessResult direct = runCli({command, "--help"});
+        QCOMPARE(viaHelp.exitCode, 0);
+        QCOMPARE(direct.exitCode, 0);
+        QVERIFY2(direct.out.startsWith("Usage: qdq " + command.toUtf8()), direct.out.constData());
+        QCOMPARE(viaHelp.out, direct.out);
+    }
+    QCOMPARE(runCli({"help"}).out, top);
+    const ProcessResult unknown = runCli({"help", "frobnicate"});
+    QCOMPARE(unknown.exitCode, 1);
+    QVERIFY(unknown.err.contains("unknown command 'frobnicate'"));
+}
+
+void TestCli::progressIntoPipeHasNoCarriageReturn()
+{
+    // stderr is a pipe here, as in a CI log: plain progress lines, no '\r' redraws
+    const QString model = QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert");
+    const QString data = QStringLiteral(QDQ_SOURCE_DIR "/tools/demo/calibration.txt");
+    const ProcessResult r = runCli({"analyze", "--model", model, "--data", data, "--samples", "4"});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(!r.err.isEmpty(), "no progress at all");
+    QVERIFY2(!r.err.contains('\r'), r.err.constData());
+    QVERIFY2(r.err.count('\n') < 200, r.err.constData()); // a few lines per stage, not one per update
+    const ProcessResult quiet = runCli({"analyze", "--model", model, "--data", data, "--samples", "4", "--quiet"});
+    QCOMPARE(quiet.exitCode, 0);
+    QVERIFY2(quiet.err.isEmpty(), quiet.err.constData());
 }
 
 void TestCli::devicesJson()

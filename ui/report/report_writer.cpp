@@ -582,7 +582,7 @@ QStringList writeReportIndex(const std::vector<ReportIndexEntry> &entries, const
         }
         h += QStringLiteral("<tr%1><td class=\"l\"><a href=\"%2/%3\">%4</a></td><td class=\"l\">%5</td>")
                  .arg(failed.isEmpty() ? QString() : QStringLiteral(" class=\"bad\""))
-                 .arg(QString(QUrl::toPercentEncoding(e.folder)), QString::fromLatin1(kReportHtmlName),
+                 .arg(QString(QUrl::toPercentEncoding(e.folder, "/")), QString::fromLatin1(kReportHtmlName),
                       esc(e.model.name),
                       e.thresholds.empty() ? QStringLiteral("-")
                                            : (failed.isEmpty() ? QStringLiteral("passed")

@@ -71,7 +71,7 @@ QStringList writeReport(const qdq::Report &report, const ReportImages &images, c
 
 // One row of the batch index.
 struct ReportIndexEntry {
-    QString folder; // relative to the index
+    QString folder; // relative to the index ("model", or "../host-a/model" in a merged index)
     qdq::ReportModelSummary model;
     std::map<std::string, double> metrics;
     std::vector<qdq::ThresholdOutcome> thresholds;

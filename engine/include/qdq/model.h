@@ -1,7 +1,7 @@
 #pragma once
 // QDQBertModel: the BERT / QDQBERT encoder (optionally a decoder with cross-attention and a KV
 // cache), its pooler and the eight task heads, with the forward() semantics of the reference
-// (qdqbert-reference.md §1, §5). All arithmetic goes through one Backend chosen when the model
+// (docs/qdqbert-reference.md §1, §5). All arithmetic goes through one Backend chosen when the model
 // is created (CPU / oneDNN now; CUDA later); the model code never touches a kernel.
 //
 // Two extension points, both off the hot path when unused:

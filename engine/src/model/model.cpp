@@ -1,5 +1,5 @@
 // QDQBertModel: embeddings, encoder / decoder layers, pooler and the eight heads on a Backend
-// (qdqbert-reference.md §1, §5). Every quantizer site of §1.2 goes through site() -> SiteHooks.
+// (docs/qdqbert-reference.md §1, §5). Every quantizer site of §1.2 goes through site() -> SiteHooks.
 #include "qdq/model.h"
 
 #include "kernels/backend.h"

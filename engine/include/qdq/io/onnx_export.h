@@ -1,5 +1,5 @@
 #pragma once
-// Q/DQ ONNX export for TensorRT (qdqbert-reference.md §3.7): the model of a checkpoint and head
+// Q/DQ ONNX export for TensorRT (docs/qdqbert-reference.md §3.7): the model of a checkpoint and head
 // with a QuantizeLinear -> DequantizeLinear pair at every enabled quantizer site of its
 // QuantConfig (§1.2), opset 13, dynamic batch and sequence axes. The graph mirrors the engine's
 // forward (§5: embeddings, finfo.min additive mask, attention, exact-erf GELU, LayerNorm eps).

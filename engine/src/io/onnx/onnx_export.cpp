@@ -1,4 +1,4 @@
-// Q/DQ ONNX export (qdqbert-reference.md §3.7), the graph mirroring QDQBertModel's forward
+// Q/DQ ONNX export (docs/qdqbert-reference.md §3.7), the graph mirroring QDQBertModel's forward
 // (engine/src/model/model.cpp; reference §1.2 for the quantizer sites, §5 for the numerics).
 #include "qdq/io/onnx_export.h"
 
@@ -52,7 +52,7 @@ public:
         model.set_producer_name("qdq-inspector");
         model.set_producer_version(versionString());
         model.set_doc_string("QDQBERT " + std::string(taskName(m_opt.task)) +
-                             " with Q/DQ at the enabled quantizer sites (qdqbert-reference.md §3.7)");
+                             " with Q/DQ at the enabled quantizer sites (docs/qdqbert-reference.md §3.7)");
         onnx::OperatorSetIdProto *opset = model.add_opset_import();
         opset->set_domain("");
         opset->set_version(kOpset);

@@ -1,4 +1,4 @@
-// Reading quantizer scales back from a Q/DQ ONNX model (qdqbert-reference.md §3.7).
+// Reading quantizer scales back from a Q/DQ ONNX model (docs/qdqbert-reference.md §3.7).
 #include "qdq/io/onnx_import.h"
 
 #include "qdq/errors.h"
