@@ -16,9 +16,10 @@ packages=(
 )
 # only the tests: real-window screenshots (Xvfb), PDF and HTML report checks, report schema
 # validation, formatting and lint checks, the installed package's desktop file and metadata
+# (and python3-venv for the ONNX Runtime venv of tst_onnx_parity)
 test_packages=(
   xvfb xauth poppler-utils chromium python3-jsonschema clang-format clang-tidy
-  desktop-file-utils appstream
+  desktop-file-utils appstream python3-venv
 )
 want_reference=0
 for arg in "$@"; do

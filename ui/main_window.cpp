@@ -640,8 +640,9 @@ void MainWindow::showAbout()
     box.setWindowTitle(tr("About QDQ Inspector"));
     box.setIconPixmap(QIcon(":/qdq/icons/qdq-inspector.svg").pixmap(64, 64));
     box.setText(tr("<h3>QDQ Inspector %1</h3>"
-                   "<p>Find where INT8 quantization of BERT loses accuracy: FP32, fake-quant (bit-exact with "
-                   "pytorch-quantization) and real INT8, quantizer by quantizer.</p>")
+                   "<p>Find where INT8 quantization of BERT loses accuracy: FP32, fake-quant (matches "
+                   "pytorch-quantization 2.1.x / 2.2.x, see docs/numerics.md) and real INT8, quantizer by "
+                   "quantizer.</p>")
                     .arg(QString::fromLatin1(versionString())));
     box.setInformativeText(tr("Qt %1 · %2 · %3 CPU threads<br>CUDA: %4")
                                .arg(QString::fromLatin1(qVersion()))

@@ -45,7 +45,8 @@ PlaygroundWidget::PlaygroundWidget(QWidget *parent) : QWidget(parent)
     form->addRow(tr("Head"), m_task);
     m_precision = new QComboBox;
     m_precision->setObjectName("playgroundPrecision");
-    m_precision->setToolTip(tr("Shown beside FP32: fake quant (bit-exact with pytorch-quantization) or real INT8"));
+    m_precision->setToolTip(tr("Shown beside FP32: fake quant (matches pytorch-quantization 2.1.x / 2.2.x, see "
+                               "docs/numerics.md) or real INT8"));
     m_precision->addItem(tr("FP32 vs INT8"), QStringLiteral("int8"));
     m_precision->addItem(tr("FP32 vs fake quant (qdq)"), QStringLiteral("qdq"));
     m_precision->addItem(tr("FP32 only"), QStringLiteral("fp32"));

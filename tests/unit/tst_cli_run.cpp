@@ -53,6 +53,10 @@ void TestCliRun::savesTheReferenceTensors_data()
     QTest::newRow("decoder") << "decoder_cross"
                              << "causal-lm"
                              << "decoder_cross_past" << QStringList{"--output-attentions"};
+    // labels turn the cache off in transformers: loss and logits, no past_key_values (issue #30)
+    QTest::newRow("causal-labels") << "causal_lm"
+                                   << "causal-lm"
+                                   << "causal_lm_labels" << QStringList{};
     QTest::newRow("qa") << "qa"
                         << "question-answering"
                         << "qa_clamped" << QStringList{};

@@ -3,6 +3,7 @@
 // (which sites feed s8 GEMMs, which fall back and why), and the CLI around them.
 #include "support/test_support.h"
 
+#include "qdq/calibration.h"
 #include "qdq/checkpoint.h"
 #include "qdq/io/safetensors.h"
 #include "qdq/model.h"
@@ -13,6 +14,8 @@
 #include <QJsonObject>
 #include <QTest>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 
 using namespace qdq;
@@ -49,6 +52,7 @@ private slots:
     void allDisabledIsExactlyFp32();
     void int8ExecutionInventory();
     void cliPrecisionAndAmax();
+    void preQuantScaleInTheModel();
 };
 
 void TestQuantConfig::overridesNeverMutateCheckpoint()
@@ -203,6 +207,113 @@ void TestQuantConfig::cliPrecisionAndAmax()
                      "--disable-quantizer", "encoder.layer.9.*"})
                  .exitCode,
              1);
+}
+
+namespace {
+
+// Captures what one quantizer site receives.
+class SiteTap final : public TensorObserver {
+public:
+    explicit SiteTap(std::string name) : m_name(std::move(name)) {}
+    void observe(std::string_view name, const Tensor &tensor) override
+    {
+        if (name == m_name && !seen.defined())
+            seen = tensor.clone();
+    }
+    Tensor seen;
+
+private:
+    std::string m_name;
+};
+
+} // namespace
+
+// issue #30 item 1 in the model: under the pq-2.2 profiles a `_pre_quant_scale` multiplies the
+// site's input (before the disabled check, so also under fp32), the calibrator sees the product,
+// int8 falls back to fake quant at that linear; pq-2.1.x ignores the buffer as 2.1.x does.
+void TestQuantConfig::preQuantScaleInTheModel()
+{
+    Checkpoint ck = loadCheckpoint(dataPath("quantexec/qa").toStdString());
+    const std::string site = "encoder.layer.0.attention.self.query._input_quantizer";
+    const std::int64_t hidden = ck.config.hiddenSize;
+    std::vector<float> scale(static_cast<std::size_t>(hidden));
+    for (std::size_t i = 0; i < scale.size(); ++i)
+        scale[i] = 0.5F + 0.25F * static_cast<float>(i % 7);
+    ck.tensors["bert." + site + "._pre_quant_scale"] = Tensor::fromValues<float>({hidden}, scale);
+    const ForwardInputs in = inputs("qa");
+
+    auto run = [&](VersionProfile profile, Precision precision, SiteTap *tap) {
+        ModelOptions o;
+        o.task = Task::QuestionAnswering;
+        o.precision = precision;
+        o.quant = QuantConfig::fromCheckpoint(ck, profile);
+        QDQBertModel model(ck, o);
+        model.setObserver(tap);
+        return model.forward(in).startLogits.toFloatVector();
+    };
+    // the quantizer's input is x * scale exactly under 2.2 (x: the same embeddings output)
+    SiteTap tap21(site);
+    SiteTap tap22(site);
+    const std::vector<float> qdq21 = run(VersionProfile::Pq21x, Precision::Qdq, &tap21);
+    const std::vector<float> qdq22 = run(VersionProfile::Pq22Cpu, Precision::Qdq, &tap22);
+    QVERIFY(tap21.seen.defined() && tap22.seen.defined());
+    const std::vector<float> x = tap21.seen.toFloatVector();
+    const std::vector<float> xs = tap22.seen.toFloatVector();
+    QCOMPARE(xs.size(), x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+        QCOMPARE(xs[i], x[i] * scale[i % scale.size()]);
+    QVERIFY(qdq21 != qdq22);
+    // pq-2.1.x: exactly the model without the buffer
+    Checkpoint plain = loadCheckpoint(dataPath("quantexec/qa").toStdString());
+    {
+        ModelOptions o;
+        o.task = Task::QuestionAnswering;
+        o.precision = Precision::Qdq;
+        QDQBertModel model(plain, o);
+        QCOMPARE(model.forward(in).startLogits.toFloatVector(), qdq21);
+    }
+    // fp32 under 2.2 still scales: the same as folding the scale into the query weight's columns
+    const std::vector<float> fp32With = run(VersionProfile::Pq22Cpu, Precision::Fp32, nullptr);
+    const std::string wKey = "bert.encoder.layer.0.attention.self.query.weight";
+    std::vector<float> w = plain.get(wKey).toFloatVector();
+    for (std::size_t i = 0; i < w.size(); ++i)
+        w[i] *= scale[i % scale.size()];
+    plain.tensors[wKey] = Tensor::fromValues<float>(plain.get(wKey).shape(), w);
+    ModelOptions fo;
+    fo.task = Task::QuestionAnswering;
+    QDQBertModel folded(plain, fo);
+    const std::vector<float> fp32Folded = folded.forward(in).startLogits.toFloatVector();
+    const std::vector<float> fp32Without = run(VersionProfile::Pq21x, Precision::Fp32, nullptr);
+    double worst = 0.0;
+    double moved = 0.0;
+    for (std::size_t i = 0; i < fp32With.size(); ++i) {
+        worst = std::max(worst, static_cast<double>(std::fabs(fp32With[i] - fp32Folded[i])));
+        moved = std::max(moved, static_cast<double>(std::fabs(fp32With[i] - fp32Without[i])));
+    }
+    QVERIFY2(worst < 1e-4, std::to_string(worst).c_str());
+    QVERIFY(moved > 1e-3);
+    // int8: the query linear runs as fake quant, with the reason
+    const QuantConfig q22 = QuantConfig::fromCheckpoint(ck, VersionProfile::Pq22Cpu);
+    const QuantizerSite querySite{0, SiteId::QueryInput, false};
+    const SiteExecution e = q22.execution(querySite, Precision::Int8);
+    QCOMPARE(e.form, ExecutionForm::FakeQuant);
+    QVERIFY(e.reason.find("_pre_quant_scale") != std::string::npos);
+    QCOMPARE(QuantConfig::fromCheckpoint(ck, VersionProfile::Pq21x).execution(querySite, Precision::Int8).form,
+             ExecutionForm::Int8Gemm);
+    // calibration under 2.2 collects max|x * scale|
+    CalibrationOptions co;
+    co.profile = VersionProfile::Pq22Cpu;
+    co.histograms = false;
+    Calibrator cal(ck, co);
+    ModelOptions bo;
+    bo.task = Task::QuestionAnswering;
+    QDQBertModel base(ck, bo);
+    base.setSiteHooks(cal.hooks());
+    (void)base.forward(in);
+    float want = 0.0F;
+    for (const float v : xs)
+        want = std::max(want, std::fabs(v));
+    QCOMPARE(cal.find(querySite)->max.amax().front(), want);
 }
 
 QTEST_GUILESS_MAIN(TestQuantConfig)

@@ -2,7 +2,7 @@
 """Golden data for the quantization math (issues 7 and 8), from an independent reference.
 
 pytorch-quantization cannot be installed here (PyPI serves a placeholder), so this script
-re-implements, from ../shared/docs/qdqbert-reference.md, the parts QDQ Inspector reproduces:
+re-implements, from docs/qdqbert-reference.md, the parts QDQ Inspector reproduces:
   * TensorQuantizer fake quant (§3.1, §3.3; the 2.2.x CUDA kernel of §3.4; the clamp table §3.5),
     dynamic amax (§2.4), and the two export forms of §3.7 (PyTorch's own
     torch.fake_quantize_per_tensor_affine / _per_channel_affine, and ONNX Q/DQ);

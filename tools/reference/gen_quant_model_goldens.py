@@ -3,7 +3,7 @@
 transformers 4.37.2 BERT classes plus a from-scratch PyTorch TensorQuantizer.
 
 pytorch-quantization cannot be installed here, so TensorQuantizer is re-implemented following
-docs/qdqbert-reference.md (shared/docs) line by line:
+docs/qdqbert-reference.md line by line:
   §3.1  forward: disabled -> identity; calibration collects on the raw input; quant from x
   §2.4  no _amax: amax = max|x| per call (per tensor; weights per row, keepdim [out,1])
   §3.2  B = 2^(n-1+u) - 1; signed range [-B-1, B] (narrow_range False: pq 2.1.1+, profile pq-2.1.x)

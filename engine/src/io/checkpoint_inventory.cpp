@@ -393,11 +393,19 @@ private:
         else if (calibrated < total)
             warn(std::to_string(total - calibrated) + " of " + std::to_string(total) +
                  " quantizers have no _amax and are dynamic (reference §2.4)");
-        if (!m_extras.empty())
-            warn(std::to_string(m_extras.size()) +
-                 " quantizer extras (learned clip range or pre-quant scale) "
-                 "present, first: " +
-                 m_extras.front());
+        std::vector<std::string> clips;
+        std::vector<std::string> preScales;
+        for (const std::string &key : m_extras)
+            (endsWith(key, "._pre_quant_scale") ? preScales : clips).push_back(key);
+        if (!clips.empty())
+            warn(std::to_string(clips.size()) +
+                 " learned clip ranges (clip.clip_value_min/max) present and not used (quantizers use _amax), first: " +
+                 clips.front());
+        if (!preScales.empty())
+            warn(std::to_string(preScales.size()) +
+                 " _pre_quant_scale buffers (pytorch-quantization 2.2.x): applied under the pq-2.2 profiles, "
+                 "ignored under pq-2.1.x as that release does, first: " +
+                 preScales.front());
     }
 
     // reference §2.1: per-tensor amax is 0-dim, per-row weight amax [out, 1] (or any shape with

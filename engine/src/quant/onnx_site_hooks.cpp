@@ -12,7 +12,7 @@ public:
     explicit OnnxQdqSiteHooks(const QuantConfig &config)
     {
         for (const SiteQuantConfig &s : config.sites())
-            if (s.enabled)
+            if (s.enabled || config.preQuantScaleApplies(s))
                 m_sites.emplace(s.site, Entry{s, config.quantizer(s.site)});
     }
 
@@ -24,9 +24,11 @@ public:
         if (it == m_sites.end())
             return x;
         const Entry &e = it->second;
+        const Tensor in = e.quantizer.preScaled(x).contiguous(); // the exporter's Mul (2.2 profiles)
+        if (!e.config.enabled)
+            return in.alias();
         // the amax the exporter writes: stored (or dynamic max|x|) times scale_amax
-        const std::vector<float> amax = e.quantizer.effectiveAmax(x);
-        const Tensor in = x.contiguous();
+        const std::vector<float> amax = e.quantizer.effectiveAmax(in);
         Tensor out(DType::F32, in.shape());
         const auto n = static_cast<std::size_t>(in.numel());
         onnxFakeQuant(std::span<const float>(in.data<float>(), n), std::span<float>(out.mutableData<float>(), n),

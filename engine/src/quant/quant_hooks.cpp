@@ -31,12 +31,18 @@ public:
 
     Tensor apply(const QuantizerSite &site, Tensor x, TensorObserver *observer) override
     {
-        if (observer)
-            observer->observe(site.modulePath(), x);
         const auto it = m_sites.find(site);
-        if (it == m_sites.end())
+        if (it == m_sites.end()) {
+            if (observer)
+                observer->observe(site.modulePath(), x);
             return x;
-        return it->second.quantizer.apply(x);
+        }
+        // the observer sees what the quantizer quantizes (and a calibrator would collect):
+        // x * _pre_quant_scale under the pq-2.2 profiles
+        Tensor scaled = it->second.quantizer.preScaled(x);
+        if (observer)
+            observer->observe(site.modulePath(), scaled);
+        return it->second.quantizer.quantize(scaled);
     }
 
     std::optional<IntegerQuant> integerInput(const QuantizerSite &site, const Tensor &x) override

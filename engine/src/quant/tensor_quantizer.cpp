@@ -208,12 +208,16 @@ Tensor TensorQuantizer::preScaled(const Tensor &x) const
 
 Tensor TensorQuantizer::apply(const Tensor &x) const
 {
-    Tensor in = preScaled(x);
+    return quantize(preScaled(x));
+}
+
+Tensor TensorQuantizer::quantize(const Tensor &scaled) const
+{
     if (!m_enabled)
-        return in;
+        return scaled.alias();
     std::vector<float> storage;
-    const AmaxView amax = amaxFor(in, storage);
-    return fakeQuant(in, amax, m_range);
+    const AmaxView amax = amaxFor(scaled, storage);
+    return fakeQuant(scaled, amax, m_range);
 }
 
 void TensorQuantizer::applyInPlace(Tensor &x) const

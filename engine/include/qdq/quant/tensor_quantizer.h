@@ -78,6 +78,9 @@ public:
     // Fake-quantized copy of x (f32). Disabled: returns preScaled(x) (x.alias() without a
     // pre-quant scale: no copy).
     [[nodiscard]] Tensor apply(const Tensor &x) const;
+    // apply() without the pre-quant scale: for a caller that applied preScaled() itself (to
+    // show the scaled tensor to an observer first). Identity (alias) when disabled.
+    [[nodiscard]] Tensor quantize(const Tensor &scaled) const;
     // In place on a writable contiguous f32 tensor; nothing happens when disabled and no
     // pre-quant scale applies.
     void applyInPlace(Tensor &x) const;

@@ -94,9 +94,15 @@ private:
                               {file, missing.front(), {}});
         // every enabled site needs a static amax (reference §3.7: calibrate first)
         for (const SiteQuantConfig &s : m_quant.sites()) {
+            const std::string path = s.site.modulePath(kPrefix);
+            if (siteIsWeight(s.site.id) && m_quant.preQuantScaleApplies(s))
+                throw UnsupportedError("weight quantizer " + path +
+                                           " has a _pre_quant_scale; the ONNX export writes it for activation "
+                                           "quantizers only (fold it into the weight, or export under --profile "
+                                           "pq-2.1.x, which ignores it as 2.1.x does)",
+                                       {file, path + "._pre_quant_scale", {}});
             if (!s.enabled)
                 continue;
-            const std::string path = s.site.modulePath(kPrefix);
             if (s.dynamic())
                 throw UnsupportedError("quantizer " + path +
                                            " has no calibrated amax (dynamic max|x| per call) and cannot be exported: "
@@ -251,13 +257,21 @@ private:
     }
 
     // QuantizeLinear -> DequantizeLinear of tensor `x` at an activation site; x itself when the
-    // site is disabled.
-    std::string qdq(const QuantizerSite &site, const std::string &x)
+    // site is disabled. Under the pq-2.2 profiles a `_pre_quant_scale` becomes a Mul in front
+    // (also of a disabled site), as tracing 2.2.x's `inputs * self._pre_quant_scale` gives.
+    std::string qdq(const QuantizerSite &site, const std::string &input)
     {
+        std::string x = input;
+        const std::string path = site.modulePath(kPrefix);
+        if (const SiteQuantConfig *any = m_quant.find(site); any && m_quant.preQuantScaleApplies(*any)) {
+            initializer<float>(path + "._pre_quant_scale", onnx::TensorProto::FLOAT, any->preQuantScaleShape,
+                               *any->preQuantScale);
+            node("Mul", {x, path + "._pre_quant_scale"}, {path + ".pre_scaled"}, path + "/Mul");
+            x = path + ".pre_scaled";
+        }
         const SiteQuantConfig *s = enabledSite(site);
         if (!s)
             return x;
-        const std::string path = site.modulePath(kPrefix);
         const QdqParams p = params(*s);
         if (p.scale.size() != 1)
             throw UnsupportedError("activation quantizer " + path +
