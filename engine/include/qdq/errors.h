@@ -5,8 +5,15 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace qdq {
+
+// `text` as valid UTF-8: every byte that does not belong to a well-formed sequence becomes the
+// four characters \xNN. Every Error passes its message and location through this (the one
+// place), so that names read from hostile files (a tensor key, a pickle global, a CSV header)
+// can be printed and written into JSON.
+[[nodiscard]] std::string printableUtf8(std::string_view text);
 
 // Where an error happened. Every part is optional; str() joins the ones that are set.
 struct Location {

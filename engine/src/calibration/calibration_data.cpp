@@ -2,6 +2,7 @@
 #include "qdq/calibration_data.h"
 
 #include "qdq/errors.h"
+#include "qdq/io/text_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -66,9 +67,9 @@ std::vector<CalibrationExample> readJsonl(std::istream &in, const std::filesyste
             continue;
         nlohmann::json j;
         try {
-            j = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::exception &e) {
-            throw FormatError(std::string("malformed JSON: ") + e.what(), at(path, lineNo));
+            j = io::parseJson(line, path.string(), "malformed JSON");
+        } catch (const FormatError &e) {
+            throw FormatError(e.message(), at(path, lineNo));
         }
         if (!j.is_object())
             throw FormatError("expected a JSON object with a \"" + textKey + "\" string", at(path, lineNo));
@@ -200,6 +201,7 @@ DataFormat dataFormatForPath(const std::filesystem::path &path) noexcept
 
 std::vector<CalibrationExample> readCalibrationData(const std::filesystem::path &path, const DataOptions &options)
 {
+    io::requireRegularFile(path); // a device or FIFO would be read forever
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw IoError("cannot open calibration data", {path.string(), {}, {}});

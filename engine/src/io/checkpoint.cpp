@@ -5,6 +5,7 @@
 #include "io/zip_archive.h"
 #include "qdq/errors.h"
 #include "qdq/io/safetensors.h"
+#include "qdq/io/text_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -204,12 +205,8 @@ Weights readSharded(Folder &folder, const std::string &indexName, Progress *prog
                     std::vector<std::string> &warnings)
 {
     const std::string where = folder.display(indexName);
-    nlohmann::json index;
-    try {
-        index = nlohmann::json::parse(textOf(*folder.open(indexName), where));
-    } catch (const nlohmann::json::exception &e) { // parse_error, or out_of_range for a number like 1e400
-        throw FormatError(std::string("index is not valid JSON: ") + e.what(), {where, {}, {}});
-    }
+    const nlohmann::json index =
+        io::parseJson(textOf(*folder.open(indexName), where), where, "index is not valid JSON");
     const auto map = index.is_object() ? index.find("weight_map") : index.end();
     if (map == index.end() || !map->is_object())
         throw FormatError("index has no weight_map object", {where, {}, "weight_map"});

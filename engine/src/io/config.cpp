@@ -1,6 +1,7 @@
 #include "qdq/config.h"
 
 #include "qdq/errors.h"
+#include "qdq/io/text_file.h"
 #include "qdq/limits.h"
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,15 @@ namespace qdq {
 namespace {
 
 using nlohmann::json;
+
+// A value for an error message: compact, at most 80 characters, invalid UTF-8 replaced.
+std::string preview(const json &value)
+{
+    std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (text.size() > 80)
+        text = text.substr(0, 77) + "...";
+    return text;
+}
 
 template <class T>
 void readField(const json &j, const char *key, T &out, const std::string &file)
@@ -33,19 +43,19 @@ void readField(const json &j, const char *key, T &out, const std::string &file)
             const bool integralFloat = it->is_number_float() && it->get<double>() == std::floor(it->get<double>()) &&
                                        std::fabs(it->get<double>()) < kInt64Bound;
             if (!fitsInteger && !integralFloat)
-                throw FormatError("expected an integer, got " + it->dump(), {file, {}, key});
+                throw FormatError("expected an integer, got " + preview(*it), {file, {}, key});
             out = fitsInteger ? it->get<std::int64_t>() : static_cast<std::int64_t>(it->get<double>());
         } else if constexpr (std::is_same_v<T, double>) {
             if (!it->is_number())
-                throw FormatError("expected a number, got " + it->dump(), {file, {}, key});
+                throw FormatError("expected a number, got " + preview(*it), {file, {}, key});
             out = it->get<double>();
         } else if constexpr (std::is_same_v<T, bool>) {
             if (!it->is_boolean())
-                throw FormatError("expected true or false, got " + it->dump(), {file, {}, key});
+                throw FormatError("expected true or false, got " + preview(*it), {file, {}, key});
             out = it->get<bool>();
         } else {
             if (!it->is_string())
-                throw FormatError("expected a string, got " + it->dump(), {file, {}, key});
+                throw FormatError("expected a string, got " + preview(*it), {file, {}, key});
             out = it->get<std::string>();
         }
     } catch (const json::exception &e) {
@@ -57,12 +67,7 @@ void readField(const json &j, const char *key, T &out, const std::string &file)
 
 BertConfig BertConfig::fromJson(std::string_view text, const std::string &file)
 {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::exception &e) { // parse_error, or out_of_range for a number like 1e400
-        throw FormatError(std::string("not valid JSON: ") + e.what(), {file, {}, {}});
-    }
+    const json j = io::parseJson(text, file); // depth-limited (SECURITY.md "Limits")
     if (!j.is_object())
         throw FormatError("config must be a JSON object", {file, {}, {}});
     BertConfig c;

@@ -1,6 +1,7 @@
 #include "qdq/io/safetensors.h"
 
 #include "qdq/io/atomic_file.h"
+#include "qdq/io/text_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -55,12 +56,9 @@ SafetensorsFile SafetensorsFile::open(std::shared_ptr<Storage> bytes, const std:
                               std::to_string(size),
                           {file, {}, "header"});
     const auto *headerBegin = reinterpret_cast<const char *>(f.m_file->data()) + 8;
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(headerBegin, headerBegin + headerLen);
-    } catch (const nlohmann::json::exception &e) { // parse_error, or out_of_range for a number like 1e400
-        throw FormatError(std::string("header is not valid JSON: ") + e.what(), {file, {}, "header"});
-    }
+    // depth-limited parse (SECURITY.md "Limits"); FormatError naming the file
+    const nlohmann::json header =
+        io::parseJson(std::string_view(headerBegin, headerLen), file, "header is not valid JSON", "header");
     if (!header.is_object())
         throw FormatError("header must be a JSON object", {file, {}, "header"});
 

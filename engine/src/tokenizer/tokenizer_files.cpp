@@ -3,6 +3,7 @@
 #include "qdq/tokenizer.h"
 
 #include "qdq/errors.h"
+#include "qdq/io/text_file.h"
 #include "tokenizer/vocabulary.h"
 
 #include <nlohmann/json.hpp>
@@ -26,25 +27,10 @@ std::optional<json> readJson(const Files &files, const std::string &name, const 
     const auto it = files.find(name);
     if (it == files.end())
         return std::nullopt;
-    try {
-        json value = json::parse(it->second);
-        if (!value.is_object())
-            throw FormatError("expected a JSON object at the top level", {path.string(), {}, {}});
-        return value;
-    } catch (const json::exception &e) { // parse_error, or out_of_range for a number like 1e400
-        throw FormatError(std::string("malformed JSON: ") + e.what(), {path.string(), {}, {}});
-    }
-}
-
-std::string readWholeFile(const fs::path &path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw IoError("cannot open the file", {path.string(), {}, {}});
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad())
-        throw IoError("cannot read the file", {path.string(), {}, {}});
-    return data;
+    json value = io::parseJson(it->second, path.string(), "malformed JSON"); // depth-limited
+    if (!value.is_object())
+        throw FormatError("expected a JSON object at the top level", {path.string(), {}, {}});
+    return value;
 }
 
 class FieldReader {
@@ -148,103 +134,110 @@ Tokenizer Tokenizer::fromDirectory(const fs::path &directory, TokenizerFlavor fl
     Files files;
     for (const char *name : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "config.json"})
         if (fs::exists(directory / name, ec))
-            files.emplace(name, readWholeFile(directory / name));
+            files.emplace(name, io::readTextFile(directory / name)); // regular files, size-capped
     return fromFiles(files, directory, flavor);
 }
 
 Tokenizer Tokenizer::fromFiles(const std::map<std::string, std::string> &files, const fs::path &directory,
                                TokenizerFlavor flavor)
 {
-    const fs::path vocabPath = directory / "vocab.txt";
-    const fs::path tokenizerJsonPath = directory / "tokenizer.json";
-    const fs::path tokenizerConfigPath = directory / "tokenizer_config.json";
-    const fs::path configPath = directory / "config.json";
-    const bool hasVocabTxt = files.count("vocab.txt") != 0;
+    // A value of the wrong JSON type anywhere below (a `.value()` or `get<>()` on it) is bad
+    // input naming the tokenizer files, not an internal error.
+    try {
+        const fs::path vocabPath = directory / "vocab.txt";
+        const fs::path tokenizerJsonPath = directory / "tokenizer.json";
+        const fs::path tokenizerConfigPath = directory / "tokenizer_config.json";
+        const fs::path configPath = directory / "config.json";
+        const bool hasVocabTxt = files.count("vocab.txt") != 0;
 
-    TokenizerOptions options;
-    options.flavor = flavor;
-    std::optional<bool> lowerCase;
-    std::unique_ptr<Vocabulary> vocab;
+        TokenizerOptions options;
+        options.flavor = flavor;
+        std::optional<bool> lowerCase;
+        std::unique_ptr<Vocabulary> vocab;
 
-    // tokenizer.json first; tokenizer_config.json overrides it, as BertTokenizerFast rebuilds
-    // its normaliser from the config's arguments when they differ.
-    const std::optional<json> tokenizerJson = readJson(files, "tokenizer.json", tokenizerJsonPath);
-    if (tokenizerJson) {
-        const FieldReader top(*tokenizerJson, tokenizerJsonPath);
-        if (const json *normalizer = top.find("normalizer");
-            normalizer && normalizer->is_object() && normalizer->value("type", "") == "BertNormalizer") {
-            const FieldReader r(*normalizer, tokenizerJsonPath, "normalizer.");
-            bool lower = true;
-            r.readBool("lowercase", lower);
-            lowerCase = lower;
-            r.readOptionalBool("strip_accents", options.stripAccents);
-            r.readBool("handle_chinese_chars", options.tokenizeChineseChars);
-        }
-        if (const json *model = top.find("model"); model && model->is_object()) {
-            const FieldReader r(*model, tokenizerJsonPath, "model.");
-            if (model->value("type", "WordPiece") != "WordPiece")
-                throw UnsupportedError("only WordPiece tokenizers are supported, this one is '" +
-                                           model->value("type", std::string()) + "'",
-                                       {tokenizerJsonPath.string(), {}, "model.type"});
-            r.readSize("max_input_chars_per_word", options.maxInputCharsPerWord);
-            r.readToken("unk_token", options.unkToken);
-            std::string prefix = "##";
-            r.readToken("continuing_subword_prefix", prefix);
-            if (prefix != "##")
-                throw UnsupportedError("only the '##' continuation prefix is supported",
-                                       {tokenizerJsonPath.string(), {}, "model.continuing_subword_prefix"});
-            if (!hasVocabTxt) {
-                const json *v = r.find("vocab");
-                if (!v || !v->is_object())
-                    r.fail("vocab", "an object of token: id");
-                std::vector<std::string> tokens(v->size());
-                for (const auto &[token, id] : v->items()) {
-                    if (!id.is_number_unsigned() || id.get<std::size_t>() >= tokens.size())
-                        r.fail("vocab", "an object mapping each token to an id below its size");
-                    tokens[id.get<std::size_t>()] = token;
+        // tokenizer.json first; tokenizer_config.json overrides it, as BertTokenizerFast rebuilds
+        // its normaliser from the config's arguments when they differ.
+        const std::optional<json> tokenizerJson = readJson(files, "tokenizer.json", tokenizerJsonPath);
+        if (tokenizerJson) {
+            const FieldReader top(*tokenizerJson, tokenizerJsonPath);
+            if (const json *normalizer = top.find("normalizer");
+                normalizer && normalizer->is_object() && normalizer->value("type", "") == "BertNormalizer") {
+                const FieldReader r(*normalizer, tokenizerJsonPath, "normalizer.");
+                bool lower = true;
+                r.readBool("lowercase", lower);
+                lowerCase = lower;
+                r.readOptionalBool("strip_accents", options.stripAccents);
+                r.readBool("handle_chinese_chars", options.tokenizeChineseChars);
+            }
+            if (const json *model = top.find("model"); model && model->is_object()) {
+                const FieldReader r(*model, tokenizerJsonPath, "model.");
+                if (model->value("type", "WordPiece") != "WordPiece")
+                    throw UnsupportedError("only WordPiece tokenizers are supported, this one is '" +
+                                               model->value("type", std::string()) + "'",
+                                           {tokenizerJsonPath.string(), {}, "model.type"});
+                r.readSize("max_input_chars_per_word", options.maxInputCharsPerWord);
+                r.readToken("unk_token", options.unkToken);
+                std::string prefix = "##";
+                r.readToken("continuing_subword_prefix", prefix);
+                if (prefix != "##")
+                    throw UnsupportedError("only the '##' continuation prefix is supported",
+                                           {tokenizerJsonPath.string(), {}, "model.continuing_subword_prefix"});
+                if (!hasVocabTxt) {
+                    const json *v = r.find("vocab");
+                    if (!v || !v->is_object())
+                        r.fail("vocab", "an object of token: id");
+                    std::vector<std::string> tokens(v->size());
+                    for (const auto &[token, id] : v->items()) {
+                        if (!id.is_number_unsigned() || id.get<std::size_t>() >= tokens.size())
+                            r.fail("vocab", "an object mapping each token to an id below its size");
+                        tokens[id.get<std::size_t>()] = token;
+                    }
+                    vocab = std::make_unique<Vocabulary>(std::move(tokens));
                 }
-                vocab = std::make_unique<Vocabulary>(std::move(tokens));
             }
         }
-    }
-    if (!vocab) {
-        if (!hasVocabTxt)
-            throw IoError("no vocab.txt (nor a WordPiece tokenizer.json) in the model folder",
-                          {vocabPath.string(), {}, {}});
-        vocab = Vocabulary::fromText(files.at("vocab.txt"), vocabPath.string());
-    }
+        if (!vocab) {
+            if (!hasVocabTxt)
+                throw IoError("no vocab.txt (nor a WordPiece tokenizer.json) in the model folder",
+                              {vocabPath.string(), {}, {}});
+            vocab = Vocabulary::fromText(files.at("vocab.txt"), vocabPath.string());
+        }
 
-    bool modelMaxFromTokenizer = false;
-    if (const std::optional<json> config = readJson(files, "tokenizer_config.json", tokenizerConfigPath)) {
-        const FieldReader r(*config, tokenizerConfigPath);
-        if (r.find("do_lower_case")) {
-            bool lower = true;
-            r.readBool("do_lower_case", lower);
-            lowerCase = lower;
+        bool modelMaxFromTokenizer = false;
+        if (const std::optional<json> config = readJson(files, "tokenizer_config.json", tokenizerConfigPath)) {
+            const FieldReader r(*config, tokenizerConfigPath);
+            if (r.find("do_lower_case")) {
+                bool lower = true;
+                r.readBool("do_lower_case", lower);
+                lowerCase = lower;
+            }
+            r.readOptionalBool("strip_accents", options.stripAccents);
+            r.readBool("tokenize_chinese_chars", options.tokenizeChineseChars);
+            r.readBool("do_split_on_punc", options.splitOnPunctuation);
+            r.readStrings("never_split", options.neverSplit);
+            r.readToken("unk_token", options.unkToken);
+            r.readToken("sep_token", options.sepToken);
+            r.readToken("pad_token", options.padToken);
+            r.readToken("cls_token", options.clsToken);
+            r.readToken("mask_token", options.maskToken);
+            if (r.find("model_max_length")) {
+                r.readSize("model_max_length", options.modelMaxLength);
+                modelMaxFromTokenizer = true;
+            }
         }
-        r.readOptionalBool("strip_accents", options.stripAccents);
-        r.readBool("tokenize_chinese_chars", options.tokenizeChineseChars);
-        r.readBool("do_split_on_punc", options.splitOnPunctuation);
-        r.readStrings("never_split", options.neverSplit);
-        r.readToken("unk_token", options.unkToken);
-        r.readToken("sep_token", options.sepToken);
-        r.readToken("pad_token", options.padToken);
-        r.readToken("cls_token", options.clsToken);
-        r.readToken("mask_token", options.maskToken);
-        if (r.find("model_max_length")) {
-            r.readSize("model_max_length", options.modelMaxLength);
-            modelMaxFromTokenizer = true;
+        if (const std::optional<json> config = readJson(files, "config.json", configPath);
+            config && !modelMaxFromTokenizer) {
+            const FieldReader r(*config, configPath);
+            r.readSize("max_position_embeddings", options.modelMaxLength);
         }
+        // No file says whether to lower-case: a vocabulary with upper-case entries is a cased one
+        // (bert-base-cased has "The", bert-base-uncased has none).
+        options.doLowerCase = lowerCase.value_or(!vocab->looksCased());
+        return Tokenizer(std::move(vocab), std::move(options));
+    } catch (const json::exception &e) {
+        throw FormatError(std::string("unexpected JSON value in the tokenizer files: ") + e.what(),
+                          {directory.string(), {}, {}});
     }
-    if (const std::optional<json> config = readJson(files, "config.json", configPath);
-        config && !modelMaxFromTokenizer) {
-        const FieldReader r(*config, configPath);
-        r.readSize("max_position_embeddings", options.modelMaxLength);
-    }
-    // No file says whether to lower-case: a vocabulary with upper-case entries is a cased one
-    // (bert-base-cased has "The", bert-base-uncased has none).
-    options.doLowerCase = lowerCase.value_or(!vocab->looksCased());
-    return Tokenizer(std::move(vocab), std::move(options));
 }
 
 Tokenizer Tokenizer::fromPath(const fs::path &path, TokenizerFlavor flavor)
