@@ -4,6 +4,7 @@
 #include "cli/quant_options.h"
 
 #include "qdq/errors.h"
+#include "qdq/io/text_file.h"
 #include "qdq/text_task.h"
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@ namespace {
 // config's id2label). The examples are read in file order, so this must match --samples / --seed.
 std::vector<std::int64_t> readLabels(const std::string &path, const std::string &column, const BertConfig &config)
 {
+    io::requireRegularFile(path);
     std::ifstream in(path);
     if (!in)
         throw IoError("cannot read", {path, {}, {}});
@@ -28,8 +30,13 @@ std::vector<std::int64_t> readLabels(const std::string &path, const std::string 
         ++lineNo;
         if (line.find_first_not_of(" \t\r") == std::string::npos)
             continue;
-        const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object() || !j.contains(column))
+        nlohmann::json j;
+        try {
+            j = io::parseJson(line, path); // depth-limited
+        } catch (const FormatError &) {
+            j = nlohmann::json(); // reported below as a line without the column
+        }
+        if (!j.is_object() || !j.contains(column))
             throw FormatError("line " + std::to_string(lineNo) + " has no \"" + column + "\"", {path, {}, column});
         const nlohmann::json &v = j[column];
         if (v.is_number_integer()) {

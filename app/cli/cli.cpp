@@ -77,6 +77,9 @@ extern "C" void cancelOnSigint(int /*signal*/)
 {
     if (g_interruptible)
         g_interruptible->cancel(); // a lock-free atomic store: async-signal-safe
+    // a second Ctrl-C stops at once (exit status 130 from the signal), without waiting for the
+    // job to reach its next cancellation point
+    std::signal(SIGINT, SIG_DFL);
 }
 } // namespace
 
@@ -101,12 +104,16 @@ QString requireOption(const QCommandLineParser &parser, const QString &name)
 
 void printJson(const nlohmann::json &value)
 {
-    std::cout << value.dump(2) << '\n';
+    // strings from files may hold invalid UTF-8: replaced (U+FFFD) instead of throwing
+    std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     std::cout.flush();
 }
 
-void printError(bool json, int code, const std::string &kind, const std::string &message, const std::string &where)
+void printError(bool json, int code, const std::string &kind, const std::string &rawMessage,
+                const std::string &rawWhere)
 {
+    const std::string message = printableUtf8(rawMessage); // one line, valid UTF-8 (errors.h)
+    const std::string where = printableUtf8(rawWhere);
     std::cerr << "qdq: error: " << message;
     if (!where.empty())
         std::cerr << " (" << where << ")";
@@ -127,10 +134,19 @@ int runGuarded(bool json, const std::function<int()> &body)
         printError(json, Usage, "usage", e.what(), {});
         return Usage;
     } catch (const CancelledError &e) {
-        printError(json, Internal, e.kind(), e.message(), e.where().str());
-        return Internal;
+        // the CLI cancels only on SIGINT (CancelOnInterrupt); partial outputs are already removed
+        printError(json, Interrupted, e.kind(), "interrupted: " + e.message(), e.where().str());
+        return Interrupted;
     } catch (const Error &e) {
         printError(json, BadInput, e.kind(), e.message(), e.where().str());
+        return BadInput;
+    } catch (const nlohmann::json::exception &e) {
+        // a JSON value of the wrong type that a reader did not check itself: bad input, not a bug
+        // in the program's state (the readers name their file; this is the backstop)
+        printError(json, BadInput, "format", std::string("unexpected JSON value: ") + e.what(), {});
+        return BadInput;
+    } catch (const std::length_error &e) {
+        printError(json, BadInput, "format", std::string("a size in the input is too large: ") + e.what(), {});
         return BadInput;
     } catch (const std::bad_alloc &) {
         printError(json, Internal, "internal", "out of memory", {});

@@ -19,7 +19,8 @@ class Progress;
 
 namespace qdq::cli {
 
-enum ExitCode : int { Ok = 0, Usage = 1, BadInput = 2, ThresholdCrossed = 3, Internal = 4 };
+// Interrupted: Ctrl-C (SIGINT) cancelled the job; 128 + SIGINT, as a shell reports a process killed by it.
+enum ExitCode : int { Ok = 0, Usage = 1, BadInput = 2, ThresholdCrossed = 3, Internal = 4, Interrupted = 130 };
 
 // A command-line mistake: wrong or missing option, bad option value. Exit code 1.
 class UsageError : public std::runtime_error {

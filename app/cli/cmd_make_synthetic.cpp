@@ -10,6 +10,7 @@
 #include "qdq/errors.h"
 #include "qdq/io/atomic_file.h"
 #include "qdq/io/safetensors.h"
+#include "qdq/io/text_file.h"
 #include "qdq/model.h"
 #include "qdq/quantizer_site.h"
 
@@ -59,6 +60,7 @@ struct SplitMix {
 
 std::vector<std::string> readVocab(const fs::path &path)
 {
+    io::requireRegularFile(path);
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw IoError("cannot read the vocabulary", Location{path.string(), {}, {}});

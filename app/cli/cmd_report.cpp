@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include "qdq/errors.h"
+#include "qdq/io/text_file.h"
 #include "qdq/report.h"
 #include "qdq/text_task.h"
 
@@ -58,15 +59,8 @@ std::string commandLine(const QStringList &args)
 // A report.json read back: what the index shows and what --fail-if tests.
 ui::ReportIndexEntry readReportJson(const QString &file)
 {
-    QFile f(file);
-    if (!f.open(QIODevice::ReadOnly))
-        throw IoError("cannot read the report", {file.toStdString(), {}, {}});
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(f.readAll().toStdString());
-    } catch (const nlohmann::json::exception &e) {
-        throw FormatError(std::string("report is not valid JSON: ") + e.what(), {file.toStdString(), {}, {}});
-    }
+    const std::string path = file.toStdString();
+    const nlohmann::json j = io::parseJson(io::readTextFile(path), path, "report is not valid JSON");
     if (!j.is_object() || j.value("format", std::string()) != "qdq-report" || !j.contains("model") ||
         !j["model"].is_object() || !j.contains("metrics") || !j["metrics"].is_object())
         throw FormatError("not a qdq report (format \"qdq-report\" with model and metrics expected)",

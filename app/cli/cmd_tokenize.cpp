@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include "qdq/errors.h"
+#include "qdq/io/text_file.h"
 #include "qdq/tokenizer.h"
 
 #include <QFile>
@@ -16,9 +17,10 @@ namespace {
 // tokenizer, like Python's errors="replace"); "-" reads standard input.
 std::string readTextFile(const QString &path)
 {
+    if (path != "-") // a regular file, read whole (proportional to its size)
+        return io::readTextFile(path.toStdString(), std::size_t{1} << 30);
     QFile file;
-    const bool ok =
-        path == "-" ? file.open(stdin, QIODevice::ReadOnly) : (file.setFileName(path), file.open(QIODevice::ReadOnly));
+    const bool ok = file.open(stdin, QIODevice::ReadOnly);
     if (!ok)
         throw IoError("cannot open the text file: " + file.errorString().toStdString(), {path.toStdString(), {}, {}});
     const QByteArray bytes = file.readAll();

@@ -32,7 +32,8 @@ void printUsage(std::FILE *to)
     for (const auto &c : commands)
         std::fprintf(to, "  %-15s %s\n", c.name.c_str(), c.summary.c_str());
     std::fputs("\n'qdq <command> --help' or 'qdq help <command>' describes a command's options.\n"
-               "Exit codes: 0 ok, 1 usage error, 2 bad input, 3 a --fail-if threshold was crossed, 4 internal error.\n",
+               "Exit codes: 0 ok, 1 usage error, 2 bad input, 3 a --fail-if threshold was crossed, 4 internal error,\n"
+               "130 interrupted (Ctrl-C; partial outputs are removed).\n",
                to);
 }
 

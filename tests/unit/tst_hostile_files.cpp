@@ -7,19 +7,28 @@
 // ASan/UBSan (label unit). tst_checkpoint_bad holds the older loader cases.
 #include "qdq/checkpoint.h"
 #include "qdq/errors.h"
+#include "qdq/tokenizer.h"
 #include "support/test_support.h"
 
 #include <QDir>
 #include <QDirIterator>
+#include <QElapsedTimer>
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <cstring>
 #include <limits>
 
 using namespace qdq;
+using qdq::test::ProcessResult;
+using qdq::test::runCli;
 
 namespace {
 
@@ -153,6 +162,16 @@ QByteArray torchZip(const QByteArray &pkl, const QByteArray &storage = QByteArra
     return zip({{"archive/data.pkl", pkl}, {"archive/byteorder", byteorder}, {"archive/data/0", storage}});
 }
 
+// issue #27: every rejection takes under 10 s and under 1 GiB peak RSS (the largest resident set
+// of any child process so far, which is this test's qdq runs).
+void checkBudget(qint64 elapsedMs)
+{
+    QVERIFY2(elapsedMs < 10000, qPrintable(QStringLiteral("took %1 ms").arg(elapsedMs)));
+    struct rusage usage {};
+    QCOMPARE(::getrusage(RUSAGE_CHILDREN, &usage), 0);
+    QVERIFY2(usage.ru_maxrss < 1024L * 1024L, qPrintable(QStringLiteral("peak RSS %1 KiB").arg(usage.ru_maxrss)));
+}
+
 QByteArray floats(std::initializer_list<float> values)
 {
     QByteArray out;
@@ -169,6 +188,9 @@ private slots:
     void initTestCase();
     void hostile_data();
     void hostile();
+    void hostileTokenizer_data();
+    void hostileTokenizer();
+    void invalidUtf8InJsonError();
 
 private:
     QTemporaryDir m_dir;
@@ -240,7 +262,13 @@ void TestHostileFiles::hostile_data()
     add("pt_oversized_shape",
         torchZip(stateDict("w", rebuild("torch.FloatStorage", 4, kZero, "J" + le32(65536) + "J" + le32(65536) + "\x86",
                                         "J" + le32(65536) + "K\x01\x86"))),
-        "needs 4294967296 elements but its storage 0 has 4");
+        "has 4294967296 elements over a storage of 4");
+    // issue #27: a view whose zero strides make 4 bytes stand for 2^32 elements (a copy would
+    // allocate 16 GiB before any other check)
+    add("pt_zero_stride_view",
+        torchZip(stateDict("w", rebuild("torch.FloatStorage", 1, kZero, "J" + le32(65536) + "J" + le32(65536) + "\x86",
+                                        kZero + kZero + "\x86"))),
+        "has 4294967296 elements over a storage of 1 (zero or overlapping strides)");
     add("pt_shape_overflow",
         torchZip(stateDict("w", rebuild("torch.FloatStorage", 4, kZero,
                                         "\x8a\x08" + le64(1ULL << 62) + "\x8a\x08" + le64(1ULL << 62) + "\x86",
@@ -362,6 +390,98 @@ void TestHostileFiles::hostile_data()
         writeAll(dir + "/model-1.safetensors", safetensors("{}", ""));
         QTest::newRow("index_number_overflow") << dir << "index is not valid JSON";
     }
+    // issue #27: hundreds of thousands of '[' with a wrong-typed field (the error message used to
+    // dump() the value recursively and overflow the stack)
+    addWithConfig("cfg_deep_nesting_wrong_type",
+                  "{\"vocab_size\": " + QByteArray(300000, '[') + QByteArray(300000, ']') + "}",
+                  "not valid JSON: nested deeper than 512 levels");
+    // invalid UTF-8 in names that reach the error message (JSON files cannot carry it: the
+    // parser refuses it; pickles can), shown as \xNN
+    add("pt_invalid_utf8_key",
+        torchZip(stateDict("w\xff\xfe",
+                           rebuild("torch.FloatStorage", 1, kZero, "J" + le32(65536) + "\x85", kZero + "\x85"))),
+        "tensor 'w\\xff\\xfe'");
+    add("pt_invalid_utf8_global", torchZip("\x80\x02" + global("os\xff", "system\xfe") + "."), "os\\xff");
+}
+
+// Tokenizer files reached by `qdq tokenize --model DIR` (and every command with --text).
+void TestHostileFiles::hostileTokenizer_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<QString>("message");
+    const QString tmp = m_dir.path() + "/tok";
+    auto folder = [&](const char *name) {
+        const QString dir = tmp + "/" + name;
+        QDir().mkpath(dir);
+        writeAll(dir + "/config.json", R"({"vocab_size": 8, "hidden_size": 4, "num_hidden_layers": 1,
+                                           "num_attention_heads": 1, "intermediate_size": 4})");
+        return dir;
+    };
+    {
+        const QString dir = folder("vocab_char_device"); // read until memory ran out (exit 4)
+        QVERIFY(QFile::link("/dev/zero", dir + "/vocab.txt"));
+        QTest::newRow("vocab_char_device") << dir << "not a regular file";
+    }
+    {
+        const QString dir = folder("vocab_fifo"); // would block the open forever
+        QVERIFY(::mkfifo((dir + "/vocab.txt").toLocal8Bit().constData(), 0600) == 0);
+        QTest::newRow("vocab_fifo") << dir << "not a regular file";
+    }
+    {
+        const QString dir = folder("tokenizer_json_wrong_type"); // json::type_error escaped (exit 4)
+        writeAll(dir + "/tokenizer.json", R"({"model": {"type": 5, "vocab": {"a": 0}}})");
+        QTest::newRow("tokenizer_json_wrong_type") << dir << "unexpected JSON value in the tokenizer files";
+    }
+    {
+        const QString dir = folder("tokenizer_json_deep");
+        writeAll(dir + "/tokenizer.json", "{\"model\": " + QByteArray(200000, '[') + QByteArray(200000, ']') + "}");
+        QTest::newRow("tokenizer_json_deep") << dir << "nested deeper than 512 levels";
+    }
+    {
+        const QString dir = folder("vocab_huge_token"); // WordPiece would try every length up to it
+        writeAll(dir + "/vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n" + QByteArray(5000, 'a') + "\n");
+        QTest::newRow("vocab_huge_token") << dir << "tokens of at most 1024 bytes";
+    }
+}
+
+void TestHostileFiles::hostileTokenizer()
+{
+    QFETCH(QString, path);
+    QFETCH(QString, message);
+    std::string what = "<no error>";
+    try {
+        (void)Tokenizer::fromDirectory(path.toStdString());
+    } catch (const Error &e) {
+        what = e.what();
+    }
+    QVERIFY2(what.find(message.toStdString()) != std::string::npos, what.c_str());
+    QElapsedTimer timer;
+    timer.start();
+    const ProcessResult r = runCli({"tokenize", "--model", path, "--text", "hello"}, 60000);
+    QVERIFY2(!r.crashed && !r.timedOut, r.err.constData());
+    QCOMPARE(r.exitCode, 2);
+    const QList<QByteArray> lines = r.err.trimmed().split('\n');
+    QVERIFY2(lines.size() == 1 && lines.last().startsWith("qdq: error: ") && lines.last().contains(message.toUtf8()),
+             r.err.constData());
+    checkBudget(timer.elapsed());
+}
+
+// --json output stays valid JSON when the message carries bytes that are not UTF-8 (it used to
+// throw inside the error handler: std::terminate, exit 134).
+void TestHostileFiles::invalidUtf8InJsonError()
+{
+    const QString path = m_dir.path() + "/utf8/model.pt";
+    writeAll(path, torchZip(stateDict("w\xff\xfe", rebuild("torch.FloatStorage", 1, kZero, "J" + le32(65536) + "\x85",
+                                                           kZero + "\x85"))));
+    const ProcessResult r = runCli({"info", "--model", path, "--json"}, 60000);
+    QVERIFY2(!r.crashed, r.err.constData());
+    QCOMPARE(r.exitCode, 2);
+    QJsonParseError error{};
+    const QJsonDocument doc = QJsonDocument::fromJson(r.out, &error);
+    QVERIFY2(error.error == QJsonParseError::NoError, r.out.constData());
+    const QString message = doc.object()["error"].toObject()["message"].toString() + " " +
+                            doc.object()["error"].toObject()["where"].toString();
+    QVERIFY2(message.contains("\\xff\\xfe"), qPrintable(message));
 }
 
 void TestHostileFiles::hostile()
@@ -382,8 +502,11 @@ void TestHostileFiles::hostile()
     QVERIFY2(what.find(message.toStdString()) != std::string::npos, what.c_str());
     QVERIFY2(file.find(QFileInfo(path).fileName().toStdString()) != std::string::npos, what.c_str());
 
+    QElapsedTimer timer;
+    timer.start();
     const QString rejected = qdq::test::checkInfoRejects(path, message.toUtf8());
     QVERIFY2(rejected.isEmpty(), qPrintable(rejected));
+    checkBudget(timer.elapsed());
     QCOMPARE(listing(parent), before);
 }
 

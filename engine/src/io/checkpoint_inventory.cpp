@@ -120,39 +120,64 @@ private:
     }
 
     // Weights and amax values must be finite: a NaN or infinity stored in a checkpoint is damage
-    // (or a hostile file) and would silently poison every result computed from it.
+    // (or a hostile file) and would silently poison every result computed from it. Read in place
+    // through the view's strides (no copy: memory stays what the files take), and the loaders
+    // refuse views with more elements than their storage, so the work is bounded by the input.
     void checkFinite() const
     {
         for (const auto &[key, t] : m_ckpt.tensors) {
-            if (!isFloatingPoint(t.dtype()))
+            if (!isFloatingPoint(t.dtype()) || t.numel() == 0)
                 continue;
-            const Tensor c = t.contiguous();
-            const auto *bytes = static_cast<const unsigned char *>(c.rawData());
-            const std::int64_t n = c.numel();
-            for (std::int64_t i = 0; i < n; ++i) {
-                bool nan = false;
-                bool inf = false;
-                if (c.dtype() == DType::F32) {
-                    std::uint32_t b = 0;
-                    std::memcpy(&b, bytes + 4 * i, 4);
-                    nan = (b & 0x7f800000U) == 0x7f800000U && (b & 0x007fffffU) != 0;
-                    inf = (b & 0x7fffffffU) == 0x7f800000U;
-                } else {
-                    std::uint16_t b = 0;
-                    std::memcpy(&b, bytes + 2 * i, 2);
-                    // f16: 5 exponent bits; bf16: 8 (the top half of an f32)
-                    const std::uint16_t exp = c.dtype() == DType::F16 ? 0x7c00U : 0x7f80U;
-                    nan = (b & exp) == exp && (b & static_cast<std::uint16_t>(~exp & 0x7fffU)) != 0;
-                    inf = (b & 0x7fffU) == exp;
+            const auto *base = static_cast<const unsigned char *>(t.rawData());
+            const std::size_t elem = dtypeSize(t.dtype());
+            const Shape &shape = t.shape();
+            const Shape &strides = t.strides();
+            const std::size_t rank = shape.size();
+            const std::int64_t n = t.numel();
+            const std::int64_t inner = rank == 0 ? 1 : shape[rank - 1];
+            const std::int64_t innerStride = rank == 0 ? 0 : strides[rank - 1];
+            std::vector<std::int64_t> index(rank, 0);
+            for (std::int64_t row = 0; row * inner < n; ++row) {
+                std::int64_t offset = 0; // elements, of the row's first element
+                for (std::size_t d = 0; d + 1 < rank; ++d)
+                    offset += index[d] * strides[d];
+                for (std::int64_t k = 0; k < inner; ++k) {
+                    const unsigned char *p = base + static_cast<std::size_t>(offset + k * innerStride) * elem;
+                    if (const char *what = nonFinite(t.dtype(), p))
+                        throw FormatError(std::string("tensor holds ") + what + " at element " +
+                                              std::to_string(row * inner + k) + " of " + std::to_string(n) + " (" +
+                                              std::string(dtypeName(t.dtype())) + shapeString(shape) +
+                                              "); weights and amax must be finite",
+                                          {file(), key, {}});
                 }
-                if (nan || inf)
-                    throw FormatError(std::string("tensor holds ") + (nan ? "NaN" : "an infinity") + " at element " +
-                                          std::to_string(i) + " of " + std::to_string(n) + " (" +
-                                          std::string(dtypeName(c.dtype())) + shapeString(c.shape()) +
-                                          "); weights and amax must be finite",
-                                      {file(), key, {}});
+                for (std::size_t d = rank == 0 ? 0 : rank - 1; d-- > 0;) { // next row: odometer over the outer dims
+                    if (++index[d] < shape[d])
+                        break;
+                    index[d] = 0;
+                }
             }
         }
+    }
+
+    // "NaN" or "an infinity" for a non-finite f32 / f16 / bf16 element, nullptr otherwise.
+    static const char *nonFinite(DType dtype, const unsigned char *p)
+    {
+        bool nan = false;
+        bool inf = false;
+        if (dtype == DType::F32) {
+            std::uint32_t b = 0;
+            std::memcpy(&b, p, 4);
+            nan = (b & 0x7f800000U) == 0x7f800000U && (b & 0x007fffffU) != 0;
+            inf = (b & 0x7fffffffU) == 0x7f800000U;
+        } else {
+            std::uint16_t b = 0;
+            std::memcpy(&b, p, 2);
+            // f16: 5 exponent bits; bf16: 8 (the top half of an f32)
+            const std::uint16_t exp = dtype == DType::F16 ? 0x7c00U : 0x7f80U;
+            nan = (b & exp) == exp && (b & static_cast<std::uint16_t>(~exp & 0x7fffU)) != 0;
+            inf = (b & 0x7fffU) == exp;
+        }
+        return nan ? "NaN" : inf ? "an infinity" : nullptr;
     }
 
     // reference §1.5 defaults, overwritten by what the shapes say; heads = hidden / 64 unless told.

@@ -209,6 +209,21 @@ NamedTensors buildTensors(const std::vector<TensorSpec> &specs,
     for (const TensorSpec &t : specs) {
         const std::shared_ptr<Storage> &bytes = storages.at(t.storage.key);
         const std::int64_t extent = viewExtent(t, file);
+        // A view may not hold more elements than its storage: zero or overlapping strides would
+        // let a few bytes of storage stand for any number of elements, and every later copy
+        // (contiguous(), a conversion) would allocate and fill that number (SECURITY.md "Limits").
+        std::int64_t numel = 0;
+        try {
+            numel = shapeNumel(t.shape);
+        } catch (const ShapeError &e) {
+            throw FormatError(e.message(), {file, t.name, {}});
+        }
+        if (numel > t.storage.numel)
+            throw FormatError("tensor " + std::string(dtypeName(t.storage.dtype)) + shapeString(t.shape) +
+                                  " with stride " + shapeString(t.strides) + " has " + std::to_string(numel) +
+                                  " elements over a storage of " + std::to_string(t.storage.numel) +
+                                  " (zero or overlapping strides); checkpoints store each weight in full",
+                              {file, t.name, {}});
         if (extent > t.storage.numel)
             throw FormatError("tensor " + std::string(dtypeName(t.storage.dtype)) + shapeString(t.shape) +
                                   " at offset " + std::to_string(t.offset) + " needs " + std::to_string(extent) +

@@ -197,7 +197,7 @@ Tensor TensorQuantizer::preScaled(const Tensor &x) const
             base += index[d] * sStride[d];
         for (std::int64_t i = 0; i < inner; ++i) // x * _pre_quant_scale, one f32 multiply
             o[start + i] = in[start + i] * m_preScale[static_cast<std::size_t>(base + i * innerStride)];
-        for (std::size_t d = rank - 1; d-- > 0;) { // next row index (odometer over the outer dims)
+        for (std::size_t d = rank == 0 ? 0 : rank - 1; d-- > 0;) { // next row index (odometer over the outer dims)
             if (++index[d] < xs[d])
                 break;
             index[d] = 0;

@@ -360,9 +360,15 @@ private:
         const std::size_t maxBytes = m_vocab.maxTokenBytes();
         std::size_t start = 0;
         while (start < chars) {
-            std::size_t stop = chars;
-            while (stop > start && m_charBytes[stop] - m_charBytes[start] > maxBytes)
-                --stop;
+            // the longest piece that could be a token: at most maxBytes bytes (a binary search,
+            // so a long word costs O(length x maxBytes^2) at worst, not a power of its length)
+            const auto limit = static_cast<std::uint64_t>(m_charBytes[start]) + maxBytes;
+            std::size_t stop = static_cast<std::size_t>(
+                                   std::upper_bound(m_charBytes.begin() + static_cast<std::ptrdiff_t>(start),
+                                                    m_charBytes.begin() + static_cast<std::ptrdiff_t>(chars) + 1, limit,
+                                                    [](std::uint64_t v, std::uint32_t b) { return v < b; }) -
+                                   m_charBytes.begin()) -
+                               1;
             std::int32_t id = -1;
             for (; stop > start; --stop) {
                 const std::string_view piece(word.data() + m_charBytes[start], m_charBytes[stop] - m_charBytes[start]);

@@ -1,4 +1,5 @@
 #include "tokenizer/vocabulary.h"
+#include "qdq/io/text_file.h"
 
 #include "qdq/errors.h"
 
@@ -11,13 +12,8 @@ namespace qdq {
 
 std::unique_ptr<Vocabulary> Vocabulary::fromFile(const std::filesystem::path &path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw IoError("cannot open the vocabulary file", {path.string(), {}, {}});
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad())
-        throw IoError("cannot read the vocabulary file", {path.string(), {}, {}});
-    return fromText(data, path.string());
+    // a regular file of at most 64 MiB (a symlink to a device would be read forever)
+    return fromText(io::readTextFile(path), path.string());
 }
 
 std::unique_ptr<Vocabulary> Vocabulary::fromText(const std::string &data, const std::string &origin)
@@ -44,6 +40,12 @@ Vocabulary::Vocabulary(std::vector<std::string> tokens) : m_tokens(std::move(tok
     for (std::size_t i = 0; i < m_tokens.size(); ++i) {
         const std::string_view token = m_tokens[i];
         const auto id = static_cast<std::int32_t>(i);
+        // WordPiece tries every piece length up to the longest token at every position of a
+        // word (reference §6.5): a bound on that length keeps the work per character fixed
+        if (token.size() > kMaxTokenBytes)
+            throw FormatError("vocabulary token " + std::to_string(i) + " is " + std::to_string(token.size()) +
+                              " bytes long; tokens of at most " + std::to_string(kMaxTokenBytes) +
+                              " bytes are supported");
         m_ids[token] = id;
         if (token.size() > 2 && token.starts_with("##")) {
             m_continuations[token.substr(2)] = id;

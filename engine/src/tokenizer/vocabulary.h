@@ -40,6 +40,8 @@ public:
     // Longest token in bytes (the "##" of continuations not counted): WordPiece never needs to
     // look up a longer candidate.
     [[nodiscard]] std::size_t maxTokenBytes() const noexcept { return m_maxTokenBytes; }
+    // Longer tokens are refused (FormatError) when the vocabulary is built (BERT's are < 100).
+    static constexpr std::size_t kMaxTokenBytes = 1024;
     // True if some token other than a [bracketed] special one has an upper-case ASCII letter.
     [[nodiscard]] bool looksCased() const noexcept;
 

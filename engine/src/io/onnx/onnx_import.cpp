@@ -1,5 +1,6 @@
 // Reading quantizer scales back from a Q/DQ ONNX model (docs/qdqbert-reference.md §3.7).
 #include "qdq/io/onnx_import.h"
+#include "qdq/io/text_file.h"
 
 #include "qdq/errors.h"
 
@@ -407,6 +408,7 @@ OnnxAmaxImport importOnnxAmaxFromBytes(const std::string &bytes, const std::stri
 
 OnnxAmaxImport importOnnxAmax(const std::filesystem::path &path, const OnnxImportOptions &options)
 {
+    io::requireRegularFile(path); // a device or FIFO would be read forever
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw IoError("cannot open the ONNX file", {path.string(), {}, {}});
