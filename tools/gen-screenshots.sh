@@ -13,6 +13,9 @@ model="$root/resources/demo/model"
 [ -f "$model/config.json" ] || model="$root/resources/demo/tiny-qdqbert"
 text="The cat sat on the [MASK]."
 export QT_QPA_PLATFORM=offscreen
+# clean settings: the screenshots must not show this machine's recent checkpoints or options
+settings_home="$(mktemp -d)"
+export XDG_CONFIG_HOME="$settings_home/config" XDG_DATA_HOME="$settings_home/data" XDG_CACHE_HOME="$settings_home/cache"
 shot() { # name, extra args...
   local name="$1"; shift
   "$app" --screenshot "$out/$name.png" --size 1280x800 "$@" 2>/dev/null
@@ -35,7 +38,7 @@ shot tensors --model "$model" --view tensors
 
 # A report as a reader sees it: qdq report on the demo model, rendered by headless Chromium.
 report_dir="$(mktemp -d)"
-trap 'rm -rf "$report_dir"' EXIT
+trap 'rm -rf "$report_dir" "$settings_home"' EXIT
 "$build/app/qdq" report --model "$model" --data "$root/tools/demo/calibration.txt" --samples 32 \
   --format html --out "$report_dir" --quiet
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,1500 \

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <QApplication>
+#include <QStandardPaths>
 #include <QDir>
 #include <QFile>
 #include <QImage>
@@ -75,6 +76,7 @@ private:
 private slots:
     void initTestCase()
     {
+        QStandardPaths::setTestModeEnabled(true); // never the user's settings
         QVERIFY(m_dir.isValid());
         m_out = m_dir.filePath("out");
         QStringList args = reportArgs(m_out);

@@ -3,6 +3,8 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QProcess>
+#include <QProcessEnvironment>
+#include <QTemporaryDir>
 
 #include <fstream>
 #include <string>
@@ -19,11 +21,23 @@ QString sharedPath(const QString &relative)
     return QDir(QStringLiteral(QDQ_SHARED_DIR)).filePath(relative);
 }
 
+// Settings, data and cache folders of every program a test starts: one temporary folder per test
+// process, so that no test reads or writes the user's own settings (recent checkpoints, ...).
+QProcessEnvironment isolatedEnvironment()
+{
+    static const QTemporaryDir home(QDir::tempPath() + QStringLiteral("/qdq-test-home-XXXXXX"));
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char *var : {"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"})
+        env.insert(QString::fromLatin1(var), home.path() + '/' + QString::fromLatin1(var).toLower());
+    return env;
+}
+
 ProcessResult runProcess(const QString &program, const QStringList &args, int timeoutMs)
 {
     QProcess p;
     p.setProgram(program);
     p.setArguments(args);
+    p.setProcessEnvironment(isolatedEnvironment());
     p.start();
     ProcessResult r;
     if (!p.waitForStarted(30000)) {

@@ -19,7 +19,8 @@ struct ProcessResult {
     QByteArray out;
     QByteArray err;
 };
-// Runs `program` with `args`; waits at most `timeoutMs`.
+// Runs `program` with `args`; waits at most `timeoutMs`. The program gets its own settings,
+// data and cache folders (XDG_*_HOME in a temporary folder): tests never touch the user's.
 ProcessResult runProcess(const QString &program, const QStringList &args, int timeoutMs = 120000);
 // Runs the built `qdq` CLI.
 ProcessResult runCli(const QStringList &args, int timeoutMs = 120000);

@@ -1,9 +1,15 @@
 // The qdq command-line contract: --version, --help, exit codes, error lines, --json errors.
 #include "support/test_support.h"
 
+#include <QDir>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
 #include <QTest>
+
+#include <csignal>
 
 using namespace qdq::test;
 
@@ -20,6 +26,7 @@ private slots:
     void devicesJson();
     void badOptionValueIsUsageError();
     void unknownOptionIsUsageError();
+    void interruptExits130AndLeavesNothing();
 };
 
 void TestCli::version()
@@ -133,6 +140,37 @@ void TestCli::unknownOptionIsUsageError()
     const ProcessResult r = runCli({"devices", "--frob"});
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("Unknown option 'frob'"), r.err.constData());
+}
+
+// issue #27: Ctrl-C (SIGINT) during a calibration exits 130 ("interrupted"), not 4, and the
+// output folder is neither created nor left half-written.
+void TestCli::interruptExits130AndLeavesNothing()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString out = dir.filePath("calibrated");
+    QProcess p;
+    p.start(QStringLiteral(QDQ_CLI_PATH),
+            {"calibrate", "--model", QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/model"), "--data",
+             QStringLiteral(QDQ_SOURCE_DIR "/tools/demo/calibration.txt"), "--method", "max", "--samples", "0",
+             "--batch", "1", "--threads", "1", "--out", out});
+    QVERIFY(p.waitForStarted());
+    QByteArray err;
+    // wait until the calibration pass runs (its first progress line), then interrupt it
+    for (int i = 0; i < 600 && !err.contains("calibrating"); ++i) {
+        p.waitForReadyRead(100);
+        err += p.readAllStandardError();
+        QVERIFY2(p.state() == QProcess::Running, err.constData());
+    }
+    QVERIFY2(err.contains("calibrating"), err.constData());
+    QCOMPARE(::kill(static_cast<pid_t>(p.processId()), SIGINT), 0);
+    QVERIFY(p.waitForFinished(60000));
+    err += p.readAllStandardError();
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 130);
+    QVERIFY2(err.contains("qdq: error: interrupted"), err.constData());
+    QVERIFY(!QFileInfo::exists(out));
+    QCOMPARE(QDir(dir.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList{});
 }
 
 QTEST_GUILESS_MAIN(TestCli)
