@@ -97,6 +97,7 @@ struct ZipEntry {
     std::uint32_t uncompressed = 0; // 0: data.size()
     std::uint32_t crc = 0;          // 0: crc32 of the data (stored entries)
     std::uint16_t flags = 0;
+    std::uint32_t compressed = 0; // 0: data.size() (a larger value is a false compressed size)
 };
 
 // A minimal zip writer: local headers, central directory, end record; sizes and names as given,
@@ -107,7 +108,7 @@ QByteArray zip(const QList<ZipEntry> &entries)
     QByteArray central;
     for (const ZipEntry &e : entries) {
         const auto offset = static_cast<std::uint32_t>(out.size());
-        const std::uint32_t size = static_cast<std::uint32_t>(e.data.size());
+        const std::uint32_t size = e.compressed ? e.compressed : static_cast<std::uint32_t>(e.data.size());
         const std::uint32_t uncompressed = e.uncompressed ? e.uncompressed : size;
         const std::uint32_t crc = e.crc ? e.crc : crc32(e.data);
         const QByteArray common = le16(20) + le16(e.flags) + le16(e.method) + le16(0) + le16(0) + le32(crc) +
@@ -321,6 +322,18 @@ void TestHostileFiles::hostile_data()
         add("zip_declared_4g", zip({{"model.safetensors", deflate("x"), 8, 0xffffffffU, 0x12345678}}),
             "cap (zip bomb?)");
     }
+    // issue #27: a deflated entry whose declared compressed size exceeds the archive (the ratio
+    // cap trusted it), and a stored entry whose bytes do not match its CRC-32
+    add("zip_false_compressed_size",
+        zip({{"model.safetensors", deflate(QByteArray(4096, '\0')), 8, 4096, crc32(QByteArray(4096, '\0')), 0,
+              100000000}}),
+        "false compressed size");
+    add("zip_stored_crc_mismatch",
+        zip({{"m/config.json", "{}"},
+             {"m/model.safetensors",
+              safetensors(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", floats({1})), 0, 0,
+              0x12345678}}),
+        "does not match its CRC-32");
     add("zip_truncated_central_directory", zip({{"a", "b"}}).left(40), "not a readable zip archive");
     add("zip_no_checkpoint", zip({{"readme.txt", "hello"}}), "zip archive holds no checkpoint");
 

@@ -62,11 +62,18 @@ public:
     [[nodiscard]] virtual std::vector<std::string> files() const = 0;
     [[nodiscard]] virtual std::string display(const std::string &name) const = 0;
     [[nodiscard]] virtual const char *container() const = 0;
+    // The zip limits (and inflation budget) of the load this folder belongs to: archives nested
+    // in it share them (zip_archive.h).
+    [[nodiscard]] virtual const io::ZipLimits &zipLimits() const = 0;
 };
 
 class DiskFolder final : public Folder {
 public:
-    explicit DiskFolder(std::filesystem::path dir) : m_dir(std::move(dir)) {}
+    explicit DiskFolder(std::filesystem::path dir, io::ZipLimits limits = {})
+        : m_dir(std::move(dir)), m_limits(std::move(limits))
+    {
+    }
+    [[nodiscard]] const io::ZipLimits &zipLimits() const override { return m_limits; }
     [[nodiscard]] bool exists(const std::string &name) const override
     {
         std::error_code ec;
@@ -90,6 +97,7 @@ public:
 
 private:
     std::filesystem::path m_dir;
+    io::ZipLimits m_limits;
 };
 
 class ZipFolder final : public Folder {
@@ -112,6 +120,7 @@ public:
         return m_zip.name() + ":" + m_prefix + name;
     }
     [[nodiscard]] const char *container() const override { return "zip"; }
+    [[nodiscard]] const io::ZipLimits &zipLimits() const override { return m_zip.limits(); }
 
 private:
     io::ZipArchive &m_zip;
@@ -170,13 +179,13 @@ NamedTensors readSafetensors(Bytes bytes, const std::string &name)
 }
 
 // One weights file of any format, sniffed from content.
-Weights readWeights(Bytes bytes, const std::string &name)
+Weights readWeights(Bytes bytes, const std::string &name, const io::ZipLimits &limits)
 {
     switch (sniff(*bytes)) {
     case Sniffed::Safetensors:
         return {readSafetensors(std::move(bytes), name), "safetensors"};
     case Sniffed::OtherZip: {
-        io::ZipArchive zip = io::ZipArchive::open(std::move(bytes), name);
+        io::ZipArchive zip = io::ZipArchive::open(std::move(bytes), name, limits);
         if (io::torchZipRoot(zip).empty())
             throw FormatError("zip archive is not a PyTorch checkpoint (no <root>/data.pkl)", {name, {}, {}});
         return {io::readTorchZip(zip), "pytorch-zip"};
@@ -229,7 +238,7 @@ Weights readSharded(Folder &folder, const std::string &indexName, Progress *prog
         if (!folder.exists(shard))
             throw IoError("shard listed in the index is missing", {folder.display(shard), {}, {}});
         reportProgress(progress, "reading shards", done++, static_cast<std::int64_t>(byShard.size()));
-        Weights w = readWeights(folder.open(shard), folder.display(shard));
+        Weights w = readWeights(folder.open(shard), folder.display(shard), folder.zipLimits());
         files.push_back(folder.display(shard));
         if (out.format.empty())
             out.format = w.format;
@@ -305,7 +314,7 @@ NamedTensors loadFolder(Folder &folder, Checkpoint &ckpt, Progress *progress)
         chosen = candidates.front();
     }
     reportProgress(progress, "reading weights", 0, 1);
-    Weights w = readWeights(folder.open(chosen), folder.display(chosen));
+    Weights w = readWeights(folder.open(chosen), folder.display(chosen), folder.zipLimits());
     ckpt.weightFiles.push_back(folder.display(chosen));
     ckpt.format = w.format;
     reportProgress(progress, "reading weights", 1, 1);
@@ -347,16 +356,17 @@ Checkpoint loadCheckpoint(const std::filesystem::path &path, Progress *progress,
     Checkpoint ckpt;
     ckpt.source = path;
     NamedTensors raw;
+    const io::ZipLimits limits; // one inflation budget for the whole load, nested archives included
     if (std::filesystem::is_directory(path, ec)) {
-        DiskFolder folder(path);
+        DiskFolder folder(path, limits);
         raw = loadFolder(folder, ckpt, progress);
     } else {
         Bytes bytes = MappedFile::open(path);
         const std::string name = path.string();
-        DiskFolder siblings(path.has_parent_path() ? path.parent_path() : std::filesystem::path("."));
+        DiskFolder siblings(path.has_parent_path() ? path.parent_path() : std::filesystem::path("."), limits);
         switch (sniff(*bytes)) {
         case Sniffed::OtherZip: {
-            io::ZipArchive zip = io::ZipArchive::open(std::move(bytes), name);
+            io::ZipArchive zip = io::ZipArchive::open(std::move(bytes), name, limits);
             if (!io::torchZipRoot(zip).empty()) {
                 readConfigAndTokenizer(siblings, ckpt);
                 reportProgress(progress, "reading weights", 0, 1);
@@ -371,14 +381,14 @@ Checkpoint loadCheckpoint(const std::filesystem::path &path, Progress *progress,
         }
         case Sniffed::Json: {
             // an index or config.json opened directly: the folder it describes
-            DiskFolder folder(path.parent_path());
+            DiskFolder folder(path.parent_path(), limits);
             raw = loadFolder(folder, ckpt, progress);
             break;
         }
         default: {
             readConfigAndTokenizer(siblings, ckpt);
             reportProgress(progress, "reading weights", 0, 1);
-            Weights w = readWeights(std::move(bytes), name);
+            Weights w = readWeights(std::move(bytes), name, limits);
             raw = std::move(w.tensors);
             ckpt.format = w.format;
             ckpt.container = "file";

@@ -127,6 +127,11 @@ Unpickler::Unpickler(const std::byte *data, std::size_t size, std::string name)
 
 Value *Unpickler::make(Value v)
 {
+    if (m_arena.size() >= kMaxValues)
+        fail("more than " + std::to_string(kMaxValues) + " values", m_pos);
+    m_items += v.items.size();
+    if (m_items > kMaxItems)
+        fail("more than " + std::to_string(kMaxItems) + " container items", m_pos);
     return &m_arena.emplace_back(std::move(v));
 }
 
@@ -212,6 +217,8 @@ const Value *Unpickler::load()
             target->depth = std::max(target->depth, c->depth + 1);
             if (target->depth > kMaxDepth)
                 fail("data nests deeper than " + std::to_string(kMaxDepth) + " levels (recursion bomb?)", at);
+            if (++m_items > kMaxItems)
+                fail("more than " + std::to_string(kMaxItems) + " container items", at);
             target->items.push_back(c);
         }
     };

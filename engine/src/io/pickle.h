@@ -47,6 +47,10 @@ public:
     static constexpr std::size_t kMaxMemo = 1U << 22;
     static constexpr std::size_t kMaxStack = 1U << 22;
     static constexpr int kMaxDepth = 64;
+    // Values built and container items added, in all: a state dict of bert-large has a few
+    // thousand; the caps keep memory proportional to the input whatever the opcodes repeat.
+    static constexpr std::size_t kMaxValues = 1U << 23;
+    static constexpr std::size_t kMaxItems = 1U << 24;
 
     // `name` names the data in messages (file, or archive:entry).
     Unpickler(const std::byte *data, std::size_t size, std::string name);
@@ -69,6 +73,7 @@ private:
     std::size_t m_pos = 0;
     std::string m_name;
     std::deque<Value> m_arena;
+    std::size_t m_items = 0; // container items in all values (kMaxItems)
 };
 
 } // namespace qdq::io::pickle

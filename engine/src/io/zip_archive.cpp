@@ -3,12 +3,12 @@
 #include "qdq/errors.h"
 
 #include <quazip/quazip.h>
-#include <quazip/quazipfile.h>
 #include <quazip/unzip.h>
 
 #include <QBuffer>
 #include <QByteArray>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -85,7 +85,13 @@ ZipArchive ZipArchive::open(Bytes bytes, std::string name, ZipLimits limits)
         e.compressedSize = info.compressedSize;
         e.uncompressedSize = info.uncompressedSize;
         e.method = info.method;
+        e.crc = static_cast<std::uint32_t>(info.crc);
         const Location where{a.m_name + ":" + e.name, {}, {}};
+        unz64_file_pos pos{};
+        if (unzGetFilePos64(zip.getUnzFile(), &pos) != UNZ_OK)
+            throw FormatError("damaged central directory entry", where);
+        e.directoryPos = pos.pos_in_zip_directory;
+        e.fileNumber = pos.num_of_file;
         if (const char *reason = unsafeNameReason(e.name))
             throw FormatError(std::string("unsafe zip entry: ") + reason, where);
         if (a.m_byName.count(e.name))
@@ -96,31 +102,31 @@ ZipArchive ZipArchive::open(Bytes bytes, std::string name, ZipLimits limits)
             throw UnsupportedError("zip compression method " + std::to_string(e.method) +
                                        " is not supported (stored or deflated only)",
                                    where);
-        if (e.method == 0) {
-            if (e.compressedSize != e.uncompressedSize)
-                throw FormatError("stored entry declares " + std::to_string(e.compressedSize) + " compressed but " +
-                                      std::to_string(e.uncompressedSize) + " uncompressed bytes",
-                                  where);
-            // minizip checks the local header against the central directory when the entry is
-            // opened; the stream position is then the first data byte.
-            if (unzOpenCurrentFile(zip.getUnzFile()) != UNZ_OK)
-                throw FormatError("damaged local header", where);
-            e.dataOffset = unzGetCurrentFileZStreamPos64(zip.getUnzFile());
-            unzCloseCurrentFile(zip.getUnzFile());
-            if (e.dataOffset > a.m_bytes->size() || e.uncompressedSize > a.m_bytes->size() - e.dataOffset)
-                throw FormatError("entry data [" + std::to_string(e.dataOffset) + ", +" +
-                                      std::to_string(e.uncompressedSize) + ") lies beyond the archive's " +
-                                      std::to_string(a.m_bytes->size()) + " bytes (truncated?)",
-                                  where);
-        } else if (e.uncompressedSize > a.m_limits.ratioFloor &&
-                   static_cast<double>(e.uncompressedSize) >
-                       a.m_limits.maxRatio * static_cast<double>(std::max<std::uint64_t>(e.compressedSize, 1))) {
+        if (e.method == 0 && e.compressedSize != e.uncompressedSize)
+            throw FormatError("stored entry declares " + std::to_string(e.compressedSize) + " compressed but " +
+                                  std::to_string(e.uncompressedSize) + " uncompressed bytes",
+                              where);
+        // minizip checks the local header against the central directory when the entry is
+        // opened; the stream position is then the first data byte. The declared compressed size
+        // must fit in the archive: the ratio cap below relies on it (a lie would hide a bomb).
+        if (unzOpenCurrentFile(zip.getUnzFile()) != UNZ_OK)
+            throw FormatError("damaged local header", where);
+        e.dataOffset = unzGetCurrentFileZStreamPos64(zip.getUnzFile());
+        unzCloseCurrentFile(zip.getUnzFile());
+        if (e.dataOffset > a.m_bytes->size() || e.compressedSize > a.m_bytes->size() - e.dataOffset)
+            throw FormatError("entry data [" + std::to_string(e.dataOffset) + ", +" + std::to_string(e.compressedSize) +
+                                  ") lies beyond the archive's " + std::to_string(a.m_bytes->size()) +
+                                  " bytes (truncated, or a false compressed size)",
+                              where);
+        if (e.method != 0 && e.uncompressedSize > a.m_limits.ratioFloor &&
+            static_cast<double>(e.uncompressedSize) >
+                a.m_limits.maxRatio * static_cast<double>(std::max<std::uint64_t>(e.compressedSize, 1))) {
             throw FormatError("compression ratio " +
                                   std::to_string(e.uncompressedSize / std::max<std::uint64_t>(e.compressedSize, 1)) +
                                   ":1 is above the " + std::to_string(static_cast<int>(a.m_limits.maxRatio)) +
                                   ":1 cap (zip bomb?)",
                               where);
-        } else if (e.uncompressedSize > a.m_limits.maxInflatedEntry) {
+        } else if (e.method != 0 && e.uncompressedSize > a.m_limits.maxInflatedEntry) {
             throw FormatError("declared size " + std::to_string(e.uncompressedSize) + " bytes is above the " +
                                   std::to_string(a.m_limits.maxInflatedEntry) + "-byte cap for compressed entries",
                               where);
@@ -131,6 +137,7 @@ ZipArchive ZipArchive::open(Bytes bytes, std::string name, ZipLimits limits)
     if (zip.getZipError() != UNZ_OK)
         throw FormatError("damaged central directory (zip error " + std::to_string(zip.getZipError()) + ")",
                           {a.m_name, {}, {}});
+    a.m_crcChecked.assign(a.m_entries.size(), false);
     return a;
 }
 
@@ -147,42 +154,62 @@ Bytes ZipArchive::read(const std::string &entryName)
     if (!e)
         throw FormatError("no such entry in the archive", where);
     const std::string display = m_name + ":" + entryName;
-    if (e->method == 0)
-        return std::make_shared<StorageSlice>(m_bytes, static_cast<std::size_t>(e->dataOffset),
-                                              static_cast<std::size_t>(e->uncompressedSize), display);
+    const auto index = static_cast<std::size_t>(e - m_entries.data());
+    if (e->method == 0) {
+        auto view = std::make_shared<StorageSlice>(m_bytes, static_cast<std::size_t>(e->dataOffset),
+                                                   static_cast<std::size_t>(e->uncompressedSize), display);
+        if (!m_crcChecked[index]) { // SECURITY.md: stored entries are CRC-checked too
+            uLong crc = crc32(0L, Z_NULL, 0);
+            const auto *p = reinterpret_cast<const Bytef *>(view->data());
+            for (std::size_t done = 0; done < view->size();) {
+                const std::size_t n = std::min<std::size_t>(view->size() - done, std::size_t{1} << 30);
+                crc = crc32(crc, p + done, static_cast<uInt>(n));
+                done += n;
+            }
+            if (static_cast<std::uint32_t>(crc) != e->crc)
+                throw FormatError("stored entry data does not match its CRC-32 (damaged or altered)", where);
+            m_crcChecked[index] = true;
+        }
+        return view;
+    }
 
-    if (m_inflated + e->uncompressedSize > m_limits.maxInflatedTotal)
+    std::uint64_t &inflated = *m_limits.inflated;
+    if (inflated + e->uncompressedSize > m_limits.maxInflatedTotal)
         throw FormatError("inflating this entry would exceed the " + std::to_string(m_limits.maxInflatedTotal) +
-                              "-byte cap for one archive",
+                              "-byte cap for one checkpoint (nested archives included)",
                           where);
     ZipReader reader(*m_bytes, m_name);
-    if (!reader.zip.setCurrentFile(QString::fromStdString(entryName), QuaZip::csSensitive))
+    unz64_file_pos pos{e->directoryPos, e->fileNumber};
+    if (unzGoToFilePos64(reader.zip.getUnzFile(), &pos) != UNZ_OK)
         throw FormatError("cannot locate the entry", where);
-    QuaZipFile file(&reader.zip);
-    if (!file.open(QIODevice::ReadOnly))
-        throw FormatError("cannot open the entry (zip error " + std::to_string(file.getZipError()) + ")", where);
+    unzFile uf = reader.zip.getUnzFile();
+    if (unzOpenCurrentFile(uf) != UNZ_OK)
+        throw FormatError("cannot open the entry (damaged local header)", where);
     auto out = std::make_shared<NamedHostStorage>(static_cast<std::size_t>(e->uncompressedSize), display);
     // minizip never returns more than the declared size; reading stops there and the CRC check
     // on close catches data that inflates to more (or other) bytes than declared.
     std::uint64_t got = 0;
+    int readError = UNZ_OK;
     while (got < e->uncompressedSize) {
         const std::uint64_t want = std::min<std::uint64_t>(e->uncompressedSize - got, 1U << 24);
-        const qint64 n = file.read(reinterpret_cast<char *>(out->mutableData()) + got, static_cast<qint64>(want));
+        const int n =
+            unzReadCurrentFile(uf, reinterpret_cast<char *>(out->mutableData()) + got, static_cast<unsigned>(want));
+        if (n < 0)
+            readError = n;
         if (n <= 0)
             break;
         got += static_cast<std::uint64_t>(n);
     }
-    const int readError = file.getZipError();
-    file.close();
+    const int closeError = unzCloseCurrentFile(uf); // UNZ_CRCERROR when the data do not match
     if (got != e->uncompressedSize || readError != UNZ_OK)
         throw FormatError("entry inflates to " + std::to_string(got) + " bytes, not the declared " +
                               std::to_string(e->uncompressedSize) + " (damaged or truncated)",
                           where);
-    if (file.getZipError() != UNZ_OK)
+    if (closeError != UNZ_OK)
         throw FormatError("entry data does not match its CRC and declared size " + std::to_string(e->uncompressedSize) +
                               " (damaged, or a zip bomb lying about its size)",
                           where);
-    m_inflated += e->uncompressedSize;
+    inflated += e->uncompressedSize;
     return out;
 }
 
