@@ -15,6 +15,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 namespace qdq {
@@ -153,6 +154,8 @@ public:
                 m_producer[o] = &n;
             for (const std::string &i : n.input())
                 m_consumers[i].push_back(&n);
+            if (n.op_type() == "DequantizeLinear" && n.input_size() > 0)
+                m_dequantized.insert(n.input(0));
         }
     }
 
@@ -173,11 +176,9 @@ public:
                     result.unmapped.push_back({nodeName(n), n.op_type(), "QuantizeLinear without an output"});
                     continue;
                 }
-                const auto c = m_consumers.find(n.output(0));
-                const bool paired = c != m_consumers.end() &&
-                                    std::any_of(c->second.begin(), c->second.end(), [](const onnx::NodeProto *d) {
-                                        return d->op_type() == "DequantizeLinear";
-                                    });
+                // a set lookup: scanning the consumers for every QuantizeLinear was quadratic in a
+                // graph where many nodes share one tensor name
+                const bool paired = m_dequantized.count(n.output(0)) != 0;
                 if (!paired)
                     result.unmapped.push_back({nodeName(n), n.op_type(), "QuantizeLinear without a DequantizeLinear"});
             } else if (n.op_type() == "DequantizeLinear") {
@@ -388,6 +389,7 @@ private:
     Constants m_constants;
     std::map<std::string, const onnx::NodeProto *> m_producer;
     std::map<std::string, std::vector<const onnx::NodeProto *>> m_consumers;
+    std::set<std::string> m_dequantized;         // tensors some DequantizeLinear reads
     std::map<std::string, std::size_t> m_mapped; // dequantized tensor -> index in the result's sites
 };
 
