@@ -13,11 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include <QApplication>
-#include <QStandardPaths>
 #include <QDir>
 #include <QFile>
 #include <QImage>
 #include <QRegularExpression>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUrl>
