@@ -120,6 +120,22 @@ bool ortRun(const std::string &model, const std::string &inputs, const std::stri
     return true;
 }
 
+// Writes `onnxBytes` and the three inputs into `dir`, runs ortRun on them and returns the
+// prefix of its two output files ("" when ORT could not run; `error` says why).
+std::string exportAndRunOrt(const QTemporaryDir &dir, const std::string &onnxBytes, const Tensor &ids,
+                            const Tensor &mask, const Tensor &types, QString *error)
+{
+    const std::string onnxPath = dir.filePath("model.onnx").toStdString();
+    {
+        std::ofstream f(onnxPath, std::ios::binary);
+        f << onnxBytes;
+    }
+    const std::string inputsPath = dir.filePath("inputs.safetensors").toStdString();
+    writeSafetensors(inputsPath, {{"input_ids", &ids}, {"attention_mask", &mask}, {"token_type_ids", &types}});
+    const std::string prefix = dir.filePath("ort").toStdString();
+    return ortRun(onnxPath, inputsPath, prefix, error) ? prefix : std::string();
+}
+
 } // namespace
 
 class TestOnnxParity : public QObject {
@@ -186,19 +202,13 @@ private slots:
         // this run's export, run by ONNX Runtime literally and optimised (ortRun, above)
         QTemporaryDir tmp;
         QVERIFY(tmp.isValid());
-        const std::string onnxPath = tmp.filePath("model.onnx").toStdString();
-        {
-            std::ofstream f(onnxPath, std::ios::binary);
-            f << exportOnnxBytes(ck, quant, exportOptions(c));
-        }
-        const std::string inputsPath = tmp.filePath("inputs.safetensors").toStdString();
         const Tensor ids = golden.tensor("input_ids").clone();
         const Tensor mask = golden.tensor("attention_mask").clone();
         const Tensor types = golden.tensor("token_type_ids").clone();
-        writeSafetensors(inputsPath, {{"input_ids", &ids}, {"attention_mask", &mask}, {"token_type_ids", &types}});
-        const std::string prefix = tmp.filePath("ort").toStdString();
         QString ortError;
-        QVERIFY2(ortRun(onnxPath, inputsPath, prefix, &ortError), qPrintable(ortError));
+        const std::string prefix =
+            exportAndRunOrt(tmp, exportOnnxBytes(ck, quant, exportOptions(c)), ids, mask, types, &ortError);
+        QVERIFY2(!prefix.empty(), qPrintable(ortError));
         const SafetensorsFile literal = SafetensorsFile::open(prefix + ".literal.safetensors");
         const SafetensorsFile optimized = SafetensorsFile::open(prefix + ".optimized.safetensors");
 
@@ -328,20 +338,15 @@ private slots:
                 exportOnnxBytes(loadCheckpoint(modelPath(c)), QuantConfig::fromCheckpoint(ck), exportOptions(c)));
 
         QTemporaryDir tmp;
-        const std::string onnxPath = tmp.filePath("model.onnx").toStdString();
-        {
-            std::ofstream f(onnxPath, std::ios::binary);
-            f << bytes;
-        }
+        QVERIFY(tmp.isValid());
         const SafetensorsFile golden = SafetensorsFile::open(dataPath("onnx/qa.safetensors").toStdString());
         const Tensor ids = golden.tensor("input_ids").clone();
         const Tensor mask = golden.tensor("attention_mask").clone();
         const Tensor types = golden.tensor("token_type_ids").clone();
-        const std::string inputsPath = tmp.filePath("inputs.safetensors").toStdString();
-        writeSafetensors(inputsPath, {{"input_ids", &ids}, {"attention_mask", &mask}, {"token_type_ids", &types}});
         QString ortError;
-        QVERIFY2(ortRun(onnxPath, inputsPath, tmp.filePath("ort").toStdString(), &ortError), qPrintable(ortError));
-        const SafetensorsFile literal = SafetensorsFile::open(tmp.filePath("ort.literal.safetensors").toStdString());
+        const std::string prefix = exportAndRunOrt(tmp, bytes, ids, mask, types, &ortError);
+        QVERIFY2(!prefix.empty(), qPrintable(ortError));
+        const SafetensorsFile literal = SafetensorsFile::open(prefix + ".literal.safetensors");
 
         ModelOptions mo;
         mo.task = Task::QuestionAnswering;

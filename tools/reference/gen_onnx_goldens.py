@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -52,24 +51,7 @@ CASES = [
     ("mc", "mc", "multiple-choice", "int8"),
 ]
 
-DTYPES = {np.dtype("int64"): "I64", np.dtype("float32"): "F32", np.dtype("int8"): "I8", np.dtype("uint8"): "U8"}
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
-        b = a.tobytes()
-        header[name] = {"dtype": DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+from ort_run import write_safetensors  # noqa: E402  (tools/reference/ort_run.py, the live-export runner)
 
 
 def inputs_for(vocab, type_vocab, choices=None):
