@@ -27,8 +27,8 @@ const std::vector<std::string> &texts()
         std::string word;
         for (int i = 0; i < 40; ++i)
             word += "unaffable";
-        v.push_back(word);                         // 360 characters in one word
-        v.push_back(std::string(1000, 'a'));       // 1,000 characters, one letter
+        v.push_back(word);                             // 360 characters in one word
+        v.push_back(std::string(1000, 'a'));           // 1,000 characters, one letter
         v.push_back(word + " " + word + "é日" + word); // long words with neighbours
         return v;
     }();
