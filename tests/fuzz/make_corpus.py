@@ -185,7 +185,9 @@ def end_to_end_seeds():
     put("tokenizer_dir", "vocab_only", vocab)
     put("tokenizer_dir", "vocab_and_config", vocab + b"\0\0" + tok_config + b"\0" + config)
     put("tokenizer_dir", "tokenizer_json", b"\0" + tokenizer_json() + b"\0" + tok_config + b"\0\0extra text, t\xc3\xa9")
-    put("tokenizer_dir", "hostile-long-words", b"\0" + tokenizer_json(max_chars=1 << 30) + b"\0\0\0" + b"a" * 3000)
+    # one-letter pieces match everywhere: word splitting's worst case (findings/: the same with 100,000)
+    put("tokenizer_dir", "hostile-long-words", b"\0" + tokenizer_json(max_chars=1 << 30, vocab_value={
+        "[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "a": 5, "##a": 6}) + b"\0\0\0" + b"a" * 3000)
     put("tokenizer_dir", "hostile-wrong-type", b"\0" + tokenizer_json(vocab_value=[1, 2, 3]))
     put("tokenizer_dir", "hostile-invalid-utf8-vocab", b"[PAD]\n[UNK]\n[CLS]\n[SEP]\nab\xff\xfe\n##\xc3\n" + b"\0\0\0\0\xff\xfe")
     put("tokenizer_dir", "hostile-vocab-dev-zero", b"@zero")
