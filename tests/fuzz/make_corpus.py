@@ -16,14 +16,7 @@ OUT = os.path.join(ROOT, "tests", "fuzz", "corpus")
 # tests/fuzz/findings/<target>/ instead of the corpus the normal build replays. Move a name out of
 # this set when its fix lands.
 FINDINGS_DIR = os.path.join(ROOT, "tests", "fuzz", "findings")
-FINDINGS = {
-    ("checkpoint_load", "hostile-deep-nesting-config"),  # stack overflow: config.cpp error message dump()
-    ("checkpoint_load", "hostile-overlapping-view"),  # 6.4 GB clone of an overlapping view (torch_format.cpp)
-    ("checkpoint_load", "hostile-zero-stride-view"),  # > 1 GiB for a zero-stride view of 4 floats
-    ("tokenizer_dir", "hostile-vocab-dev-zero"),  # vocab.txt -> /dev/zero read until out of memory
-    ("cli_json", "hostile-invalid-utf8-message"),  # json::type_error 316 inside runGuarded's handler
-    ("cli_json", "hostile-invalid-utf8-location"),
-}
+FINDINGS = set()  # every hostile seed of issue #27 is handled now (they were fixed in the same issue)
 
 
 def put(target, name, data):
