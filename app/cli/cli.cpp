@@ -4,6 +4,7 @@
 #include "qdq/progress.h"
 #include "qdq/threading.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -112,8 +113,16 @@ void printJson(const nlohmann::json &value)
 void printError(bool json, int code, const std::string &kind, const std::string &rawMessage,
                 const std::string &rawWhere)
 {
-    const std::string message = printableUtf8(rawMessage); // one line, valid UTF-8 (errors.h)
-    const std::string where = printableUtf8(rawWhere);
+    // one line of valid UTF-8: invalid bytes as \xNN (errors.h), line breaks from names in files
+    // (a tensor key, a header) as spaces
+    auto oneLine = [](const std::string &text) {
+        std::string out = printableUtf8(text);
+        std::replace_if(
+            out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+        return out;
+    };
+    const std::string message = oneLine(rawMessage);
+    const std::string where = oneLine(rawWhere);
     std::cerr << "qdq: error: " << message;
     if (!where.empty())
         std::cerr << " (" << where << ")";

@@ -414,6 +414,11 @@ void TestHostileFiles::hostile_data()
         torchZip(stateDict("w\xff\xfe",
                            rebuild("torch.FloatStorage", 1, kZero, "J" + le32(65536) + "\x85", kZero + "\x85"))),
         "tensor 'w\\xff\\xfe'");
+    // a line break in a key: the CLI's error stays one line
+    add("pt_newline_key",
+        torchZip(
+            stateDict("w\nx", rebuild("torch.FloatStorage", 1, kZero, "J" + le32(65536) + "\x85", kZero + "\x85"))),
+        "elements over a storage of 1");
     add("pt_invalid_utf8_global", torchZip("\x80\x02" + global("os\xff", "system\xfe") + "."), "os\\xff");
 }
 
