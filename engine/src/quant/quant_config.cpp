@@ -258,7 +258,7 @@ const SiteQuantConfig *QuantConfig::find(const QuantizerSite &site) const
 
 bool QuantConfig::preQuantScaleApplies(const SiteQuantConfig &site) const noexcept
 {
-    return site.preQuantScale && (m_profile == VersionProfile::Pq22Cpu || m_profile == VersionProfile::Pq22Cuda);
+    return site.preQuantScale && appliesPreQuantScale(m_profile);
 }
 
 bool QuantConfig::anyPreQuantScaleApplies() const noexcept

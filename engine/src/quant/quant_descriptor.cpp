@@ -44,6 +44,11 @@ bool usesTorchHistogram(VersionProfile profile) noexcept
     return profile == VersionProfile::Pq22Cpu || profile == VersionProfile::Pq22Cuda; // reference §4.3
 }
 
+bool appliesPreQuantScale(VersionProfile profile) noexcept
+{
+    return profile == VersionProfile::Pq22Cpu || profile == VersionProfile::Pq22Cuda; // reference §2.1, §3.1
+}
+
 void QuantDescriptor::validate() const
 {
     if (numBits < 2 || numBits > 16)

@@ -153,7 +153,7 @@ void TensorQuantizer::setPreQuantScale(const Tensor &scale)
 bool TensorQuantizer::preQuantScaleApplies() const noexcept
 {
     // reference §2.1, §3.1: only 2.2.x registers and multiplies `_pre_quant_scale`
-    return hasPreQuantScale() && (m_profile == VersionProfile::Pq22Cpu || m_profile == VersionProfile::Pq22Cuda);
+    return hasPreQuantScale() && appliesPreQuantScale(m_profile);
 }
 
 Tensor TensorQuantizer::preScaled(const Tensor &x) const

@@ -32,6 +32,8 @@ inline constexpr VersionProfile kDefaultVersionProfile = VersionProfile::Pq21x;
 [[nodiscard]] bool defaultNarrowRange(VersionProfile profile) noexcept;
 // 2.2.x collects histograms with torch.histc from 0, 2.1.x with numpy.histogram (§4.3).
 [[nodiscard]] bool usesTorchHistogram(VersionProfile profile) noexcept;
+// 2.2.x registers and applies `_pre_quant_scale`; 2.1.x ignores the key (§2.1, §3.1).
+[[nodiscard]] bool appliesPreQuantScale(VersionProfile profile) noexcept;
 
 // Fields of ScaledQuantDescriptor that matter for inference (reference §1.3 table).
 struct QuantDescriptor {
