@@ -100,7 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
             std::abort();
         // a valid message is kept as it is, but on one line (line breaks become spaces)
         std::string oneLine = parts[0];
-        std::replace_if(oneLine.begin(), oneLine.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+        std::replace_if(
+            oneLine.begin(), oneLine.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
         if ((choice & 7) < 7 && validUtf8(parts[0]) &&
             err.at("message").get<std::string>().find(oneLine) == std::string::npos)
             std::abort();
