@@ -57,27 +57,43 @@ struct AgreementAccumulator {
             addSquared(a, b);
             return;
         }
-        std::vector<double> la, lb;
+        // Rows in parallel (a masked-LM row is vocab-sized: two log-softmaxes of 30k values), each
+        // row's KL and argmaxes into its own slot, then summed in row order: the same result,
+        // bit for bit, as a serial loop, whatever the thread count.
+        std::vector<double> rowKl(static_cast<std::size_t>(n), 0.0);
+        std::vector<std::int64_t> topA(static_cast<std::size_t>(n), -1), topB(static_cast<std::size_t>(n), -1);
+#pragma omp parallel
+        {
+            std::vector<double> la, lb;
+#pragma omp for schedule(static)
+            for (std::int64_t r = 0; r < n; ++r) {
+                if (!rowMask.empty() && rowMask[static_cast<std::size_t>(r)] == 0)
+                    continue;
+                const float *pa = a.data<float>() + r * c;
+                const float *pb = b.data<float>() + r * c;
+                logSoftmax(pa, c, la);
+                logSoftmax(pb, c, lb);
+                double kl = 0.0;
+                for (std::size_t i = 0; i < la.size(); ++i)
+                    kl += std::exp(la[i]) * (la[i] - lb[i]);
+                rowKl[static_cast<std::size_t>(r)] = kl;
+                topA[static_cast<std::size_t>(r)] = argmax(pa, c);
+                topB[static_cast<std::size_t>(r)] = argmax(pb, c);
+            }
+        }
         for (std::int64_t r = 0; r < n; ++r) {
             if (!rowMask.empty() && rowMask[static_cast<std::size_t>(r)] == 0)
                 continue;
-            const float *pa = a.data<float>() + r * c;
-            const float *pb = b.data<float>() + r * c;
-            logSoftmax(pa, c, la);
-            logSoftmax(pb, c, lb);
-            double kl = 0.0;
-            for (std::size_t i = 0; i < la.size(); ++i)
-                kl += std::exp(la[i]) * (la[i] - lb[i]);
-            klSum += std::max(kl, 0.0);
-            const std::int64_t ta = argmax(pa, c);
-            const std::int64_t tb = argmax(pb, c);
+            const auto ri = static_cast<std::size_t>(r);
+            klSum += std::max(rowKl[ri], 0.0);
+            const std::int64_t ta = topA[ri];
+            const std::int64_t tb = topB[ri];
             agree += ta == tb ? 1 : 0;
             ++rows;
-            if (!labels.empty() && r < static_cast<std::int64_t>(labels.size()) &&
-                labels[static_cast<std::size_t>(r)] >= 0) {
+            if (!labels.empty() && r < static_cast<std::int64_t>(labels.size()) && labels[ri] >= 0) {
                 ++labelled;
-                correctFp32 += ta == labels[static_cast<std::size_t>(r)] ? 1 : 0;
-                correctQuant += tb == labels[static_cast<std::size_t>(r)] ? 1 : 0;
+                correctFp32 += ta == labels[ri] ? 1 : 0;
+                correctQuant += tb == labels[ri] ? 1 : 0;
             }
         }
     }
