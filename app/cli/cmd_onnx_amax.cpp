@@ -74,23 +74,6 @@ int runOnnxAmax(const QStringList &args)
     return Ok;
 }
 
-nlohmann::json mappingJson(const OnnxAmaxApplied &applied)
-{
-    nlohmann::json rows = nlohmann::json::array();
-    for (const OnnxAmaxMapping &m : applied.mappings) {
-        nlohmann::json j = {{"site", m.site.modulePath("bert.")}, {"status", m.status}};
-        j["amax_before"] = m.amaxBefore ? nlohmann::json(*m.amaxBefore) : nlohmann::json(nullptr);
-        j["amax_after"] = m.amaxAfter ? nlohmann::json(*m.amaxAfter) : nlohmann::json(nullptr);
-        if (!m.node.empty()) {
-            j["node"] = m.node;
-            j["mapped_by"] = m.mappedBy;
-            j["channels"] = m.channels;
-        }
-        rows.push_back(std::move(j));
-    }
-    return {{"set", applied.set}, {"kept", applied.kept}, {"disabled", applied.disabled}, {"sites", rows}};
-}
-
 // qdq import-onnx-amax: the scales of a Q/DQ ONNX file written into a calibrated checkpoint.
 int runImportOnnxAmax(const QStringList &args)
 {
@@ -115,7 +98,7 @@ int runImportOnnxAmax(const QStringList &args)
     const Checkpoint checkpoint = loadCheckpoint(requireOption(parser, "model").toStdString());
     QuantConfig config = QuantConfig::fromCheckpoint(checkpoint);
     const OnnxAmaxApplied applied = applyOnnxAmax(checkpoint, imported, config, parser.isSet("disable-missing"));
-    nlohmann::json report = mappingJson(applied);
+    nlohmann::json report = nlohmann::json::parse(onnxAmaxMappingJson(applied));
     report["onnx"] = imported.source.string();
     report["model"] = checkpoint.source.string();
     QuantizedOutput output;

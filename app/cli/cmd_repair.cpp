@@ -16,50 +16,6 @@
 namespace qdq::cli {
 namespace {
 
-std::string percent(const std::optional<double> &v)
-{
-    if (!v)
-        return "-";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f %%", 100.0 * *v);
-    return buf;
-}
-
-// The before/after report written beside the weights (repair.md), readable without the tool.
-std::string repairMarkdown(const RepairResult &r, const std::string &model, const std::string &data,
-                           const std::string &task)
-{
-    std::string md = "# Repair of " + model + "\n\n";
-    char line[512];
-    std::snprintf(line, sizeof line,
-                  "Data: `%s` (%lld samples), task %s, precision %s. %lld configurations measured, %lld forward "
-                  "passes, %.1f s.\n\n",
-                  data.c_str(), static_cast<long long>(r.samples), task.c_str(),
-                  std::string(precisionName(r.precision)).c_str(), static_cast<long long>(r.evaluations),
-                  static_cast<long long>(r.forwardPasses), r.seconds);
-    md += line;
-    md += "| | impact (KL or MSE vs FP32) | top-1 agreement with FP32 |\n|---|---|---|\n";
-    std::snprintf(line, sizeof line, "| before | %.4g | %s |\n| after | %.4g | %s |\n\n", r.before.impact,
-                  percent(r.before.top1Agreement).c_str(), r.after.impact, percent(r.after.top1Agreement).c_str());
-    md += line;
-    if (r.changes.empty()) {
-        md += "No change helped: the checkpoint is written as it was.\n";
-        return md;
-    }
-    md += "| quantizer | change | amax before | amax after | impact after | top-1 after |\n|---|---|---|---|---|---|\n";
-    for (const RepairChange &c : r.changes) {
-        std::snprintf(line, sizeof line, "| `%s` | %s | %s | %s | %.4g | %s |\n", c.name.c_str(), c.action.c_str(),
-                      c.amaxBefore ? std::to_string(*c.amaxBefore).c_str() : "-",
-                      c.amaxAfter ? std::to_string(*c.amaxAfter).c_str() : "-", c.after.impact,
-                      percent(c.after.top1Agreement).c_str());
-        md += line;
-    }
-    if (r.disabled > 0)
-        md += "\nDisabled quantizers are listed in config.json `qdq_disabled_quantizers`; with "
-              "pytorch-quantization, call `.disable()` on those modules after loading.\n";
-    return md;
-}
-
 int runRepair(const QStringList &args)
 {
     QCommandLineParser parser;
@@ -110,7 +66,7 @@ int runRepair(const QStringList &args)
     output.directory = out;
     output.force = parser.isSet("force");
     output.files["repair.json"] = json + "\n";
-    output.files["repair.md"] = repairMarkdown(result, modelPath, setup.dataPath, task);
+    output.files["repair.md"] = repairToMarkdown(result, modelPath, setup.dataPath, task);
     writeQuantizedCheckpoint(checkpoint, result.repaired, output, &progress);
 
     if (common.json) {
@@ -121,7 +77,7 @@ int runRepair(const QStringList &args)
     }
     std::printf("repair (%s, %s): impact %.4g -> %.4g, top-1 agreement %s -> %s\n", task.c_str(),
                 std::string(precisionName(result.precision)).c_str(), result.before.impact, result.after.impact,
-                percent(result.before.top1Agreement).c_str(), percent(result.after.top1Agreement).c_str());
+                percentText(result.before.top1Agreement).c_str(), percentText(result.after.top1Agreement).c_str());
     for (const RepairChange &c : result.changes)
         std::printf("  %-16s %s\n", c.action.c_str(), c.name.c_str());
     if (result.changes.empty())

@@ -172,6 +172,12 @@ struct RepairResult {
 // JSON of a repair ("qdq-repair", schema_version 1: before, after, changes, ranking), documented
 // in docs/analysis-json.md; the CLI's --json output and repair.json in the repaired folder.
 [[nodiscard]] std::string repairToJson(const RepairResult &result, const std::string &task, int indent = 2);
+// The before/after report written beside a repaired checkpoint (repair.md): a Markdown table of
+// the metrics and of every change, readable without the tool.
+[[nodiscard]] std::string repairToMarkdown(const RepairResult &result, const std::string &model,
+                                           const std::string &data, const std::string &task);
+// "97.03 %", or "-" for no value (the reports' tables).
+[[nodiscard]] std::string percentText(const std::optional<double> &share);
 // JSON array of a per-quantizer sweep (ranked), shared by analysisToJson and the GUI.
 [[nodiscard]] std::string quantizerSensitivityToJson(const QuantizerSensitivity &s, int indent = -1);
 

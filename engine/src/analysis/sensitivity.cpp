@@ -12,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <utility>
 
@@ -528,6 +529,50 @@ std::string repairToJson(const RepairResult &result, const std::string &task, in
     j["forward_passes"] = result.forwardPasses;
     j["seconds"] = result.seconds;
     return j.dump(indent);
+}
+
+std::string percentText(const std::optional<double> &v)
+{
+    if (!v)
+        return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f %%", 100.0 * *v);
+    return buf;
+}
+
+std::string repairToMarkdown(const RepairResult &r, const std::string &model, const std::string &data,
+                             const std::string &task)
+{
+    std::string md = "# Repair of " + model + "\n\n";
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "Data: `%s` (%lld samples), task %s, precision %s. %lld configurations measured, %lld forward "
+                  "passes, %.1f s.\n\n",
+                  data.c_str(), static_cast<long long>(r.samples), task.c_str(),
+                  std::string(precisionName(r.precision)).c_str(), static_cast<long long>(r.evaluations),
+                  static_cast<long long>(r.forwardPasses), r.seconds);
+    md += line;
+    md += "| | impact (KL or MSE vs FP32) | top-1 agreement with FP32 |\n|---|---|---|\n";
+    std::snprintf(line, sizeof line, "| before | %.4g | %s |\n| after | %.4g | %s |\n\n", r.before.impact,
+                  percentText(r.before.top1Agreement).c_str(), r.after.impact,
+                  percentText(r.after.top1Agreement).c_str());
+    md += line;
+    if (r.changes.empty()) {
+        md += "No change helped: the checkpoint is written as it was.\n";
+        return md;
+    }
+    md += "| quantizer | change | amax before | amax after | impact after | top-1 after |\n|---|---|---|---|---|---|\n";
+    for (const RepairChange &c : r.changes) {
+        std::snprintf(line, sizeof line, "| `%s` | %s | %s | %s | %.4g | %s |\n", c.name.c_str(), c.action.c_str(),
+                      c.amaxBefore ? std::to_string(*c.amaxBefore).c_str() : "-",
+                      c.amaxAfter ? std::to_string(*c.amaxAfter).c_str() : "-", c.after.impact,
+                      percentText(c.after.top1Agreement).c_str());
+        md += line;
+    }
+    if (r.disabled > 0)
+        md += "\nDisabled quantizers are listed in config.json `qdq_disabled_quantizers`; with "
+              "pytorch-quantization, call `.disable()` on those modules after loading.\n";
+    return md;
 }
 
 std::string quantizerSensitivityToJson(const QuantizerSensitivity &s, int indent)

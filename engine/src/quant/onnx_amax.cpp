@@ -3,6 +3,8 @@
 
 #include "qdq/errors.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <map>
 #include <span>
@@ -79,6 +81,25 @@ OnnxAmaxApplied applyOnnxAmax(const Checkpoint &checkpoint, const OnnxAmaxImport
         out.mappings.push_back(std::move(m));
     }
     return out;
+}
+
+std::string onnxAmaxMappingJson(const OnnxAmaxApplied &applied)
+{
+    nlohmann::json rows = nlohmann::json::array();
+    for (const OnnxAmaxMapping &m : applied.mappings) {
+        nlohmann::json j = {{"site", m.site.modulePath("bert.")}, {"status", m.status}};
+        j["amax_before"] = m.amaxBefore ? nlohmann::json(*m.amaxBefore) : nlohmann::json(nullptr);
+        j["amax_after"] = m.amaxAfter ? nlohmann::json(*m.amaxAfter) : nlohmann::json(nullptr);
+        if (!m.node.empty()) {
+            j["node"] = m.node;
+            j["mapped_by"] = m.mappedBy;
+            j["channels"] = m.channels;
+        }
+        rows.push_back(std::move(j));
+    }
+    const nlohmann::json j = {
+        {"set", applied.set}, {"kept", applied.kept}, {"disabled", applied.disabled}, {"sites", rows}};
+    return j.dump(2);
 }
 
 } // namespace qdq

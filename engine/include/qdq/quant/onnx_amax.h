@@ -39,4 +39,8 @@ struct OnnxAmaxApplied {
 [[nodiscard]] OnnxAmaxApplied applyOnnxAmax(const Checkpoint &checkpoint, const OnnxAmaxImport &imported,
                                             QuantConfig &config, bool disableMissing = false);
 
+// The mapping report as JSON (onnx-import.json beside the written checkpoint, `--json`): set /
+// kept / disabled counts and per site its status, amax before and after, node and channels.
+[[nodiscard]] std::string onnxAmaxMappingJson(const OnnxAmaxApplied &applied);
+
 } // namespace qdq
