@@ -56,7 +56,8 @@ void QuantizerTableModel::setCheckpoint(std::shared_ptr<const qdq::Checkpoint> c
     m_rows.clear();
     m_sites.clear();
     m_checkpoint = checkpoint;
-    m_config = checkpoint ? qdq::QuantConfig::fromCheckpoint(*checkpoint) : qdq::QuantConfig();
+    m_config = checkpoint ? qdq::QuantConfig::fromCheckpoint(*checkpoint, m_profile) : qdq::QuantConfig();
+    m_config.setProfile(m_profile);
     if (checkpoint) {
         m_rows.reserve(checkpoint->quantizers.size());
         for (const QuantizerInfo &q : checkpoint->quantizers) {
@@ -91,6 +92,15 @@ void QuantizerTableModel::setCheckpoint(std::shared_ptr<const qdq::Checkpoint> c
         }
     }
     endResetModel();
+}
+
+void QuantizerTableModel::setProfile(qdq::VersionProfile profile)
+{
+    if (profile == m_profile)
+        return;
+    m_profile = profile;
+    m_config.setProfile(profile);
+    emit quantConfigChanged(m_config);
 }
 
 int QuantizerTableModel::rowOf(const qdq::QuantizerSite &site) const

@@ -24,6 +24,10 @@ public:
     explicit QuantizerTableModel(QObject *parent = nullptr);
 
     void setCheckpoint(std::shared_ptr<const qdq::Checkpoint> checkpoint);
+    // The pytorch-quantization version profile of the configuration (the Settings' profile):
+    // kept across checkpoints and overrides; a change emits quantConfigChanged.
+    void setProfile(qdq::VersionProfile profile);
+    [[nodiscard]] qdq::VersionProfile profile() const { return m_profile; }
     // Fills the Clip % and SQNR columns from an analysis of this checkpoint (nullptr clears them).
     // The kWorstHighlighted enabled quantizers with the lowest SQNR are tinted.
     void setAnalysis(std::shared_ptr<const qdq::AnalysisReport> analysis);
@@ -78,6 +82,7 @@ private:
     std::vector<qdq::QuantizerSite> m_sites;
     std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     qdq::QuantConfig m_config;
+    qdq::VersionProfile m_profile = qdq::kDefaultVersionProfile;
 };
 
 } // namespace qdq::ui
