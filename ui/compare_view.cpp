@@ -38,10 +38,9 @@ QString amaxText(const std::optional<qdq::AmaxSummary> &s)
         return QObject::tr("dynamic");
     if (s->channels == 1)
         return QString::number(static_cast<double>(s->max), 'g', 5);
-    return QObject::tr("%1 … %2 (%3 ch)")
+    return QObject::tr("%1 … %2") // the channel count is in the tooltip
         .arg(static_cast<double>(s->min), 0, 'g', 4)
-        .arg(static_cast<double>(s->max), 0, 'g', 4)
-        .arg(s->channels);
+        .arg(static_cast<double>(s->max), 0, 'g', 4);
 }
 
 QTableView *makeTable(QAbstractItemModel *model, int stretchColumn, QWidget *parent)
@@ -121,16 +120,24 @@ QVariant QuantizerCompareModel::data(const QModelIndex &index, int role) const
     }
     if (role == Qt::BackgroundRole && index.column() == Ratio && ratio && std::fabs(std::log2(*ratio)) > 0.5)
         return QBrush(QColor(255, 220, 200)); // amax moved by more than ~1.4x
-    if (role == Qt::ToolTipRole)
-        return QString::fromStdString(q.site.modulePath("bert."));
+    if (role == Qt::ToolTipRole) {
+        const std::optional<qdq::AmaxSummary> &amax = index.column() == AmaxB ? q.b : q.a;
+        const bool perChannel = (index.column() == AmaxA || index.column() == AmaxB) && amax && amax->channels > 1;
+        return perChannel ? QObject::tr("%1 (%2 channels)")
+                                .arg(QString::fromStdString(q.site.modulePath("bert.")))
+                                .arg(amax->channels)
+                          : QString::fromStdString(q.site.modulePath("bert."));
+    }
     return {};
 }
 
 QVariant QuantizerCompareModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole && section == ChannelShift)
+        return tr("The largest change of one channel's amax between A and B, as a factor");
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
-    static const char *names[] = {"Layer", "Quantizer", "Amax A", "Amax B", "B / A", "Largest channel shift"};
+    static const char *names[] = {"Layer", "Quantizer", "Amax A", "Amax B", "B / A", "Max shift"};
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 

@@ -147,7 +147,8 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     AppSettings settings;
     if (!restoreGeometry(settings.windowGeometry()))
         resize(1200, 780);
-    restoreState(settings.windowState());
+    if (!restoreState(settings.windowState()))
+        resizeDocks({m_playgroundDock}, {385}, Qt::Horizontal); // room for the tables' columns
     setNumThreads(settings.threads());
     connect(m_playground, &PlaygroundWidget::comparisonChanged, this, &MainWindow::updateStatus);
     applySettings();

@@ -191,11 +191,12 @@ namespace {
 
 QString bar(float p)
 {
-    const int width = static_cast<int>(std::lround(60.0 * static_cast<double>(std::clamp(p, 0.f, 1.f))));
+    constexpr int kBarWidth = 44; // two result columns side by side fit a narrow dock
+    const int width = static_cast<int>(std::lround(kBarWidth * static_cast<double>(std::clamp(p, 0.f, 1.f))));
     return QStringLiteral("<table cellspacing=0 cellpadding=0><tr><td bgcolor='#4a7fc1' width=%1 "
                           "height=10></td><td width=%2></td></tr></table>")
         .arg(std::max(width, 1))
-        .arg(60 - width);
+        .arg(kBarWidth - width);
 }
 
 QString probabilityRows(const std::vector<qdq::LabelScore> &scores, std::int64_t prediction)

@@ -1,7 +1,7 @@
 #pragma once
 // Every quantizer of the loaded model (reference §1.2): layer, site, kind, amax (scalar, or
-// min / median / max of a per-channel amax), whether it is calibrated or dynamic, and - after an
-// analysis (Tools ▸ Analyze…) - its clip % and SQNR, the worst SQNR cells tinted red.
+// min … max of a per-channel amax, with the median and channel count in its tooltip), whether it is calibrated or
+// dynamic, and - after an analysis (Tools ▸ Analyze…) - its clip % and SQNR, the worst SQNR cells tinted red.
 
 #include "qdq/analysis.h"
 #include "qdq/checkpoint.h"
@@ -65,6 +65,7 @@ private:
         QString site;
         QString kind;
         QString amaxText;
+        QString amaxTip;        // per-channel: count, min, median, max
         double amaxSort = -1.0; // max amax; -1 when dynamic
         bool calibrated = false;
         bool enabled = true;

@@ -37,7 +37,7 @@ protected:
     bool eventFilter(QObject *watched, QEvent *event) override
     {
         if (event->type() == QEvent::Resize)
-            m_timer.start();
+            fit(); // at once: a view shown for a screenshot is grabbed before a timer fires
         return QObject::eventFilter(watched, event);
     }
 

@@ -166,9 +166,9 @@ void DivergenceChart::setSeries(const QString &title, const QString &yTitle, con
     if (yUpperBound)
         hi = std::min(hi, *yUpperBound);
     y->setRange(lo, hi);
-    y->setTickType(QValueAxis::TicksDynamic);
-    y->setTickAnchor(0.0);
-    y->setTickInterval(d->yStep);
+    // both ends are multiples of the step: evenly spaced fixed ticks land on them exactly (dynamic
+    // ticks, added up step by step, can miss the top one by a rounding error)
+    y->setTickCount(static_cast<int>(std::lround((hi - lo) / d->yStep)) + 1);
     const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(d->yStep) + 1e-9)));
     y->setLabelFormat(QStringLiteral("%.%1f").arg(decimals));
     x->setRange(-0.5, std::max(layers, 1) - 0.5);
