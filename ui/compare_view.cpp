@@ -120,6 +120,8 @@ QVariant QuantizerCompareModel::data(const QModelIndex &index, int role) const
     }
     if (role == Qt::BackgroundRole && index.column() == Ratio && ratio && std::fabs(std::log2(*ratio)) > 0.5)
         return QBrush(QColor(255, 220, 200)); // amax moved by more than ~1.4x
+    if (role == Qt::ForegroundRole && index.column() == Ratio && ratio && std::fabs(std::log2(*ratio)) > 0.5)
+        return QBrush(Qt::black); // on that tint, in the dark theme too
     if (role == Qt::ToolTipRole) {
         const std::optional<qdq::AmaxSummary> &amax = index.column() == AmaxB ? q.b : q.a;
         const bool perChannel = (index.column() == AmaxA || index.column() == AmaxB) && amax && amax->channels > 1;

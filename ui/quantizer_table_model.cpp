@@ -266,6 +266,8 @@ QVariant QuantizerTableModel::data(const QModelIndex &index, int role) const
         return row.calibrated ? row.amaxKey
                               : tr("No stored amax: computed from each input as max |x| (reference §2.4)");
     case Qt::ForegroundRole:
+        if (row.worst && (index.column() == Sqnr || index.column() == ClipPercent))
+            return QBrush(Qt::black); // on the light red tint, in the dark theme too
         if ((!row.calibrated && !row.overridden && index.column() == Amax) || !row.enabled)
             return QBrush(QPalette().color(QPalette::PlaceholderText));
         if (row.overridden && index.column() == Amax)
