@@ -58,8 +58,8 @@ echo "man pages: ok"
 
 bin="$dest/usr/bin"
 "$bin/qdq" --version | head -n1
-offered="$(bash -c "source '$share/bash-completion/completions/qdq'; COMP_WORDS=(qdq rep); COMP_CWORD=1; _qdq; echo \"\${COMPREPLY[*]}\"")"
-[ "$offered" = report ] || fail "the installed bash completion completes 'qdq rep' to '$offered', not report"
+offered="$(bash -c "source '$share/bash-completion/completions/qdq'; COMP_WORDS=(qdq repo); COMP_CWORD=1; _qdq; echo \"\${COMPREPLY[*]}\"")"
+[ "$offered" = report ] || fail "the installed bash completion completes 'qdq repo' to '$offered', not report"
 demo="$share/qdq-inspector/demo"
 "$bin/qdq" info --quiet --model "$demo/tiny-qdqbert" >/dev/null
 for model in model model-classifier; do  # the assembled demo models, when the build had them

@@ -551,6 +551,7 @@ void MainWindow::onLoaded(const LoadedModel &model)
     m_checkpoint = model.checkpoint;
     m_worker->setModel(model.checkpoint, model.tokenizer);
     m_playground->setTasks(qdq::availableTasks(*model.checkpoint));
+    m_playground->selectTask(qdq::defaultTask(*model.checkpoint)); // config.json's architectures first
     m_playground->setTokenizer(model.tokenizer, model.tokenizerProblem);
     m_currentPath = m_loadJob->path();
     m_recent->add(m_currentPath);

@@ -58,15 +58,34 @@ std::vector<std::int64_t> readLabels(const std::string &path, const std::string 
 
 } // namespace
 
-void addAnalysisOptions(QCommandLineParser &parser)
+void addDataOptions(QCommandLineParser &parser)
 {
     addQuantOptions(parser);
     parser.addOption({"data", "Data: .txt (one example per line), .jsonl, .csv / .tsv (with --column).", "FILE"});
     parser.addOption(
-        {"task", "Task head for task agreement (default: the first head the checkpoint has, else base).", "TASK"});
+        {"task",
+         "Task head for task agreement (default: the checkpoint's architecture, else its first head, else base).",
+         "TASK"});
     parser.addOption({"label-column", "JSONL key of integer (or id2label) labels: adds accuracy.", "NAME"});
+}
+
+void addAnalysisOptions(QCommandLineParser &parser)
+{
+    addDataOptions(parser);
     parser.addOption({"sensitivity", "Also run the sensitivity sweeps (2 x layers + 9 passes per batch)."});
-    parser.addOption({"keep-fp32", "Groups suggested to keep in FP32 by the sweep (default 2).", "N", "2"});
+    parser.addOption(
+        {"keep-fp32", "Groups (quantizers with --per-quantizer) suggested to keep in FP32 (default 2).", "N", "2"});
+    parser.addOption({"per-quantizer",
+                      "With --sensitivity: also rank every quantizer (only it quantized; all but it), and suggest "
+                      "quantizers to keep in FP32 greedily, re-measuring after each (2 passes per quantizer per "
+                      "batch)."});
+    parser.addOption({"quantizer-layers",
+                      "With --per-quantizer: only the quantizers of the N layers the layer sweep finds most harmful "
+                      "(default 0 = all).",
+                      "N", "0"});
+    parser.addOption({"target-agreement",
+                      "With --per-quantizer: the greedy suggestion stops at this top-1 agreement (default 0.99).", "X",
+                      "0.99"});
     parser.addOption({"no-local", "Skip the local-error pass."});
     addExampleOptions(parser, "Examples to use (default 32; 0 = all).", "32");
 }
@@ -82,7 +101,7 @@ void addExampleOptions(QCommandLineParser &parser, const QString &samplesHelp, c
     parser.addOption({"pair-column", "Second-segment column or key (JSONL default \"text_pair\", optional).", "NAME"});
 }
 
-AnalysisSetup analysisSetup(const QCommandLineParser &parser, const std::string &command)
+AnalysisSetup analysisSetup(const QCommandLineParser &parser, const std::string &command, bool sweeps)
 {
     AnalysisSetup setup;
     setup.command = command;
@@ -90,9 +109,14 @@ AnalysisSetup analysisSetup(const QCommandLineParser &parser, const std::string 
     AnalysisOptions &options = setup.options;
     options.batchSize = intOption(parser, "batch", 1);
     options.maxLength = intOption(parser, "max-length", 2);
-    options.keepFp32Budget = static_cast<int>(intOption(parser, "keep-fp32", 0));
-    options.sensitivity = parser.isSet("sensitivity");
-    options.local = !parser.isSet("no-local");
+    if (sweeps) { // the options addAnalysisOptions adds beyond addDataOptions
+        options.keepFp32Budget = static_cast<int>(intOption(parser, "keep-fp32", 0));
+        options.sensitivity = parser.isSet("sensitivity") || parser.isSet("per-quantizer");
+        options.quantizerSensitivity = parser.isSet("per-quantizer");
+        options.quantizerLayers = static_cast<int>(intOption(parser, "quantizer-layers", 0));
+        options.targetAgreement = fractionOption(parser, "target-agreement");
+        options.local = !parser.isSet("no-local");
+    }
     setup.samples = intOption(parser, "samples", 0);
     if (parser.isSet("seed"))
         setup.seed = static_cast<std::uint64_t>(intOption(parser, "seed", 0));
@@ -123,8 +147,7 @@ PreparedAnalysis prepareAnalysis(const QCommandLineParser &parser, const Analysi
     if (parser.isSet("task")) {
         options.task = *taskFromName(parser.value("task").toStdString());
     } else {
-        const std::vector<Task> tasks = availableTasks(checkpoint);
-        options.task = tasks.size() > 1 ? tasks[1] : Task::Base;
+        options.task = defaultTask(checkpoint); // config.json's architectures first
     }
     if (options.task == Task::MultipleChoice)
         throw UsageError(setup.command +

@@ -16,6 +16,9 @@
 
 namespace qdq::cli {
 
+// --data, --column options, --task, --label-column and the quantizer options (repair uses these).
+void addDataOptions(QCommandLineParser &parser);
+// addDataOptions plus the analysis passes (--sensitivity, --per-quantizer, ...) and the examples.
 void addAnalysisOptions(QCommandLineParser &parser);
 // The example selection shared with calibrate: --samples (its help and default differ), --batch,
 // --max-length, --seed, --column, --pair-column.
@@ -30,7 +33,8 @@ struct AnalysisSetup {
     std::int64_t samples = 32;
     std::optional<std::uint64_t> seed;
 };
-AnalysisSetup analysisSetup(const QCommandLineParser &parser, const std::string &command);
+// sweeps: the parser has addAnalysisOptions' pass options (false: addDataOptions only).
+AnalysisSetup analysisSetup(const QCommandLineParser &parser, const std::string &command, bool sweeps = true);
 
 // The options and examples for one checkpoint: its quantizers (with --precision, --amax, ...),
 // the task head (default: the first head it has), the examples and labels.

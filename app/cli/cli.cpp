@@ -71,6 +71,16 @@ std::int64_t intOption(const QCommandLineParser &parser, const QString &name, st
     return v;
 }
 
+double fractionOption(const QCommandLineParser &parser, const QString &name)
+{
+    bool ok = false;
+    const double v = parser.value(name).toDouble(&ok);
+    if (!ok || !(v >= 0.0 && v <= 1.0))
+        throw UsageError("--" + name.toStdString() + " expects a number from 0 to 1, got '" +
+                         parser.value(name).toStdString() + "'");
+    return v;
+}
+
 namespace {
 Progress *g_interruptible = nullptr; // the job SIGINT cancels
 

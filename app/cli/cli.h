@@ -57,6 +57,8 @@ CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, con
                         bool positionals = false);
 // An integer option's value, at least `min`; throws UsageError naming the option otherwise.
 std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min);
+// A number in [0, 1] (UsageError naming the option otherwise).
+double fractionOption(const QCommandLineParser &parser, const QString &name);
 
 // While alive, Ctrl-C (SIGINT) cancels `progress` instead of killing the process, so a long job
 // stops between units of work and leaves no partial output; the previous handler is restored.

@@ -37,6 +37,40 @@ std::string divergenceCell(const std::optional<Divergence> &d)
     return buf;
 }
 
+std::string percentCell(const std::optional<double> &v)
+{
+    if (!v)
+        return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f %%", 100.0 * *v);
+    return buf;
+}
+
+void printQuantizerSensitivity(const QuantizerSensitivity &q, int top)
+{
+    std::printf("\nper-quantizer sensitivity (%s; impact = output KL or MSE vs FP32; all quantizers: %.3g, top-1 "
+                "%s)\n",
+                std::string(precisionName(q.precision)).c_str(), q.full.impact,
+                percentCell(q.full.top1Agreement).c_str());
+    std::printf("%5s %10s %12s %12s %12s  %s\n", "rank", "relief", "without", "only", "top-1 w/o", "quantizer");
+    for (std::size_t i = 0; i < q.quantizers.size() && static_cast<int>(i) < top; ++i) {
+        const QuantizerImpact &e = q.quantizers[i];
+        char only[32] = "-";
+        if (e.only)
+            std::snprintf(only, sizeof only, "%.4g", e.only->impact);
+        std::printf("%5zu %10.4g %12.4g %12s %12s  %s\n", i + 1, e.relief, e.without.impact, only,
+                    percentCell(e.without.top1Agreement).c_str(), e.name.c_str());
+    }
+    std::printf("keep in FP32, greedy (target top-1 %.2f %%):\n", 100.0 * q.targetAgreement);
+    if (q.keepFp32.empty())
+        std::printf("  (nothing: %s)\n", q.targetReached ? "the target is already met" : "no quantizer helps");
+    for (const KeepFp32Step &st : q.keepFp32)
+        std::printf("  + %-60s impact %.4g, top-1 %s\n", st.quantizers.front().c_str(), st.after.impact,
+                    percentCell(st.after.top1Agreement).c_str());
+    if (!q.keepFp32.empty())
+        std::printf("  target %s\n", q.targetReached ? "reached" : "not reached within the budget (--keep-fp32)");
+}
+
 void printReport(const AnalysisReport &r, int top)
 {
     std::printf("task %s: %lld samples, %lld tokens, %lld batches, %lld forward passes, %.2fs\n\n", r.task.c_str(),
@@ -117,6 +151,8 @@ void printReport(const AnalysisReport &r, int top)
         for (const std::string &k : s.keepFp32)
             keep += (keep.empty() ? "" : ", ") + k;
         std::printf("suggested to keep in FP32: %s\n", keep.empty() ? "(none helps)" : keep.c_str());
+        if (s.quantizers)
+            printQuantizerSensitivity(*s.quantizers, top);
     }
 }
 

@@ -8,6 +8,7 @@
 
 #include "qdq/checkpoint.h"
 #include "qdq/io/onnx_export.h"
+#include "qdq/text_task.h"
 
 #include <cstdio>
 
@@ -21,7 +22,8 @@ int runExportOnnx(const QStringList &args)
                                      "(opset 13, dynamic batch and sequence axes) for TensorRT.");
     addCommonOptions(parser);
     parser.addOption({"model", "Checkpoint folder or file.", "P"});
-    parser.addOption({"task", "Head to export (default: base).", "TASK", "base"});
+    parser.addOption(
+        {"task", "Head to export (default: the checkpoint's architecture, else its first head, else base).", "TASK"});
     parser.addOption({"out", "Output file (default: model.onnx).", "FILE", "model.onnx"});
     parser.addOption({"weights",
                       "Quantized weights as int8 initializers + DequantizeLinear (int8, what TensorRT expects) or "
@@ -31,13 +33,15 @@ int runExportOnnx(const QStringList &args)
     addQuantOptions(parser);
     const CommonOptions common = parseArgs(parser, args, "export-onnx");
     const std::string taskText = parser.value("task").toStdString();
-    const auto task = taskFromName(taskText);
-    if (!task)
+    std::optional<Task> task = taskFromName(taskText);
+    if (parser.isSet("task") && !task)
         throw UsageError("--task: unknown task '" + taskText + "'");
     const std::string form = parser.value("weights").toStdString();
     if (form != "int8" && form != "fp32")
         throw UsageError("--weights expects int8 or fp32, got '" + form + "'");
     const Checkpoint checkpoint = loadCheckpoint(requireOption(parser, "model").toStdString());
+    if (!task)
+        task = defaultTask(checkpoint); // config.json's architectures first
     ModelOptions modelOptions;
     applyQuantOptions(parser, checkpoint, modelOptions);
     if (parser.isSet("precision") && modelOptions.precision == Precision::Fp32)

@@ -3,7 +3,10 @@
 // qdq/io/onnx_import.h).
 #include "cli/cli.h"
 
+#include "qdq/calibration.h"
+#include "qdq/checkpoint.h"
 #include "qdq/io/onnx_import.h"
+#include "qdq/quant/onnx_amax.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -70,6 +73,81 @@ int runOnnxAmax(const QStringList &args)
         std::printf("unmapped %s %s: %s\n", u.opType.c_str(), u.node.c_str(), u.reason.c_str());
     return Ok;
 }
+
+nlohmann::json mappingJson(const OnnxAmaxApplied &applied)
+{
+    nlohmann::json rows = nlohmann::json::array();
+    for (const OnnxAmaxMapping &m : applied.mappings) {
+        nlohmann::json j = {{"site", m.site.modulePath("bert.")}, {"status", m.status}};
+        j["amax_before"] = m.amaxBefore ? nlohmann::json(*m.amaxBefore) : nlohmann::json(nullptr);
+        j["amax_after"] = m.amaxAfter ? nlohmann::json(*m.amaxAfter) : nlohmann::json(nullptr);
+        if (!m.node.empty()) {
+            j["node"] = m.node;
+            j["mapped_by"] = m.mappedBy;
+            j["channels"] = m.channels;
+        }
+        rows.push_back(std::move(j));
+    }
+    return {{"set", applied.set}, {"kept", applied.kept}, {"disabled", applied.disabled}, {"sites", rows}};
+}
+
+// qdq import-onnx-amax: the scales of a Q/DQ ONNX file written into a calibrated checkpoint.
+int runImportOnnxAmax(const QStringList &args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "Write the amax (= scale x 127) of every Q/DQ pair of an ONNX file into a copy of a checkpoint (a calibrated "
+        "checkpoint whose quantizers match the ONNX model), with a mapping report (onnx-import.json).");
+    addCommonOptions(parser);
+    parser.addOption({"model", "Checkpoint folder, file or zip (weights and configuration).", "P"});
+    parser.addOption({"onnx", "Q/DQ ONNX file (this tool's export or pytorch-quantization's).", "F"});
+    parser.addOption({"out", "Folder for the new checkpoint.", "DIR"});
+    parser.addOption({"force", "Replace --out when it exists and is not empty."});
+    parser.addOption({"allow-unmapped", "Ignore Q/DQ nodes that map to no quantizer site instead of failing."});
+    parser.addOption({"disable-missing",
+                      "Disable the quantizers the ONNX file has no Q/DQ for (as TensorRT runs them); default: keep "
+                      "them as they are."});
+    const CommonOptions common = parseArgs(parser, args, "import-onnx-amax");
+    const std::string out = requireOption(parser, "out").toStdString();
+    OnnxImportOptions importOptions;
+    importOptions.allowUnmapped = parser.isSet("allow-unmapped");
+    const OnnxAmaxImport imported = importOnnxAmax(requireOption(parser, "onnx").toStdString(), importOptions);
+    const Checkpoint checkpoint = loadCheckpoint(requireOption(parser, "model").toStdString());
+    QuantConfig config = QuantConfig::fromCheckpoint(checkpoint);
+    const OnnxAmaxApplied applied = applyOnnxAmax(checkpoint, imported, config, parser.isSet("disable-missing"));
+    nlohmann::json report = mappingJson(applied);
+    report["onnx"] = imported.source.string();
+    report["model"] = checkpoint.source.string();
+    QuantizedOutput output;
+    output.directory = out;
+    output.force = parser.isSet("force");
+    output.files["onnx-import.json"] = report.dump(2) + "\n";
+    writeQuantizedCheckpoint(checkpoint, config, output);
+    if (common.json) {
+        report["out"] = out;
+        printJson(report);
+        return Ok;
+    }
+    std::printf("%s -> %s: %d quantizers set from the ONNX file, %d kept, %d disabled\n",
+                imported.source.string().c_str(), out.c_str(), applied.set, applied.kept, applied.disabled);
+    std::printf("%-62s %10s %10s %9s  %s\n", "site", "before", "after", "ratio", "status");
+    for (const OnnxAmaxMapping &m : applied.mappings) {
+        char before[32] = "dynamic", after[32] = "-", ratio[32] = "";
+        if (m.amaxBefore)
+            std::snprintf(before, sizeof before, "%.5g", *m.amaxBefore);
+        if (m.amaxAfter)
+            std::snprintf(after, sizeof after, "%.5g", *m.amaxAfter);
+        if (m.amaxBefore && m.amaxAfter && *m.amaxBefore > 0.0)
+            std::snprintf(ratio, sizeof ratio, "%.4f", *m.amaxAfter / *m.amaxBefore);
+        std::printf("%-62s %10s %10s %9s  %s\n", m.site.modulePath("bert.").c_str(), before, after, ratio,
+                    m.status.c_str());
+    }
+    return Ok;
+}
+
+const RegisterCommand registerImportOnnxAmax({"import-onnx-amax",
+                                              "Write the amax of a Q/DQ ONNX file into a copy of a checkpoint",
+                                              runImportOnnxAmax});
 
 const RegisterCommand registerOnnxAmax({"onnx-amax", "List the amax per quantizer site of a Q/DQ ONNX file",
                                         runOnnxAmax});

@@ -94,7 +94,10 @@ int runRun(const QStringList &args)
     parser.setApplicationDescription("Run a task head on inputs: one forward pass, FP32.");
     addCommonOptions(parser);
     parser.addOption({"model", "Checkpoint folder or file.", "P"});
-    parser.addOption({"task", "Task head: " + QString::fromStdString(taskList()) + ".", "TASK"});
+    parser.addOption({"task",
+                      "Task head: " + QString::fromStdString(taskList()) +
+                          " (default: the checkpoint's architecture, else its first head, else base).",
+                      "TASK"});
     parser.addOption({"inputs", "forward() arguments by name (input_ids, attention_mask, ...).", "in.safetensors"});
     parser.addOption({"text", "Text to tokenize (repeat for a batch).", "T"});
     parser.addOption({"text-pair",
@@ -116,9 +119,9 @@ int runRun(const QStringList &args)
     const CommonOptions common = parseArgs(parser, args, "run");
 
     const QString modelPath = requireOption(parser, "model");
-    const QString taskText = requireOption(parser, "task");
-    const auto task = taskFromName(taskText.toStdString());
-    if (!task)
+    const QString taskText = parser.value("task");
+    std::optional<Task> task = taskFromName(taskText.toStdString());
+    if (parser.isSet("task") && !task)
         throw UsageError("unknown task '" + taskText.toStdString() + "'; expected one of " + taskList());
     if (parser.value("device") != "cpu")
         throw UsageError("--device " + parser.value("device").toStdString() + " is not available yet; use cpu");
@@ -127,7 +130,6 @@ int runRun(const QStringList &args)
     if (!ok || topK < 1)
         throw UsageError("--top-k expects a positive integer");
     ModelOptions options;
-    options.task = *task;
     if (parser.value("mask-constant") == "legacy")
         options.maskConstant = MaskConstant::Legacy;
     else if (parser.value("mask-constant") != "finfo-min")
@@ -147,6 +149,9 @@ int runRun(const QStringList &args)
     }
 
     const Checkpoint checkpoint = loadCheckpoint(modelPath.toStdString());
+    if (!task)
+        task = defaultTask(checkpoint); // config.json's architectures first
+    options.task = *task;
     applyQuantOptions(parser, checkpoint, options);
     QDQBertModel model(checkpoint, options);
     const std::string precision(precisionName(model.precision()));

@@ -66,7 +66,7 @@ for cmd in $commands; do
     grep -qx -- "$opt" <<<"$offered" || fail "completion of 'qdq $cmd --' lacks $opt"
   done
 done
-[ "$(complete_words qdq help rep)" = report ] || fail "completion of 'qdq help rep' is not report"
+[ "$(complete_words qdq help repo)" = report ] || fail "completion of 'qdq help repo' is not report"
 echo "ok: the completion offers every command and every option"
 
 # 4. report folders made separately (two machines), merged into one index

@@ -37,6 +37,7 @@
 #include "qdq/quant/quant_config.h"
 #include "qdq/quant/tensor_quantizer.h"
 #include "qdq/quantizer_site.h"
+#include "qdq/sensitivity.h"
 #include "qdq/tensor.h"
 #include "qdq/tokenizer.h"
 
@@ -167,6 +168,9 @@ struct SensitivityReport {
     // by impact descending (most harmful first), disable-* ascending (most relief first).
     std::vector<SensitivityEntry> entries;
     std::vector<std::string> keepFp32; // selectors suggested to leave in FP32 (budget, greedy)
+    // Per quantizer (AnalysisOptions::quantizerSensitivity; sensitivity.h): ranked, with the
+    // greedy keep-FP32 suggestion that re-measures after each choice.
+    std::optional<QuantizerSensitivity> quantizers;
 };
 
 // --- the whole report ----------------------------------------------------------------------------
@@ -179,6 +183,13 @@ struct AnalysisOptions {
     bool attention = true;    // per-head JS divergence
     bool sensitivity = false; // sweeps (1 + 2 x layers + 8 extra passes per batch)
     int keepFp32Budget = 2;   // groups suggested to keep in FP32
+    // Per-quantizer sweeps after the layer sweeps (needs sensitivity): 2 x quantizers + 1 more
+    // passes per batch, or fewer with quantizerLayers = N (only the N layers whose disabling
+    // relieves the output most). The greedy suggestion stops at targetAgreement (top-1) or after
+    // keepFp32Budget quantizers.
+    bool quantizerSensitivity = false;
+    int quantizerLayers = 0; // 0 = every layer
+    double targetAgreement = 0.99;
     std::int64_t batchSize = 8;
     std::int64_t maxLength = 128;
     int numBins = 2048;
@@ -235,6 +246,14 @@ struct AnalysisReport {
 [[nodiscard]] AnalysisReport analyzeQuantization(const Checkpoint &checkpoint,
                                                  const std::vector<ForwardInputs> &batches,
                                                  const AnalysisOptions &options, Progress *progress = nullptr);
+
+// The examples tokenized for `task` in batches of batchSize (each padded to its longest,
+// truncated to maxLength), as the analysis, sensitivity and repair run them. Throws FormatError
+// for no examples and UnsupportedError past the limits of SECURITY.md.
+[[nodiscard]] std::vector<ForwardInputs> tokenizeExamples(const Checkpoint &checkpoint,
+                                                          const std::vector<CalibrationExample> &examples,
+                                                          const Tokenizer &tokenizer, Task task, std::int64_t batchSize,
+                                                          std::int64_t maxLength);
 
 // The rule above over per-layer results (exposed for tests and the GUI's what-if view).
 [[nodiscard]] FirstDivergence findFirstDivergence(const std::vector<LayerAnalysis> &layers, double jumpDb);

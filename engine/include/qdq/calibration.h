@@ -47,6 +47,7 @@
 #include "qdq/model.h"
 #include "qdq/progress.h"
 #include "qdq/quant/calibrator.h"
+#include "qdq/quant/quant_config.h"
 #include "qdq/quant/quant_descriptor.h"
 #include "qdq/quantizer_site.h"
 #include "qdq/tensor.h"
@@ -174,6 +175,19 @@ struct CalibratedOutput {
 // `directory` exists and is not empty (unless force) or cannot be written.
 void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &calibrator,
                                const CalibratedOutput &output, Progress *progress = nullptr);
+
+// A checkpoint whose quantizers are those of `quant` (a repair, imported ONNX scales): the same
+// folder as writeCalibratedCheckpoint without calibration.safetensors; every site's `_amax` is
+// the config's (static sites) or absent (dynamic sites), the config's disabled sites are listed
+// in config.json "qdq_disabled_quantizers" (config.h), and `files` (name -> contents, e.g.
+// repair.json) are written beside. Atomic as above.
+struct QuantizedOutput {
+    std::filesystem::path directory;
+    bool force = false;
+    std::map<std::string, std::string> files;
+};
+void writeQuantizedCheckpoint(const Checkpoint &checkpoint, const QuantConfig &quant, const QuantizedOutput &output,
+                              Progress *progress = nullptr);
 
 // calibration.safetensors read back: metadata, and per site its statistics (histograms
 // restored as HistogramCalibrators, so any method can be recomputed) and stored amax values.

@@ -34,6 +34,11 @@ struct BertConfig {
     std::string problemType;
     std::vector<std::string> id2label; // empty when config.json has none
     std::vector<std::string> architectures;
+    // "qdq_disabled_quantizers": quantizers left in FP32 (module paths without "bert.", e.g.
+    // "encoder.layer.1.output.dense._input_quantizer"), written by `qdq repair` and read by
+    // QuantConfig::fromCheckpoint. transformers keeps unknown config keys, so the list survives a
+    // save_pretrained round trip; pytorch-quantization users call .disable() on these modules.
+    std::vector<std::string> disabledQuantizers;
     std::string modelType = "qdqbert";
 
     [[nodiscard]] std::int64_t headSize() const { return hiddenSize / numAttentionHeads; }

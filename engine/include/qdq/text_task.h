@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace qdq {
@@ -23,6 +24,15 @@ namespace qdq {
 
 // The task heads the checkpoint has weights for, `base` first (always available).
 [[nodiscard]] std::vector<Task> availableTasks(const Checkpoint &checkpoint);
+
+// The head class an architecture name stands for ("QDQBertForTokenClassification",
+// "BertForMaskedLM", "BertLMHeadModel", "BertModel", ...; transformers' naming), or nullopt.
+[[nodiscard]] std::optional<Task> taskFromArchitecture(std::string_view architecture);
+
+// The task a command or view uses when the user names none: the first of config.json's
+// `architectures` whose head weights are present; otherwise the first available head in
+// allTasks() order (masked-lm, causal-lm, sequence-classification, ...); otherwise base.
+[[nodiscard]] Task defaultTask(const Checkpoint &checkpoint);
 
 struct TextExample {
     std::string text;

@@ -6,6 +6,7 @@
 #include "qdq/limits.h"
 #include "qdq/quant/quant_hooks.h"
 #include "qdq/text_task.h"
+#include "task_agreement.h"
 
 #include <algorithm>
 #include <chrono>
@@ -21,6 +22,9 @@
 
 namespace qdq {
 namespace {
+
+using detail::addTaskOutputs;
+using detail::AgreementAccumulator;
 
 std::optional<double> sqnr(double signal, double noise)
 {
@@ -80,102 +84,6 @@ struct DivergenceAccumulator {
         d.relativeL2 = signal > 0.0 ? std::sqrt(noise / signal) : 0.0;
         d.maxAbsError = maxAbs;
         return d;
-    }
-};
-
-// Log-softmax in double of one row.
-void logSoftmax(const float *in, std::int64_t n, std::vector<double> &out)
-{
-    out.resize(static_cast<std::size_t>(n));
-    double m = -std::numeric_limits<double>::infinity();
-    for (std::int64_t i = 0; i < n; ++i)
-        m = std::max(m, static_cast<double>(in[i]));
-    double s = 0.0;
-    for (std::int64_t i = 0; i < n; ++i)
-        s += std::exp(static_cast<double>(in[i]) - m);
-    const double lse = m + std::log(s);
-    for (std::int64_t i = 0; i < n; ++i)
-        out[static_cast<std::size_t>(i)] = static_cast<double>(in[i]) - lse;
-}
-
-std::int64_t argmax(const float *v, std::int64_t n)
-{
-    return static_cast<std::int64_t>(std::max_element(v, v + n) - v);
-}
-
-// Task agreement accumulated over batches (one instance per quantized precision).
-struct AgreementAccumulator {
-    std::int64_t rows = 0, agree = 0, labelled = 0, correctFp32 = 0, correctQuant = 0;
-    double klSum = 0.0, sqErr = 0.0;
-    std::int64_t sqN = 0;
-    bool distribution = true;
-    std::string output;
-
-    // a, b: [N..., C] logits; rowMask per row (empty = all); labels per row (empty = none).
-    void addDistributions(const Tensor &aIn, const Tensor &bIn, const std::vector<std::int64_t> &rowMask,
-                          const std::vector<std::int64_t> &labels)
-    {
-        const Tensor a = aIn.contiguous();
-        const Tensor b = bIn.contiguous();
-        const std::int64_t c = a.size(a.dim() - 1);
-        const std::int64_t n = a.numel() / c;
-        if (c == 1) { // regression (reference §1.4: num_labels == 1 -> MSE)
-            distribution = false;
-            addSquared(a, b);
-            return;
-        }
-        std::vector<double> la, lb;
-        for (std::int64_t r = 0; r < n; ++r) {
-            if (!rowMask.empty() && rowMask[static_cast<std::size_t>(r)] == 0)
-                continue;
-            const float *pa = a.data<float>() + r * c;
-            const float *pb = b.data<float>() + r * c;
-            logSoftmax(pa, c, la);
-            logSoftmax(pb, c, lb);
-            double kl = 0.0;
-            for (std::size_t i = 0; i < la.size(); ++i)
-                kl += std::exp(la[i]) * (la[i] - lb[i]);
-            klSum += std::max(kl, 0.0);
-            const std::int64_t ta = argmax(pa, c);
-            const std::int64_t tb = argmax(pb, c);
-            agree += ta == tb ? 1 : 0;
-            ++rows;
-            if (!labels.empty() && r < static_cast<std::int64_t>(labels.size()) &&
-                labels[static_cast<std::size_t>(r)] >= 0) {
-                ++labelled;
-                correctFp32 += ta == labels[static_cast<std::size_t>(r)] ? 1 : 0;
-                correctQuant += tb == labels[static_cast<std::size_t>(r)] ? 1 : 0;
-            }
-        }
-    }
-    void addSquared(const Tensor &aIn, const Tensor &bIn)
-    {
-        const Tensor a = aIn.contiguous();
-        const Tensor b = bIn.contiguous();
-        for (std::int64_t i = 0; i < a.numel(); ++i) {
-            const double e = static_cast<double>(a.data<float>()[i]) - static_cast<double>(b.data<float>()[i]);
-            sqErr += e * e;
-        }
-        sqN += a.numel();
-        rows += a.numel();
-    }
-    [[nodiscard]] TaskAgreement result(Precision precision) const
-    {
-        TaskAgreement t;
-        t.precision = precision;
-        t.output = output;
-        t.predictions = rows;
-        if (distribution && rows > 0) {
-            t.top1Agreement = static_cast<double>(agree) / static_cast<double>(rows);
-            t.meanKl = klSum / static_cast<double>(rows);
-        }
-        if (sqN > 0)
-            t.outputMse = sqErr / static_cast<double>(sqN);
-        if (labelled > 0) {
-            t.accuracyFp32 = static_cast<double>(correctFp32) / static_cast<double>(labelled);
-            t.accuracyQuantized = static_cast<double>(correctQuant) / static_cast<double>(labelled);
-        }
-        return t;
     }
 };
 
@@ -318,39 +226,6 @@ private:
     std::shared_ptr<SiteHooks> m_inner;
     const std::vector<Tensor> *m_hidden = nullptr;
 };
-
-// Task output rows to compare, with a row mask for token-level heads.
-void addTaskOutputs(Task task, const ForwardOutputs &ref, const ForwardOutputs &test,
-                    const std::vector<std::int64_t> &tokenMask, const std::vector<std::int64_t> &labels,
-                    AgreementAccumulator &acc)
-{
-    switch (task) {
-    case Task::Base:
-        acc.output = "last_hidden_state";
-        acc.distribution = false;
-        acc.addSquared(ref.lastHiddenState, test.lastHiddenState);
-        return;
-    case Task::QuestionAnswering: {
-        acc.output = "start_logits+end_logits";
-        std::vector<std::int64_t> none;
-        acc.addDistributions(ref.startLogits, test.startLogits, none, none);
-        acc.addDistributions(ref.endLogits, test.endLogits, none, none);
-        return;
-    }
-    case Task::TokenClassification:
-    case Task::MaskedLm:
-    case Task::CausalLm:
-        acc.output = "logits";
-        acc.addDistributions(ref.logits, test.logits, tokenMask, {});
-        return;
-    case Task::SequenceClassification:
-    case Task::NextSentence:
-    case Task::MultipleChoice:
-        acc.output = "logits";
-        acc.addDistributions(ref.logits, test.logits, {}, labels);
-        return;
-    }
-}
 
 double median(std::vector<double> v)
 {
@@ -564,33 +439,42 @@ FirstDivergence findFirstDivergence(const std::vector<LayerAnalysis> &layers, do
     return f;
 }
 
-AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vector<CalibrationExample> &examples,
-                                   const Tokenizer &tokenizer, const AnalysisOptions &options, Progress *progress)
+std::vector<ForwardInputs> tokenizeExamples(const Checkpoint &checkpoint,
+                                            const std::vector<CalibrationExample> &examples, const Tokenizer &tokenizer,
+                                            Task task, std::int64_t batchSize, std::int64_t maxLength)
 {
     if (examples.empty())
         throw FormatError("analysis needs at least one example");
     // SECURITY.md "Limits": checked before any batch is tokenized or allocated
-    if (options.batchSize > limits::kMaxBatchSize)
+    if (batchSize > limits::kMaxBatchSize)
         throw UnsupportedError("analysis batch size must be at most " + std::to_string(limits::kMaxBatchSize) +
-                               ", got " + std::to_string(options.batchSize));
-    if (options.maxLength > static_cast<std::int64_t>(limits::kMaxSequenceLength))
+                               ", got " + std::to_string(batchSize));
+    if (maxLength > static_cast<std::int64_t>(limits::kMaxSequenceLength))
         throw UnsupportedError("analysis max length must be at most " + std::to_string(limits::kMaxSequenceLength) +
-                               ", got " + std::to_string(options.maxLength));
+                               ", got " + std::to_string(maxLength));
     // Token ids only (the activations are made batch by batch inside the analysis).
     std::vector<ForwardInputs> batches;
     const std::int64_t total = static_cast<std::int64_t>(examples.size());
-    const std::int64_t batch = std::max<std::int64_t>(1, options.batchSize);
+    const std::int64_t batch = std::max<std::int64_t>(1, batchSize);
     for (std::int64_t b0 = 0; b0 < total; b0 += batch) {
         std::vector<TextExample> texts;
         for (std::int64_t i = b0; i < std::min(total, b0 + batch); ++i) {
             const CalibrationExample &e = examples[static_cast<std::size_t>(i)];
             texts.push_back({e.text, e.pair});
         }
-        batches.push_back(encodeForTask(tokenizer, checkpoint.config, options.task, texts,
-                                        static_cast<std::size_t>(options.maxLength))
-                              .inputs);
+        batches.push_back(
+            encodeForTask(tokenizer, checkpoint.config, task, texts, static_cast<std::size_t>(maxLength)).inputs);
     }
-    return analyzeQuantization(checkpoint, batches, options, progress);
+    return batches;
+}
+
+AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vector<CalibrationExample> &examples,
+                                   const Tokenizer &tokenizer, const AnalysisOptions &options, Progress *progress)
+{
+    return analyzeQuantization(
+        checkpoint,
+        tokenizeExamples(checkpoint, examples, tokenizer, options.task, options.batchSize, options.maxLength), options,
+        progress);
 }
 
 AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vector<ForwardInputs> &batches,
@@ -864,6 +748,24 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
                 sr.keepFp32.push_back(e.selector);
         for (auto *v : {&only, &disLayer, &onlyKind, &disKind})
             sr.entries.insert(sr.entries.end(), v->begin(), v->end());
+        if (options.quantizerSensitivity) {
+            // the layer sweep is the fast first pass: the quantizers of its most harmful layers
+            QuantizerSensitivityOptions qo;
+            qo.task = options.task;
+            qo.precision = sensPrecision;
+            qo.quant = config;
+            qo.targetAgreement = options.targetAgreement;
+            qo.maxKeepFp32 = options.keepFp32Budget;
+            qo.labels = options.labels;
+            if (options.quantizerLayers > 0)
+                for (const SensitivityEntry &e : disLayer)
+                    if (static_cast<int>(qo.layers.size()) < options.quantizerLayers)
+                        qo.layers.push_back(std::stoi(e.selector.substr(std::string_view("layer:").size())));
+            const auto t0 = std::chrono::steady_clock::now();
+            sr.quantizers = quantizerSensitivity(checkpoint, batches, qo, progress);
+            timings.sensitivityForwards += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            report.forwardPasses += sr.quantizers->forwardPasses;
+        }
         report.sensitivity = std::move(sr);
     }
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -99,6 +99,8 @@ std::string analysisToJson(const AnalysisReport &r, bool histograms, int indent)
                        {"full_impact", r.sensitivity->fullImpact},
                        {"entries", entries},
                        {"keep_fp32", r.sensitivity->keepFp32}};
+        if (r.sensitivity->quantizers) // per quantizer (sensitivity.h), schema in docs/analysis-json.md
+            sensitivity["quantizers"] = json::parse(quantizerSensitivityToJson(*r.sensitivity->quantizers));
     }
     const json j = {
         {"format", "qdq-analysis"},

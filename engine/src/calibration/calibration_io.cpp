@@ -5,10 +5,14 @@
 #include "qdq/errors.h"
 #include "qdq/io/atomic_file.h"
 #include "qdq/io/safetensors.h"
+#include "qdq/quant/quant_config.h"
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <set>
+#include <span>
 #include <system_error>
 
 #include <unistd.h>
@@ -81,22 +85,23 @@ void writeStatistics(const fs::path &path, const Calibrator &cal, const Calibrat
     writeSafetensors(path, refs, meta);
 }
 
-} // namespace
-
-void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &calibrator,
-                               const CalibratedOutput &output, Progress *progress)
+// A complete Hugging Face folder (calibration.h): config.json, the tokenizer files,
+// model.safetensors with every stored tensor except tied aliases and the `_amax` buffers of
+// `replaced` (written from `amax` instead), plus what `extra` writes into the temporary folder.
+// Atomic: a temporary folder beside `dir`, renamed at the end; an error or cancellation removes
+// it and leaves `dir` as it was.
+void writeCheckpointFolder(const Checkpoint &checkpoint, const BertConfig &config,
+                           const std::map<std::string, Tensor> &amax, const std::set<std::string> &replaced,
+                           const fs::path &dir, bool force, const std::function<void(const fs::path &)> &extra,
+                           Progress *progress)
 {
-    const fs::path dir = output.directory;
     if (dir.empty())
         throw IoError("no output directory given");
     std::error_code ec;
     if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
         throw IoError("output exists and is not a directory", {dir.string(), {}, {}});
-    if (isNonEmptyDirectory(dir) && !output.force)
+    if (isNonEmptyDirectory(dir) && !force)
         throw IoError("output directory exists and is not empty (use --force to replace it)", {dir.string(), {}, {}});
-
-    // amax first: a method that cannot run fails before anything is written.
-    const std::map<std::string, Tensor> amax = calibrator.amaxTensors(output.method, output.amax, output.weightMethod);
 
     const fs::path tmp = siblingName(dir, "tmp");
     fs::create_directories(tmp, ec);
@@ -111,7 +116,7 @@ void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &c
     };
     try {
         reportProgress(progress, "writing", 0, 4);
-        writeFileAtomically(tmp / "config.json", checkpoint.config.toJson());
+        writeFileAtomically(tmp / "config.json", config.toJson());
         for (const auto &[name, contents] : checkpoint.tokenizerFiles)
             writeFileAtomically(tmp / name, contents);
         reportProgress(progress, "writing", 1, 4);
@@ -119,7 +124,7 @@ void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &c
         const std::set<std::string> tied(checkpoint.tiedKeys.begin(), checkpoint.tiedKeys.end());
         std::vector<std::pair<std::string, const Tensor *>> tensors;
         for (const auto &[name, t] : checkpoint.tensors) {
-            if (tied.count(name) != 0 || amax.count(name) != 0)
+            if (tied.count(name) != 0 || amax.count(name) != 0 || replaced.count(name) != 0)
                 continue; // aliases are not stored twice; old amax buffers are replaced
             tensors.emplace_back(name, &t);
         }
@@ -129,7 +134,8 @@ void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &c
         writeSafetensors(tmp / "model.safetensors", tensors, {{"format", "pt"}});
         reportProgress(progress, "writing", 2, 4);
 
-        writeStatistics(tmp / "calibration.safetensors", calibrator, output, progress);
+        if (extra)
+            extra(tmp);
         reportProgress(progress, "writing", 3, 4);
 
         checkCancelled(progress); // the last point where a cancel leaves the previous output in place
@@ -157,6 +163,47 @@ void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &c
         reportProgress(progress, "writing", 4, 4);
     } catch (const CancelledError &) {
     }
+}
+
+} // namespace
+
+void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &calibrator,
+                               const CalibratedOutput &output, Progress *progress)
+{
+    // amax first: a method that cannot run fails before anything is written.
+    const std::map<std::string, Tensor> amax = calibrator.amaxTensors(output.method, output.amax, output.weightMethod);
+    BertConfig config = checkpoint.config;
+    config.disabledQuantizers.clear(); // a fresh calibration enables every quantizer
+    writeCheckpointFolder(
+        checkpoint, config, amax, {}, output.directory, output.force,
+        [&](const fs::path &tmp) { writeStatistics(tmp / "calibration.safetensors", calibrator, output, progress); },
+        progress);
+}
+
+void writeQuantizedCheckpoint(const Checkpoint &checkpoint, const QuantConfig &quant, const QuantizedOutput &output,
+                              Progress *progress)
+{
+    std::map<std::string, Tensor> amax;
+    std::set<std::string> replaced;
+    BertConfig config = checkpoint.config;
+    config.disabledQuantizers.clear();
+    for (const SiteQuantConfig &s : quant.sites()) {
+        const std::string key = s.site.amaxKey("bert.");
+        replaced.insert(key);
+        if (const QuantizerInfo *info = checkpoint.quantizer(s.site))
+            replaced.insert(info->amaxKey);
+        if (s.amax)
+            amax.emplace(key, Tensor::fromValues<float>(s.amaxShape, std::span<const float>(*s.amax)));
+        if (!s.enabled)
+            config.disabledQuantizers.push_back(s.site.modulePath());
+    }
+    writeCheckpointFolder(
+        checkpoint, config, amax, replaced, output.directory, output.force,
+        [&](const fs::path &tmp) {
+            for (const auto &[name, contents] : output.files)
+                writeFileAtomically(tmp / name, contents);
+        },
+        progress);
 }
 
 CalibrationFile loadCalibrationFile(const fs::path &path)

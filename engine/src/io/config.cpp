@@ -95,6 +95,17 @@ BertConfig BertConfig::fromJson(std::string_view text, const std::string &file)
         for (const json &a : *it)
             if (a.is_string())
                 c.architectures.push_back(a.get<std::string>());
+    if (const auto it = j.find("qdq_disabled_quantizers"); it != j.end() && !it->is_null()) {
+        if (!it->is_array())
+            throw FormatError("expected an array of quantizer module paths", {file, {}, "qdq_disabled_quantizers"});
+        if (it->size() > 100000)
+            throw FormatError("more entries than any model has quantizers", {file, {}, "qdq_disabled_quantizers"});
+        for (const json &q : *it) {
+            if (!q.is_string())
+                throw FormatError("expected a string (a quantizer module path)", {file, {}, "qdq_disabled_quantizers"});
+            c.disabledQuantizers.push_back(q.get<std::string>());
+        }
+    }
     if (const auto it = j.find("id2label"); it != j.end() && !it->is_null()) {
         if (!it->is_object())
             throw FormatError("expected an object of index -> label", {file, {}, "id2label"});
@@ -198,6 +209,8 @@ std::string BertConfig::toJson() const
     j["use_cache"] = useCache;
     if (!problemType.empty())
         j["problem_type"] = problemType;
+    if (!disabledQuantizers.empty())
+        j["qdq_disabled_quantizers"] = disabledQuantizers;
     if (!id2label.empty()) {
         nlohmann::ordered_json labels;
         nlohmann::ordered_json label2id;

@@ -68,15 +68,17 @@ std::vector<std::string> requiredHeadTensors(Task task)
     case Task::CausalLm:
         return {"cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
                 "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias"};
+    // the pooler heads also need the pooler (keys are normalised with the "bert." prefix)
     case Task::SequenceClassification:
     case Task::MultipleChoice:
-        return {"classifier.weight", "classifier.bias"};
+        return {"classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias"};
     case Task::TokenClassification:
         return {"classifier.weight", "classifier.bias"};
     case Task::QuestionAnswering:
         return {"qa_outputs.weight", "qa_outputs.bias"};
     case Task::NextSentence:
-        return {"cls.seq_relationship.weight", "cls.seq_relationship.bias"};
+        return {"cls.seq_relationship.weight", "cls.seq_relationship.bias", "bert.pooler.dense.weight",
+                "bert.pooler.dense.bias"};
     }
     return {};
 }

@@ -245,6 +245,15 @@ QuantConfig QuantConfig::fromCheckpoint(const Checkpoint &checkpoint, VersionPro
                 cfg.m_sites.push_back(std::move(s));
             }
         }
+    // config.json "qdq_disabled_quantizers" (a repaired checkpoint): those sites stay in FP32
+    for (const std::string &name : checkpoint.config.disabledQuantizers) {
+        const std::optional<QuantizerSite> site = QuantizerSite::fromKey(name);
+        SiteQuantConfig *s = site ? cfg.findMutable(*site) : nullptr;
+        if (!s)
+            throw FormatError("\"" + name + "\" is not a quantizer of this model",
+                              {(checkpoint.source / "config.json").string(), {}, "qdq_disabled_quantizers"});
+        s->enabled = false;
+    }
     return cfg;
 }
 
@@ -299,6 +308,23 @@ int QuantConfig::setAmax(const SiteSelector &selector, float amax)
             ++n;
         }
     return n;
+}
+
+void QuantConfig::setSiteAmax(const QuantizerSite &site, const Tensor &amax)
+{
+    SiteQuantConfig *s = findMutable(site);
+    if (!s)
+        throw ShapeError("no such quantizer in this model", {{}, site.modulePath(), {}});
+    const bool perTensor = amax.dim() == 0 || (amax.dim() == 1 && amax.size(0) == 1);
+    if (!perTensor && !(amax.dim() == 2 && amax.size(1) == 1))
+        throw ShapeError("amax must be [] or [n, 1], got " + shapeString(amax.shape()), {{}, site.modulePath(), {}});
+    std::vector<float> values = amax.toFloatVector();
+    for (float v : values)
+        if (!(v >= 0.0F))
+            throw FormatError("amax must be >= 0, got " + std::to_string(v), {{}, site.modulePath(), {}});
+    s->amax = std::make_shared<const std::vector<float>>(std::move(values));
+    s->amaxShape = perTensor ? Shape{} : amax.shape();
+    s->amaxOverridden = true;
 }
 
 int QuantConfig::setDynamicAmax(const SiteSelector &selector)

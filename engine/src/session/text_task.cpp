@@ -32,6 +32,40 @@ std::vector<Task> availableTasks(const Checkpoint &checkpoint)
     return tasks;
 }
 
+std::optional<Task> taskFromArchitecture(std::string_view architecture)
+{
+    const auto endsWith = [&](std::string_view suffix) {
+        return architecture.size() >= suffix.size() &&
+               architecture.substr(architecture.size() - suffix.size()) == suffix;
+    };
+    static const std::pair<std::string_view, Task> kSuffixes[] = {
+        {"ForMaskedLM", Task::MaskedLm},
+        {"ForPreTraining", Task::MaskedLm}, // MLM + NSP heads; the masked LM is the one users try
+        {"LMHeadModel", Task::CausalLm},
+        {"ForCausalLM", Task::CausalLm},
+        {"ForSequenceClassification", Task::SequenceClassification},
+        {"ForTokenClassification", Task::TokenClassification},
+        {"ForQuestionAnswering", Task::QuestionAnswering},
+        {"ForNextSentencePrediction", Task::NextSentence},
+        {"ForMultipleChoice", Task::MultipleChoice},
+        {"Model", Task::Base},
+    };
+    for (const auto &[suffix, task] : kSuffixes)
+        if (endsWith(suffix))
+            return task;
+    return std::nullopt;
+}
+
+Task defaultTask(const Checkpoint &checkpoint)
+{
+    for (const std::string &architecture : checkpoint.config.architectures)
+        if (const std::optional<Task> t = taskFromArchitecture(architecture))
+            if (*t == Task::Base || QDQBertModel::missingHeadWeights(checkpoint, *t).empty())
+                return *t;
+    const std::vector<Task> tasks = availableTasks(checkpoint);
+    return tasks.size() > 1 ? tasks[1] : Task::Base;
+}
+
 EncodedText encodeForTask(const Tokenizer &tokenizer, const BertConfig &config, Task task,
                           const std::vector<TextExample> &examples, std::optional<std::size_t> maxLength)
 {

@@ -111,6 +111,10 @@ public:
     int setEnabled(const SiteSelector &selector, bool enabled);
     int setAmax(const SiteSelector &selector, float amax); // per-tensor amax, also for weight sites
     int setDynamicAmax(const SiteSelector &selector);      // forget the amax: max|x| per call
+    // One site's amax shaped as its `_amax` buffer ([] per tensor, [out, 1] per row for weights),
+    // e.g. a calibration method's choice. Throws FormatError for a negative or NaN value and
+    // ShapeError for an unknown site or a shape other than [], [1] or [n, 1].
+    void setSiteAmax(const QuantizerSite &site, const Tensor &amax);
     int setNumBits(const SiteSelector &selector, int numBits);
     void disableAll();
 
