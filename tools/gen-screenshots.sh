@@ -21,7 +21,16 @@ shot() { # name, extra args...
   "$app" --screenshot "$out/$name.png" --size 1280x800 "$@" 2>/dev/null
   echo "wrote docs/images/$name.png"
 }
-shot main-window --no-demo --view start
+# the start page with a few recent checkpoints (made-up paths under a made-up home), some of the
+# same name, to show how the list tells them apart
+conf="$XDG_CONFIG_HOME/qdq-inspector"
+mkdir -p "$conf"
+cat > "$conf/QDQ Inspector.conf" <<'CONF'
+[General]
+recentFiles=/home/alice/models/minilm-squad/model, /home/alice/work/quant/run-03/tiny-qdqbert, /home/alice/work/quant/run-04/tiny-qdqbert, /srv/shared/checkpoints/bert-base-2024/calibration/percentile-99.99/tiny-qdqbert, /srv/archive/checkpoints/bert-base-2024/calibration/percentile-99.99/tiny-qdqbert
+CONF
+HOME=/home/alice shot main-window --no-demo --view start
+rm "$conf/QDQ Inspector.conf"
 shot quantizers --model "$model" --view quantizers --task masked-lm --text "$text" \
   --analyze "$root/tools/demo/calibration.txt"
 shot layers --model "$model" --view layers --analyze "$root/tools/demo/calibration.txt"
@@ -32,6 +41,7 @@ compare_dir="$(mktemp -d)"
 shot compare --model "$model" --view compare --compare "$compare_dir/max"
 rm -rf "$compare_dir"
 shot histogram --model "$model" --view histogram
+shot histogram-analysis --model "$model" --view histogram --analyze "$root/tools/demo/calibration.txt"
 shot attention --model "$model" --view attention --task masked-lm --text "The quick brown fox jumps over the lazy dog."
 shot playground --model "$model" --view playground --task masked-lm --text "$text"
 shot tensors --model "$model" --view tensors

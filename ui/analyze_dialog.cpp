@@ -1,5 +1,7 @@
 #include "analyze_dialog.h"
 
+#include "app_settings.h"
+
 #include "browse_field.h"
 #include "guarded_job.h"
 #include "report/report_writer.h"
@@ -152,6 +154,7 @@ void AnalyzeDialog::start()
     options.sensitivity = m_sensitivity->isChecked();
     options.maxLength = m_maxLength->value();
     options.quant = m_config;
+    options.numBins = AppSettings().histogramBins();
     const std::string dataFile = m_data->text().toStdString();
     const std::int64_t samples = m_samples->value();
     m_progress = std::make_shared<qdq::Progress>();

@@ -36,6 +36,8 @@ public:
                   QWidget *parent = nullptr, Mode mode = Mode::Analyze);
     ~AnalyzeDialog() override;
 
+    // The quantizers analysed (the Quantizers view's settings and the Settings' profile).
+    [[nodiscard]] const qdq::QuantConfig &quantConfig() const { return m_config; }
     void setDataFile(const QString &path);
     void setSamples(int samples);
     void setSensitivity(bool on);

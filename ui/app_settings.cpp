@@ -1,7 +1,5 @@
 #include "app_settings.h"
 
-#include "qdq/quant/quant_descriptor.h"
-
 #include <QFileInfo>
 
 namespace qdq::ui {
@@ -67,7 +65,11 @@ void AppSettings::setDevice(const QString &device)
 }
 QString AppSettings::defaultPrecision() const
 {
-    return m_settings.value(kPrecision, QStringLiteral("fp32")).toString();
+    return m_settings.value(kPrecision, QStringLiteral("int8")).toString();
+}
+qdq::Precision AppSettings::precision() const
+{
+    return qdq::parsePrecision(defaultPrecision().toStdString()).value_or(qdq::Precision::Int8);
 }
 void AppSettings::setDefaultPrecision(const QString &precision)
 {
@@ -81,6 +83,10 @@ QString AppSettings::versionProfile() const
 void AppSettings::setVersionProfile(const QString &profile)
 {
     m_settings.setValue(kProfile, profile);
+}
+qdq::VersionProfile AppSettings::profile() const
+{
+    return qdq::parseVersionProfile(versionProfile().toStdString()).value_or(qdq::kDefaultVersionProfile);
 }
 QString AppSettings::theme() const
 {

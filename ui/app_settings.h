@@ -2,6 +2,9 @@
 // The one typed wrapper around QSettings (style.md): every persisted preference goes
 // through here, so keys and defaults live in one place.
 
+#include "qdq/quant/quant_config.h"
+#include "qdq/quant/quant_descriptor.h"
+
 #include <QByteArray>
 #include <QSettings>
 #include <QString>
@@ -25,15 +28,21 @@ public:
     [[nodiscard]] int threads() const;
     void setThreads(int threads);
 
-    // "cpu" or "cuda:N"
+    // "cpu" or "cuda:N" as saved; compute_devices.h says which of them this build can run on.
     [[nodiscard]] QString device() const;
     void setDevice(const QString &device);
-    // "fp32", "qdq" or "int8"
+    // "fp32", "qdq" or "int8": what the playground runs beside FP32 ("fp32": FP32 alone). INT8 by
+    // default, the precision a TensorRT deployment runs.
     [[nodiscard]] QString defaultPrecision() const;
     void setDefaultPrecision(const QString &precision);
+    // The same, parsed (INT8 for an unknown saved name).
+    [[nodiscard]] qdq::Precision precision() const;
     // pytorch-quantization version profile (reference §3.5), e.g. "pq-2.1.x"
     [[nodiscard]] QString versionProfile() const;
     void setVersionProfile(const QString &profile);
+    // The same, parsed (the default profile for an unknown saved name): the profile of every
+    // run, analysis, calibration and export the GUI starts.
+    [[nodiscard]] qdq::VersionProfile profile() const;
     // "system", "light" or "dark"
     [[nodiscard]] QString theme() const;
     void setTheme(const QString &theme);

@@ -126,11 +126,10 @@ void CalibrateDialog::start()
     if (isRunning() || !m_checkpoint)
         return;
     const auto method = qdq::parseCalibMethod(m_method->currentText().toStdString());
-    const auto profile = qdq::parseVersionProfile(AppSettings().versionProfile().toStdString());
+    const AppSettings settings;
     qdq::CalibrationOptions options;
-    options.numBins = AppSettings().histogramBins();
-    if (profile)
-        options.profile = *profile;
+    options.numBins = settings.histogramBins();
+    options.profile = settings.profile();
     qdq::CalibratedOutput output;
     output.directory = m_output->text().toStdString();
     output.method = method.value_or(qdq::CalibMethod::Percentile);

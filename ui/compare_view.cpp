@@ -1,8 +1,9 @@
 #include "compare_view.h"
 
+#include "app_settings.h"
 #include "charts/divergence_chart.h"
-
 #include "load_job.h"
+#include "table_columns.h"
 
 #include "qdq/calibration_data.h"
 #include "qdq/io/onnx_import.h"
@@ -37,13 +38,12 @@ QString amaxText(const std::optional<qdq::AmaxSummary> &s)
         return QObject::tr("dynamic");
     if (s->channels == 1)
         return QString::number(static_cast<double>(s->max), 'g', 5);
-    return QObject::tr("%1 … %2 (%3 ch)")
+    return QObject::tr("%1 … %2") // the channel count is in the tooltip
         .arg(static_cast<double>(s->min), 0, 'g', 4)
-        .arg(static_cast<double>(s->max), 0, 'g', 4)
-        .arg(s->channels);
+        .arg(static_cast<double>(s->max), 0, 'g', 4);
 }
 
-QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
+QTableView *makeTable(QAbstractItemModel *model, int stretchColumn, QWidget *parent)
 {
     auto *proxy = new QSortFilterProxyModel(parent);
     proxy->setSourceModel(model);
@@ -56,8 +56,7 @@ QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
     view->setWordWrap(false);
     view->verticalHeader()->hide();
     view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
-    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    view->horizontalHeader()->setStretchLastSection(true);
+    fitColumnsToContents(view, stretchColumn);
     return view;
 }
 
@@ -121,16 +120,26 @@ QVariant QuantizerCompareModel::data(const QModelIndex &index, int role) const
     }
     if (role == Qt::BackgroundRole && index.column() == Ratio && ratio && std::fabs(std::log2(*ratio)) > 0.5)
         return QBrush(QColor(255, 220, 200)); // amax moved by more than ~1.4x
-    if (role == Qt::ToolTipRole)
-        return QString::fromStdString(q.site.modulePath("bert."));
+    if (role == Qt::ForegroundRole && index.column() == Ratio && ratio && std::fabs(std::log2(*ratio)) > 0.5)
+        return QBrush(Qt::black); // on that tint, in the dark theme too
+    if (role == Qt::ToolTipRole) {
+        const std::optional<qdq::AmaxSummary> &amax = index.column() == AmaxB ? q.b : q.a;
+        const bool perChannel = (index.column() == AmaxA || index.column() == AmaxB) && amax && amax->channels > 1;
+        return perChannel ? QObject::tr("%1 (%2 channels)")
+                                .arg(QString::fromStdString(q.site.modulePath("bert.")))
+                                .arg(amax->channels)
+                          : QString::fromStdString(q.site.modulePath("bert."));
+    }
     return {};
 }
 
 QVariant QuantizerCompareModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole && section == ChannelShift)
+        return tr("The largest change of one channel's amax between A and B, as a factor");
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
-    static const char *names[] = {"Layer", "Quantizer", "Amax A", "Amax B", "B / A", "Largest channel shift"};
+    static const char *names[] = {"Layer", "Quantizer", "Amax A", "Amax B", "B / A", "Max shift"};
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 
@@ -211,8 +220,8 @@ CompareView::CompareView(QWidget *parent) : QWidget(parent)
     bar->addWidget(m_status, 1);
     layout->addLayout(bar);
     auto *split = new QSplitter(Qt::Vertical);
-    split->addWidget(makeTable(m_quantizers, this));
-    split->addWidget(makeTable(m_tensors, this));
+    split->addWidget(makeTable(m_quantizers, QuantizerCompareModel::Site, this));
+    split->addWidget(makeTable(m_tensors, TensorCompareModel::Name, this));
     m_divergence = new DivergenceChart;
     m_divergence->setVisible(false);
     split->addWidget(m_divergence);
@@ -232,8 +241,8 @@ CompareView::CompareView(QWidget *parent) : QWidget(parent)
             return;
         }
         using Series = DivergenceChart::Series;
-        Series aQdq{tr("A: FP32 vs qdq"), {}}, bQdq{tr("B: FP32 vs qdq"), {}};
-        Series aInt8{tr("A: FP32 vs int8"), {}}, bInt8{tr("B: FP32 vs int8"), {}};
+        Series aQdq{tr("A: qdq"), {}}, bQdq{tr("B: qdq"), {}};
+        Series aInt8{tr("A: int8"), {}}, bInt8{tr("B: int8"), {}};
         const auto fill = [](const qdq::AnalysisReport &r, Series &qdqSeries, Series &int8Series) {
             for (const qdq::LayerAnalysis &l : r.layers) {
                 qdqSeries.values.push_back(l.qdqCumulative ? l.qdqCumulative->sqnrDb : std::nullopt);
@@ -244,7 +253,7 @@ CompareView::CompareView(QWidget *parent) : QWidget(parent)
         m_divB = d.b;
         fill(*d.a, aQdq, aInt8);
         fill(*d.b, bQdq, bInt8);
-        m_divergence->setSeries(tr("Layer output SQNR, A and B (higher is better)"), tr("SQNR (dB)"),
+        m_divergence->setSeries(tr("Layer output SQNR against FP32, A and B (higher is better)"), tr("SQNR (dB)"),
                                 {aQdq, bQdq, aInt8, bInt8}, std::nullopt);
         m_divergence->setVisible(true);
         m_status->setText(tr("Per-layer divergence of A and B on %1 samples each.").arg(d.a->samples));
@@ -331,7 +340,9 @@ void CompareView::analyzeBoth(const QString &dataFile, int samples)
         return;
     m_analyze->setEnabled(false);
     m_status->setText(tr("Analysing A and B…"));
-    m_analysis.setFuture(QtConcurrent::run([a = m_a, b = m_b, file = dataFile.toStdString(), samples] {
+    const AppSettings settings;
+    m_analysis.setFuture(QtConcurrent::run([a = m_a, b = m_b, file = dataFile.toStdString(), samples,
+                                            profile = settings.profile(), bins = settings.histogramBins()] {
         Divergences d;
         try {
             qdq::applyNumThreads();
@@ -339,9 +350,12 @@ void CompareView::analyzeBoth(const QString &dataFile, int samples)
             qdq::AnalysisOptions options; // both precisions, cumulative errors only
             options.local = false;
             options.attention = false;
+            options.numBins = bins;
+            options.quant = qdq::QuantConfig::fromCheckpoint(*a, profile);
             const qdq::Tokenizer tokenizerA = qdq::tokenizerForCheckpoint(*a);
             d.a = std::make_shared<const qdq::AnalysisReport>(
                 qdq::analyzeQuantization(*a, examples, tokenizerA, options));
+            options.quant = qdq::QuantConfig::fromCheckpoint(*b, profile);
             // B without tokenizer files (a bare weights file, an ONNX's amax over A) reads A's
             if (b->tokenizerFiles.empty()) {
                 d.b = std::make_shared<const qdq::AnalysisReport>(

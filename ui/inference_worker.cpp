@@ -35,32 +35,43 @@ public:
     std::shared_ptr<const qdq::Tokenizer> tokenizer;
     std::optional<qdq::QuantConfig> quantConfig; // nullopt: from the checkpoint
     quint64 quantVersion = 0;
+    qdq::BackendKind backend = qdq::BackendKind::Cpu;
     // models per task, each with the checkpoint it was built over (the model views its tensors)
     struct BuiltModel {
         std::shared_ptr<const qdq::Checkpoint> checkpoint;
         std::unique_ptr<qdq::QDQBertModel> model;
         quint64 quantVersion = 0;
+        qdq::VersionProfile profile = qdq::kDefaultVersionProfile;
+        qdq::BackendKind backend = qdq::BackendKind::Cpu;
     };
     std::map<std::pair<qdq::Task, qdq::Precision>, BuiltModel> models;
 
     qdq::QDQBertModel &modelFor(qdq::Task task, qdq::Precision precision,
                                 const std::shared_ptr<const qdq::Checkpoint> &ck,
-                                const std::optional<qdq::QuantConfig> &config, quint64 version)
+                                const std::optional<qdq::QuantConfig> &config, quint64 version,
+                                qdq::BackendKind backendKind)
     {
         BuiltModel &built = models[{task, precision}];
-        if (!built.model || built.checkpoint != ck) {
+        const bool quantized = precision != qdq::Precision::Fp32;
+        const qdq::VersionProfile profile = config ? config->profile() : qdq::kDefaultVersionProfile;
+        // quantized: the configured quantizers; FP32: all disabled anyway, only the profile counts
+        const auto wanted = [&] {
+            return quantized && config ? *config : qdq::QuantConfig::fromCheckpoint(*ck, profile);
+        };
+        if (!built.model || built.checkpoint != ck || built.backend != backendKind) {
             built.model.reset();
             qdq::ModelOptions options{task};
             options.precision = precision;
-            if (precision != qdq::Precision::Fp32)
-                options.quant = config;
+            options.backend = backendKind;
+            options.quant = wanted();
             built.model = std::make_unique<qdq::QDQBertModel>(*ck, options);
             built.checkpoint = ck;
-            built.quantVersion = version;
-        } else if (precision != qdq::Precision::Fp32 && built.quantVersion != version) {
-            built.model->setQuantConfig(config ? *config : qdq::QuantConfig::fromCheckpoint(*ck));
-            built.quantVersion = version;
+            built.backend = backendKind;
+        } else if (quantized ? built.quantVersion != version : built.profile != profile) {
+            built.model->setQuantConfig(wanted());
         }
+        built.quantVersion = version;
+        built.profile = profile;
         return *built.model;
     }
     std::atomic<bool> busy{false};
@@ -73,6 +84,7 @@ public:
         std::shared_ptr<const qdq::Tokenizer> tok;
         std::optional<qdq::QuantConfig> config;
         quint64 version = 0;
+        qdq::BackendKind backendKind = qdq::BackendKind::Cpu;
         {
             std::lock_guard lock(mutex);
             request.swap(pending);
@@ -80,6 +92,7 @@ public:
             tok = tokenizer;
             config = quantConfig;
             version = quantVersion;
+            backendKind = backend;
         }
         if (!request)
             return;
@@ -100,7 +113,9 @@ public:
                 PrecisionRun run;
                 run.precision = precision;
                 try {
-                    qdq::QDQBertModel &model = modelFor(request->task, precision, ck, config, version);
+                    qdq::QDQBertModel &model = modelFor(request->task, precision, ck, config, version, backendKind);
+                    run.profile = model.quantConfig().profile();
+                    run.backend = backendKind;
                     const qdq::ForwardOutputs out = model.forward(text.inputs);
                     run.results = qdq::interpretOutputs(model, out, request->topK, tok.get(), &text);
                     run.milliseconds = out.milliseconds;
@@ -168,6 +183,12 @@ void InferenceWorker::setQuantConfig(const qdq::QuantConfig &config)
     std::lock_guard lock(m_runner->mutex);
     m_runner->quantConfig = config;
     ++m_runner->quantVersion;
+}
+
+void InferenceWorker::setBackend(qdq::BackendKind backend)
+{
+    std::lock_guard lock(m_runner->mutex);
+    m_runner->backend = backend;
 }
 
 bool InferenceWorker::isBusy() const

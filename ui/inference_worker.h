@@ -42,6 +42,8 @@ struct AttentionMaps {
 // One precision's run of a request.
 struct PrecisionRun {
     qdq::Precision precision = qdq::Precision::Fp32;
+    qdq::VersionProfile profile = qdq::kDefaultVersionProfile; // of the model that ran
+    qdq::BackendKind backend = qdq::BackendKind::Cpu;
     QString error; // set when this run failed
     std::vector<qdq::TaskResult> results;
     AttentionMaps attention;
@@ -72,9 +74,12 @@ public:
     ~InferenceWorker() override;
 
     void setModel(std::shared_ptr<const qdq::Checkpoint> checkpoint, std::shared_ptr<const qdq::Tokenizer> tokenizer);
-    // Quantizer settings (calibration, overrides) of the quantized precisions; takes effect at
-    // the next run, without touching the checkpoint.
+    // Quantizer settings (calibration, overrides, version profile) of the quantized precisions;
+    // takes effect at the next run, without touching the checkpoint. FP32 runs follow only the
+    // profile (2.2.x applies `_pre_quant_scale` also with every quantizer disabled, reference §2.1).
     void setQuantConfig(const qdq::QuantConfig &config);
+    // The backend of the next runs (the device setting, compute_devices.h).
+    void setBackend(qdq::BackendKind backend);
     // Queues `request`; only the newest queued request runs.
     void submit(InferenceRequest request);
     [[nodiscard]] bool isBusy() const;

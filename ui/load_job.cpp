@@ -31,8 +31,7 @@ LoadedModel withCalibration(LoadedModel model)
     const std::filesystem::path file = folder / "calibration.safetensors";
     if (!std::filesystem::exists(file, ec)) {
         model.calibrationProblem =
-            QObject::tr("This checkpoint has no calibration statistics (calibration.safetensors): "
-                        "run Tools ▸ Calibrate… to collect histograms.");
+            QObject::tr("This checkpoint has no calibration statistics (calibration.safetensors).");
         return model;
     }
     try {

@@ -5,6 +5,7 @@
 #include "attention_view.h"
 #include "calibrate_dialog.h"
 #include "compare_view.h"
+#include "compute_devices.h"
 #include "drop_overlay.h"
 #include "guarded_job.h"
 #include "histogram_view.h"
@@ -15,6 +16,7 @@
 #include "quantizer_table_model.h"
 #include "recent_files_model.h"
 #include "settings_dialog.h"
+#include "table_columns.h"
 #include "tensor_table_model.h"
 
 #include "qdq/io/onnx_export.h"
@@ -124,6 +126,14 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
             m_quantizerModel->setData(m_quantizerModel->index(row, QuantizerTableModel::Amax),
                                       QString::number(amax, 'g', 8));
     });
+    connect(m_histogram, &HistogramView::siteChosen, this, [this](const qdq::QuantizerSite &site) {
+        const int row = m_quantizerModel->rowOf(site);
+        if (row < 0)
+            return;
+        selectQuantizer(row);            // the Quantizers view follows (and shows the histogram) ...
+        if (m_histogram->site() != site) // ... unless its filter hides the row
+            m_histogram->showSite(site, m_quantizerModel->amaxInUse(row));
+    });
     // what-if: quantizer edits re-run the playground's current input with the new settings
     connect(m_quantizerModel, &QuantizerTableModel::quantConfigChanged, this, [this](const qdq::QuantConfig &config) {
         m_worker->setQuantConfig(config);
@@ -137,9 +147,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     AppSettings settings;
     if (!restoreGeometry(settings.windowGeometry()))
         resize(1200, 780);
-    restoreState(settings.windowState());
+    if (!restoreState(settings.windowState()))
+        resizeDocks({m_playgroundDock}, {385}, Qt::Horizontal); // room for the tables' columns
     setNumThreads(settings.threads());
-    updateStatus();
+    connect(m_playground, &PlaygroundWidget::comparisonChanged, this, &MainWindow::updateStatus);
+    applySettings();
 }
 
 MainWindow::~MainWindow() = default;
@@ -168,6 +180,7 @@ QWidget *MainWindow::createStartPage()
     recentList->setModel(m_recent);
     recentList->setEditTriggers(QAbstractItemView::NoEditTriggers);
     recentList->setMaximumHeight(220);
+    recentList->setTextElideMode(Qt::ElideMiddle); // the name and the end of its folder stay readable
     connect(recentList, &QListView::activated, this,
             [this](const QModelIndex &index) { openPath(m_recent->pathAt(index.row())); });
 
@@ -233,7 +246,8 @@ void MainWindow::rebuildRecentMenu()
     m_recentMenu->clear();
     for (int row = 0; row < m_recent->rowCount(); ++row) {
         const QString path = m_recent->pathAt(row);
-        QAction *a = m_recentMenu->addAction(QStringLiteral("&%1 %2").arg(row + 1).arg(QFileInfo(path).fileName()));
+        QAction *a = m_recentMenu->addAction(
+            QStringLiteral("&%1 %2").arg(row + 1).arg(m_recent->index(row).data().toString().replace('&', "&&")));
         a->setToolTip(path);
         a->setStatusTip(path);
         connect(a, &QAction::triggered, this, [this, path] { openPath(path); });
@@ -249,7 +263,14 @@ void MainWindow::createStatusBar()
 {
     m_statusModel = new QLabel(this);
     m_statusDevice = new QLabel(this);
+    m_statusDevice->setObjectName("statusDevice");
     m_statusPrecision = new QLabel(this);
+    m_statusPrecision->setObjectName("statusPrecision");
+    m_statusPrecision->setToolTip(tr("What the playground runs beside FP32 (Settings: default precision)"));
+    m_statusProfile = new QLabel(this);
+    m_statusProfile->setObjectName("statusProfile");
+    m_statusProfile->setToolTip(
+        tr("pytorch-quantization version profile of every run, analysis, calibration and export (Settings)"));
     m_statusThreads = new QLabel(this);
     m_statusMemory = new QLabel(this);
     m_statusMemory->setObjectName("statusMemory");
@@ -282,6 +303,7 @@ void MainWindow::createStatusBar()
     statusBar()->addPermanentWidget(m_cancel);
     statusBar()->addPermanentWidget(m_statusDevice);
     statusBar()->addPermanentWidget(m_statusPrecision);
+    statusBar()->addPermanentWidget(m_statusProfile);
     statusBar()->addPermanentWidget(m_statusThreads);
     statusBar()->addPermanentWidget(m_statusMemory);
 }
@@ -290,8 +312,11 @@ void MainWindow::updateStatus()
 {
     m_statusModel->setText(m_currentPath.isEmpty() ? tr("No model") : QFileInfo(m_currentPath).fileName());
     m_statusModel->setToolTip(m_currentPath);
-    m_statusDevice->setText(tr("Device: %1").arg(AppSettings().device().toUpper()));
-    m_statusPrecision->setText(tr("Precision: FP32"));
+    const AppSettings settings;
+    m_statusDevice->setText(tr("Device: %1").arg(computeDevice(settings.device()).label));
+    m_statusPrecision->setText(
+        tr("Precision: %1").arg(QString::fromLatin1(qdq::precisionName(m_playground->comparison())).toUpper()));
+    m_statusProfile->setText(tr("Profile: %1").arg(QString::fromLatin1(qdq::versionProfileName(settings.profile()))));
     m_statusThreads->setText(tr("Threads: %1").arg(numThreads()));
     updateMemory();
 }
@@ -380,11 +405,11 @@ void MainWindow::cancelExport()
         m_exportProgress->cancel();
 }
 
-void MainWindow::showAnalyze()
+AnalyzeDialog *MainWindow::showAnalyze()
 {
     if (!m_checkpoint) {
         reportError(tr("Open a checkpoint first: the analysis runs its model over your data."));
-        return;
+        return nullptr;
     }
     auto *dialog = new AnalyzeDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
@@ -393,11 +418,13 @@ void MainWindow::showAnalyze()
         showView(QStringLiteral("layers"));
     });
     dialog->open();
+    return dialog;
 }
 
 void MainWindow::applyAnalysis(std::shared_ptr<const qdq::AnalysisReport> report)
 {
     m_quantizerModel->setAnalysis(report);
+    m_histogram->setAnalysis(report);
     m_layers->setReport(std::move(report));
 }
 
@@ -423,11 +450,29 @@ AnalyzeDialog *MainWindow::showExportReport()
     return dialog;
 }
 
-void MainWindow::showSettings()
+SettingsDialog *MainWindow::showSettings()
 {
-    SettingsDialog dialog(this);
-    if (dialog.exec() == QDialog::Accepted)
-        updateStatus();
+    auto *dialog = new SettingsDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &SettingsDialog::saved, this, &MainWindow::applySettings);
+    dialog->open();
+    return dialog;
+}
+
+void MainWindow::applySettings()
+{
+    const AppSettings settings;
+    // the default precision selects the playground's comparison when it changes; a choice made
+    // in the playground's Compare box stands until then
+    if (settings.defaultPrecision() != m_appliedPrecision) {
+        m_appliedPrecision = settings.defaultPrecision();
+        m_playground->selectComparison(QString::fromLatin1(qdq::precisionName(settings.precision())));
+    }
+    m_worker->setBackend(computeDevice(settings.device()).backend);
+    // the quantizer configuration carries the profile to the playground (quantConfigChanged),
+    // Analyze, reports and the ONNX export
+    m_quantizerModel->setProfile(settings.profile());
+    updateStatus();
 }
 
 void MainWindow::showShortcuts()
@@ -512,6 +557,7 @@ void MainWindow::onLoaded(const LoadedModel &model)
     m_recent->add(m_currentPath);
     m_tensorModel->setCheckpoint(m_checkpoint);
     m_quantizerModel->setCheckpoint(m_checkpoint);
+    m_worker->setQuantConfig(m_quantizerModel->quantConfig()); // with the Settings' profile
     applyAnalysis(nullptr); // an analysis of the previous model does not describe this one
     m_histogram->setCalibration(model.calibration, model.calibrationProblem);
     const QFileInfo info(m_currentPath);
@@ -525,7 +571,7 @@ void MainWindow::onLoaded(const LoadedModel &model)
                              8000);
     if (m_tabs->count() == 1) {
         m_tabs->addTab(createTablePage(m_quantizerModel, QuantizerTableModel::SortRole, QuantizerTableModel::Site,
-                                       QuantizerTableModel::Amax, tr("Filter quantizers (e.g. matmul or weight)"),
+                                       QuantizerTableModel::Site, tr("Filter quantizers (e.g. matmul or weight)"),
                                        QStringLiteral("quantizerTable")),
                        tr("Quantizers"));
         m_tabs->addTab(createTablePage(m_tensorModel, TensorTableModel::SortRole, TensorTableModel::Name,
@@ -587,8 +633,7 @@ QWidget *MainWindow::createTablePage(QAbstractItemModel *model, int sortRole, in
     view->setWordWrap(false);
     view->verticalHeader()->hide();
     view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
-    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    view->horizontalHeader()->setSectionResizeMode(stretchColumn, QHeaderView::Stretch);
+    fitColumnsToContents(view, stretchColumn);
     layout->addWidget(filter);
     layout->addWidget(view);
     return page;

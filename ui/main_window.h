@@ -22,6 +22,7 @@ class QToolButton;
 namespace qdq::ui {
 
 class AnalyzeDialog;
+class SettingsDialog;
 
 class AttentionView;
 class CompareView;
@@ -77,9 +78,14 @@ public slots:
     void showOpenFileDialog();
     void showOpenFolderDialog();
     void showAbout();
-    void showSettings();
+    // Tools ▸ Settings…: the dialog (returned for tests); what it saves applies at once.
+    SettingsDialog *showSettings();
+    // Applies the saved settings: the playground's quantized precision (when the default changed),
+    // the profile of every run, analysis and export, the device, and the status bar.
+    void applySettings();
     void showCalibrate();
-    void showAnalyze();
+    // Tools ▸ Analyze… (returned for tests; nullptr without a model).
+    AnalyzeDialog *showAnalyze();
     // File ▸ Export ▸ ONNX…: the open model with the playground's head and the Quantizers view's
     // settings (calibration and overrides) as a Q/DQ ONNX file, on a worker thread; the status
     // bar's Cancel stops it (exportCancelled follows).
@@ -132,6 +138,7 @@ private:
     QLabel *m_statusModel = nullptr;
     QLabel *m_statusDevice = nullptr;
     QLabel *m_statusPrecision = nullptr;
+    QLabel *m_statusProfile = nullptr;
     QLabel *m_statusThreads = nullptr;
     QLabel *m_statusMemory = nullptr;
     QProgressBar *m_progress = nullptr;
@@ -149,6 +156,7 @@ private:
     LayersView *m_layers = nullptr;
     std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     QString m_currentPath;
+    QString m_appliedPrecision; // the default precision last given to the playground
     bool m_interactive = true;
 };
 

@@ -51,7 +51,10 @@ PlaygroundWidget::PlaygroundWidget(QWidget *parent) : QWidget(parent)
     m_precision->addItem(tr("FP32 vs fake quant (qdq)"), QStringLiteral("qdq"));
     m_precision->addItem(tr("FP32 only"), QStringLiteral("fp32"));
     form->addRow(tr("Compare"), m_precision);
-    connect(m_precision, &QComboBox::currentIndexChanged, this, [this] { m_debounce->start(); });
+    connect(m_precision, &QComboBox::currentIndexChanged, this, [this] {
+        m_debounce->start();
+        emit comparisonChanged(comparison());
+    });
     form->addRow(tr("Text"), m_text);
     form->addRow(tr("Text pair"), m_pair);
     form->addRow(tr("Max length"), m_maxLength);
@@ -77,7 +80,11 @@ PlaygroundWidget::PlaygroundWidget(QWidget *parent) : QWidget(parent)
     m_debounce->setSingleShot(true);
     m_debounce->setInterval(300);
     connect(m_debounce, &QTimer::timeout, this, &PlaygroundWidget::runNow);
-    connect(m_task, &QComboBox::currentIndexChanged, this, [this] { m_debounce->start(); });
+    connect(m_task, &QComboBox::currentIndexChanged, this, [this] {
+        m_debounce->start();
+        if (!m_last)
+            render(); // the placeholder names the head
+    });
 
     connect(m_text, &QPlainTextEdit::textChanged, this, &PlaygroundWidget::retokenize);
     connect(m_pair, &QLineEdit::textChanged, this, &PlaygroundWidget::retokenize);
@@ -93,6 +100,7 @@ void PlaygroundWidget::setTokenizer(std::shared_ptr<const qdq::Tokenizer> tokeni
     else
         m_summary->setText(unavailableReason);
     retokenize();
+    render();
 }
 
 void PlaygroundWidget::setWorker(InferenceWorker *worker)
@@ -131,6 +139,11 @@ bool PlaygroundWidget::selectComparison(const QString &precision)
     return true;
 }
 
+qdq::Precision PlaygroundWidget::comparison() const
+{
+    return qdq::parsePrecision(m_precision->currentData().toString().toStdString()).value_or(qdq::Precision::Fp32);
+}
+
 qdq::Task PlaygroundWidget::task() const
 {
     return m_task->count() ? static_cast<qdq::Task>(m_task->currentData().toInt()) : qdq::Task::Base;
@@ -146,9 +159,8 @@ void PlaygroundWidget::runNow()
     request.task = task();
     request.maxLength = m_maxLength->value();
     request.precisions = {qdq::Precision::Fp32};
-    if (const auto quantized = qdq::parsePrecision(m_precision->currentData().toString().toStdString());
-        quantized && *quantized != qdq::Precision::Fp32)
-        request.precisions.push_back(*quantized);
+    if (comparison() != qdq::Precision::Fp32)
+        request.precisions.push_back(comparison());
     const std::string text = m_text->toPlainText().toStdString();
     const std::string pair = m_pair->text().toStdString();
     if (request.task == qdq::Task::MultipleChoice) {
@@ -179,11 +191,12 @@ namespace {
 
 QString bar(float p)
 {
-    const int width = static_cast<int>(std::lround(60.0 * static_cast<double>(std::clamp(p, 0.f, 1.f))));
+    constexpr int kBarWidth = 44; // two result columns side by side fit a narrow dock
+    const int width = static_cast<int>(std::lround(kBarWidth * static_cast<double>(std::clamp(p, 0.f, 1.f))));
     return QStringLiteral("<table cellspacing=0 cellpadding=0><tr><td bgcolor='#4a7fc1' width=%1 "
                           "height=10></td><td width=%2></td></tr></table>")
         .arg(std::max(width, 1))
-        .arg(60 - width);
+        .arg(kBarWidth - width);
 }
 
 QString probabilityRows(const std::vector<qdq::LabelScore> &scores, std::int64_t prediction)
@@ -270,8 +283,15 @@ QString PlaygroundWidget::runHtml(const InferenceResult &r, const PrecisionRun &
 void PlaygroundWidget::render()
 {
     if (!m_last) {
-        m_results->setHtml(m_tokenizer ? tr("<i>Results of the selected head appear here as you type.</i>")
-                                       : QString());
+        // empty: the placeholder says what to do
+        m_results->clear();
+        m_results->setPlaceholderText(
+            m_tokenizer
+                ? tr("Type a sentence above (with [MASK] for masked-LM): the results of the %1 head appear here as "
+                     "you type, FP32 beside the quantized precision chosen under Compare.")
+                      .arg(QString::fromLatin1(qdq::taskName(task())))
+                : tr("Open a checkpoint, then type a sentence above: the results of the selected head appear here, "
+                     "FP32 beside the quantized precision."));
         return;
     }
     const InferenceResult &r = *m_last;

@@ -36,8 +36,10 @@ public:
     // The heads the checkpoint has (`base` first); the selector offers only these.
     void setTasks(const std::vector<qdq::Task> &tasks);
     bool selectTask(qdq::Task task);
-    // The precision shown beside FP32: "int8" (default), "qdq" or "fp32" (FP32 only).
+    // The precision shown beside FP32: "int8" (default), "qdq" or "fp32" (FP32 only). The
+    // Settings' default precision selects it; the Compare box changes it for this session.
     bool selectComparison(const QString &precision);
+    [[nodiscard]] qdq::Precision comparison() const;
     [[nodiscard]] qdq::Task task() const;
     // Runs now, without waiting for the debounce.
     void runNow();
@@ -52,6 +54,7 @@ public:
 signals:
     // A run for the current text finished (also delivered to the attention view).
     void resultReady(std::shared_ptr<const qdq::ui::InferenceResult> result);
+    void comparisonChanged(qdq::Precision precision);
 
 private:
     void retokenize();

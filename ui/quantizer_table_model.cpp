@@ -56,7 +56,8 @@ void QuantizerTableModel::setCheckpoint(std::shared_ptr<const qdq::Checkpoint> c
     m_rows.clear();
     m_sites.clear();
     m_checkpoint = checkpoint;
-    m_config = checkpoint ? qdq::QuantConfig::fromCheckpoint(*checkpoint) : qdq::QuantConfig();
+    m_config = checkpoint ? qdq::QuantConfig::fromCheckpoint(*checkpoint, m_profile) : qdq::QuantConfig();
+    m_config.setProfile(m_profile);
     if (checkpoint) {
         m_rows.reserve(checkpoint->quantizers.size());
         for (const QuantizerInfo &q : checkpoint->quantizers) {
@@ -78,9 +79,11 @@ void QuantizerTableModel::setCheckpoint(std::shared_ptr<const qdq::Checkpoint> c
                     row.amaxSort = v[0];
                 } else if (!v.empty()) {
                     std::sort(v.begin(), v.end());
-                    row.amaxText = tr("%1 … %2 … %3 (%4 channels)")
-                                       .arg(formatAmax(v.front()), formatAmax(v[v.size() / 2]), formatAmax(v.back()))
-                                       .arg(v.size());
+                    // min … max keeps the column narrow; the tooltip has the median and the count
+                    row.amaxText = tr("%1 … %2").arg(formatAmax(v.front()), formatAmax(v.back()));
+                    row.amaxTip = tr("%1 channels: min %2, median %3, max %4")
+                                      .arg(v.size())
+                                      .arg(formatAmax(v.front()), formatAmax(v[v.size() / 2]), formatAmax(v.back()));
                     row.amaxSort = v.back();
                 }
             } else {
@@ -91,6 +94,15 @@ void QuantizerTableModel::setCheckpoint(std::shared_ptr<const qdq::Checkpoint> c
         }
     }
     endResetModel();
+}
+
+void QuantizerTableModel::setProfile(qdq::VersionProfile profile)
+{
+    if (profile == m_profile)
+        return;
+    m_profile = profile;
+    m_config.setProfile(profile);
+    emit quantConfigChanged(m_config);
 }
 
 int QuantizerTableModel::rowOf(const qdq::QuantizerSite &site) const
@@ -249,9 +261,13 @@ QVariant QuantizerTableModel::data(const QModelIndex &index, int role) const
             return tr("From the last analysis (Tools ▸ Analyze…): share of |x| above amax, and SQNR of x vs "
                       "fake_quant(x) in dB on the FP32 inputs%1")
                 .arg(row.worst ? tr("; one of the %1 worst quantizers").arg(kWorstHighlighted) : QString());
+        if (index.column() == Amax && !row.amaxTip.isEmpty())
+            return QStringLiteral("%1 (%2)").arg(row.amaxTip, row.amaxKey);
         return row.calibrated ? row.amaxKey
                               : tr("No stored amax: computed from each input as max |x| (reference §2.4)");
     case Qt::ForegroundRole:
+        if (row.worst && (index.column() == Sqnr || index.column() == ClipPercent))
+            return QBrush(Qt::black); // on the light red tint, in the dark theme too
         if ((!row.calibrated && !row.overridden && index.column() == Amax) || !row.enabled)
             return QBrush(QPalette().color(QPalette::PlaceholderText));
         if (row.overridden && index.column() == Amax)

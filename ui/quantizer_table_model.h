@@ -1,7 +1,7 @@
 #pragma once
 // Every quantizer of the loaded model (reference §1.2): layer, site, kind, amax (scalar, or
-// min / median / max of a per-channel amax), whether it is calibrated or dynamic, and - after an
-// analysis (Tools ▸ Analyze…) - its clip % and SQNR, the worst SQNR cells tinted red.
+// min … max of a per-channel amax, with the median and channel count in its tooltip), whether it is calibrated or
+// dynamic, and - after an analysis (Tools ▸ Analyze…) - its clip % and SQNR, the worst SQNR cells tinted red.
 
 #include "qdq/analysis.h"
 #include "qdq/checkpoint.h"
@@ -24,6 +24,10 @@ public:
     explicit QuantizerTableModel(QObject *parent = nullptr);
 
     void setCheckpoint(std::shared_ptr<const qdq::Checkpoint> checkpoint);
+    // The pytorch-quantization version profile of the configuration (the Settings' profile):
+    // kept across checkpoints and overrides; a change emits quantConfigChanged.
+    void setProfile(qdq::VersionProfile profile);
+    [[nodiscard]] qdq::VersionProfile profile() const { return m_profile; }
     // Fills the Clip % and SQNR columns from an analysis of this checkpoint (nullptr clears them).
     // The kWorstHighlighted enabled quantizers with the lowest SQNR are tinted.
     void setAnalysis(std::shared_ptr<const qdq::AnalysisReport> analysis);
@@ -61,6 +65,7 @@ private:
         QString site;
         QString kind;
         QString amaxText;
+        QString amaxTip;        // per-channel: count, min, median, max
         double amaxSort = -1.0; // max amax; -1 when dynamic
         bool calibrated = false;
         bool enabled = true;
@@ -78,6 +83,7 @@ private:
     std::vector<qdq::QuantizerSite> m_sites;
     std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     qdq::QuantConfig m_config;
+    qdq::VersionProfile m_profile = qdq::kDefaultVersionProfile;
 };
 
 } // namespace qdq::ui

@@ -1,6 +1,8 @@
 #pragma once
 // Recent files as a list model (style.md: "recent files are a model"), backing both the
-// File ▸ Open Recent menu and the start page list.
+// File ▸ Open Recent menu and the start page list. Each entry reads "name — parent folder": home
+// as ~, long parents shortened to their last folders, but always far enough to tell apart
+// entries of the same name (four "tiny-qdqbert" folders); the tooltip is the full path.
 
 #include <QAbstractListModel>
 #include <QStringList>
@@ -25,8 +27,12 @@ public:
     // Re-reads the persisted list.
     void reload();
 
+    // The labels of `paths` as described above, in order (exposed for tests).
+    [[nodiscard]] static QStringList labels(const QStringList &paths, const QString &home);
+
 private:
     QStringList m_paths;
+    QStringList m_labels;
 };
 
 } // namespace qdq::ui

@@ -1,9 +1,9 @@
 #include "settings_dialog.h"
 
 #include "app_settings.h"
+#include "compute_devices.h"
 #include "theme.h"
 
-#include "qdq/device.h"
 #include "qdq/quant/quant_descriptor.h"
 #include "qdq/threading.h"
 
@@ -11,7 +11,6 @@
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QSpinBox>
-#include <QStandardItemModel>
 
 namespace qdq::ui {
 
@@ -23,18 +22,10 @@ SettingsDialog::SettingsDialog(QWidget *parent) : QDialog(parent)
     auto *form = new QFormLayout(this);
 
     m_device = new QComboBox;
-    m_device->addItem(tr("CPU (oneDNN)"), QStringLiteral("cpu"));
-    const CudaStatus cuda = cudaStatus();
-    for (const CudaDeviceInfo &d : cuda.devices)
-        m_device->addItem(QStringLiteral("cuda:%1 — %2").arg(d.index).arg(QString::fromStdString(d.name)),
-                          QStringLiteral("cuda:%1").arg(d.index));
-    if (!cuda.available) {
-        m_device->addItem(tr("CUDA (unavailable)"), QStringLiteral("cuda:0"));
-        auto *model = qobject_cast<QStandardItemModel *>(m_device->model());
-        model->item(m_device->count() - 1)->setEnabled(false);
-        m_device->setItemData(m_device->count() - 1, QString::fromStdString(cuda.message), Qt::ToolTipRole);
-    }
-    m_device->setCurrentIndex(std::max(0, m_device->findData(settings.device())));
+    m_device->setObjectName("settingsDevice");
+    for (const ComputeDevice &d : computeDevices())
+        m_device->addItem(d.label, d.id);
+    m_device->setCurrentIndex(std::max(0, m_device->findData(computeDevice(settings.device()).id)));
 
     m_threads = new QSpinBox;
     m_threads->setRange(0, 256);
@@ -42,13 +33,15 @@ SettingsDialog::SettingsDialog(QWidget *parent) : QDialog(parent)
     m_threads->setValue(settings.threads());
 
     m_precision = new QComboBox;
-    m_precision->addItem(tr("FP32"), QStringLiteral("fp32"));
-    m_precision->addItem(tr("Fake quant (qdq)"), QStringLiteral("qdq"));
+    m_precision->setToolTip(tr("What the playground runs beside FP32, and what the status bar shows"));
     m_precision->addItem(tr("INT8"), QStringLiteral("int8"));
+    m_precision->addItem(tr("Fake quant (qdq)"), QStringLiteral("qdq"));
+    m_precision->addItem(tr("FP32 only"), QStringLiteral("fp32"));
     m_precision->setCurrentIndex(std::max(0, m_precision->findData(settings.defaultPrecision())));
 
     m_profile = new QComboBox;
-    m_profile->setToolTip(tr("Which pytorch-quantization version's integer range to reproduce (reference §3.5)"));
+    m_profile->setToolTip(tr("Which pytorch-quantization version's integer range to reproduce (reference §3.5), in "
+                             "every run, analysis, calibration and export"));
     for (VersionProfile p :
          {VersionProfile::Pq210, VersionProfile::Pq21x, VersionProfile::Pq22Cpu, VersionProfile::Pq22Cuda}) {
         const QString name = QString::fromLatin1(versionProfileName(p));
@@ -67,6 +60,8 @@ SettingsDialog::SettingsDialog(QWidget *parent) : QDialog(parent)
     m_theme->setCurrentIndex(std::max(0, m_theme->findData(settings.theme())));
 
     form->addRow(tr("Device"), m_device);
+    // a choice only where there is one (the CPU alone until the engine has a second backend)
+    form->setRowVisible(m_device, m_device->count() > 1);
     form->addRow(tr("CPU threads"), m_threads);
     form->addRow(tr("Default precision"), m_precision);
     form->addRow(tr("Quantization profile"), m_profile);
@@ -92,6 +87,7 @@ void SettingsDialog::save()
     settings.setTheme(m_theme->currentData().toString());
     setNumThreads(m_threads->value());
     applyTheme(settings.theme());
+    emit saved();
 }
 
 } // namespace qdq::ui

@@ -1,6 +1,6 @@
 #pragma once
-// Settings…: device, threads, default precision, pytorch-quantization version profile and
-// histogram bins, persisted through AppSettings.
+// Settings…: device (shown only when there is more than one), threads, default precision, pytorch-quantization version
+// profile and histogram bins, persisted through AppSettings.
 
 #include <QDialog>
 
@@ -14,7 +14,8 @@ class SettingsDialog : public QDialog {
 public:
     explicit SettingsDialog(QWidget *parent = nullptr);
 
-    // Writes the dialog's values to AppSettings and applies the thread count.
+    // Writes the dialog's values to AppSettings, applies the thread count and the colours, and
+    // emits saved() (the main window applies the rest: precision, profile, device).
     void save();
 
     [[nodiscard]] QComboBox *deviceBox() const { return m_device; }
@@ -23,6 +24,9 @@ public:
     [[nodiscard]] QComboBox *profileBox() const { return m_profile; }
     [[nodiscard]] QSpinBox *binsBox() const { return m_bins; }
     [[nodiscard]] QComboBox *themeBox() const { return m_theme; }
+
+signals:
+    void saved();
 
 private:
     QComboBox *m_device = nullptr;

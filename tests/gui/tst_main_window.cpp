@@ -1,11 +1,14 @@
 // GUI smoke tests, offscreen: the main window renders, drag-and-drop and File ▸ Open share
 // openPath(), errors are reported, recent files persist, --screenshot writes a real image.
 #include "analyze_dialog.h"
+#include "app_settings.h"
 #include "attention_view.h"
 #include "calibrate_dialog.h"
+#include "charts/analysis_charts.h"
 #include "charts/divergence_chart.h"
 #include "charts/histogram_chart.h"
 #include "compare_view.h"
+#include "compute_devices.h"
 #include "heatmap_widget.h"
 #include "histogram_view.h"
 #include "inference_worker.h"
@@ -18,6 +21,7 @@
 #include "settings_dialog.h"
 #include "support/test_support.h"
 #include "tensor_table_model.h"
+#include "theme.h"
 #include "token_strip.h"
 
 #include "qdq/analysis.h"
@@ -31,7 +35,10 @@
 
 #include <QAbstractItemModelTester>
 #include <QComboBox>
+#include <QHeaderView>
+#include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QSpinBox>
 #include <QTableView>
 
@@ -49,15 +56,18 @@
 #include <QMimeData>
 #include <QMouseEvent>
 #include <QSet>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextBrowser>
 #include <QTimer>
 #include <QToolButton>
 #include <cmath>
+#include <functional>
 
 using namespace qdq::ui;
 
@@ -131,6 +141,12 @@ private slots:
     void exportOnnxCancel();
     void analyzeFillsLayersView();
     void settingsPersistAndApply();
+    void settingsTakeEffect();
+    void histogramOfAnalysis();
+    void recentLabelsTellApart();
+    void chartsFitAndFollowTheme();
+    void tableColumnsFitContents();
+    void playgroundPlaceholderBeforeFirstRun();
     void compareViewShowsAmaxRatios();
     void staysResponsiveDuringInference();
     void screenshotCommandWritesImage();
@@ -146,7 +162,8 @@ void TestMainWindow::initTestCase()
 
 void TestMainWindow::init()
 {
-    RecentFilesModel().clear();
+    QSettings().clear(); // every test starts from the default settings, with no recent files
+    qdq::ui::applyTheme(QStringLiteral("system"));
 }
 
 void TestMainWindow::rendersNonBlank()
@@ -311,7 +328,8 @@ void TestMainWindow::quantizerViewOfDemoModel()
     // row 1 = layer 0 query weight quantizer: per-row amax over 32 output channels
     QCOMPARE(m->index(1, QuantizerTableModel::Site).data().toString(), QString("self.query._weight_quantizer"));
     QCOMPARE(m->index(1, QuantizerTableModel::Kind).data().toString(), QString("weight"));
-    QVERIFY(m->index(1, QuantizerTableModel::Amax).data().toString().contains("(32 channels)"));
+    QVERIFY(m->index(1, QuantizerTableModel::Amax).data().toString().contains(QString::fromUtf8(" … ")));
+    QVERIFY(m->index(1, QuantizerTableModel::Amax).data(Qt::ToolTipRole).toString().startsWith("32 channels: min "));
     QCOMPARE(m->index(1, QuantizerTableModel::ShapeColumn).data().toString(), QString("[32, 1]"));
     // its largest channel amax is max |w| of the query weight (max calibration, reference §4.2)
     const std::vector<float> w0 =
@@ -903,13 +921,9 @@ void TestMainWindow::settingsPersistAndApply()
     QCOMPARE(again.profileBox()->currentData().toString(), QString("pq-2.2-cuda"));
     QCOMPARE(again.binsBox()->value(), 4096);
     QCOMPARE(again.precisionBox()->currentData().toString(), QString("int8"));
-    // without a usable GPU the CUDA entry is listed but cannot be chosen
-    const qdq::CudaStatus cuda = qdq::cudaStatus();
-    if (!cuda.available) {
-        const int i = again.deviceBox()->findData("cuda:0");
-        QVERIFY(i > 0);
-        QVERIFY(!(again.deviceBox()->model()->flags(again.deviceBox()->model()->index(i, 0)) & Qt::ItemIsEnabled));
-    }
+    // one device (the CPU alone until the engine has a second backend): no choice is offered
+    QCOMPARE(again.deviceBox()->count(), static_cast<int>(computeDevices().size()));
+    QCOMPARE(again.deviceBox()->isVisibleTo(&again), computeDevices().size() > 1);
     // the dark palette applies at once and persists
     again.themeBox()->setCurrentIndex(again.themeBox()->findData("dark"));
     again.threadsBox()->setValue(0);
@@ -919,6 +933,309 @@ void TestMainWindow::settingsPersistAndApply()
     again.save();
     QVERIFY(QApplication::palette().color(QPalette::Window).lightness() > 128);
     QCOMPARE(qdq::numThreads(), qdq::hardwareThreads());
+}
+
+// Each setting changes what it claims (issue #28), not only what is saved: the default precision
+// is what the playground runs beside FP32 and what the status bar shows; the profile reaches the
+// playground's runs (their numbers), the analysis and the quantizer configuration that exports use;
+// the device choice appears only where there is one.
+void TestMainWindow::settingsTakeEffect()
+{
+    MainWindow w;
+    w.setInteractive(false);
+    auto *precisionLabel = w.findChild<QLabel *>("statusPrecision");
+    auto *profileLabel = w.findChild<QLabel *>("statusProfile");
+    auto *deviceLabel = w.findChild<QLabel *>("statusDevice");
+    QVERIFY(precisionLabel && profileLabel && deviceLabel);
+    QCOMPARE(precisionLabel->text(), QString("Precision: INT8")); // the default: what TensorRT runs
+    QCOMPARE(profileLabel->text(), QString("Profile: pq-2.1.x"));
+    QCOMPARE(deviceLabel->text(), QString("Device: CPU"));
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    PlaygroundWidget *p = w.playground();
+    QCOMPARE(p->comparison(), qdq::Precision::Int8);
+    // the last residual clipped hard: the profiles' clamp ranges ([-128, 127] in 2.1.x,
+    // [-127, 127] in 2.1.0, reference §3.5) then give different outputs
+    QuantizerTableModel *m = w.quantizerModel();
+    QVERIFY(m->setData(m->index(39, QuantizerTableModel::Amax), "0.05"));
+    QSignalSpy ready(p, &PlaygroundWidget::resultReady);
+    const auto runWith = [&](const std::function<void(SettingsDialog &)> &change) {
+        SettingsDialog *dialog = w.showSettings();
+        change(*dialog);
+        ready.clear();
+        dialog->save(); // what OK does; the window applies it at once and the playground re-runs
+        dialog->close();
+        return ready.wait(120000) ? p->lastResult() : nullptr;
+    };
+    p->setText(QStringLiteral("the capital of france is [MASK] ."));
+
+    // default precision: fake quant
+    const auto qdqRun = runWith([](SettingsDialog &d) {
+        d.precisionBox()->setCurrentIndex(d.precisionBox()->findData("qdq"));
+        // one device: no device choice is offered
+        QCOMPARE(d.deviceBox()->isVisibleTo(&d), computeDevices().size() > 1);
+    });
+    QVERIFY(qdqRun && qdqRun->error.isEmpty());
+    QCOMPARE(p->comparison(), qdq::Precision::Qdq);
+    QCOMPARE(precisionLabel->text(), QString("Precision: QDQ"));
+    QCOMPARE(qdqRun->runs.size(), std::size_t(2));
+    QCOMPARE(qdqRun->runs[1].precision, qdq::Precision::Qdq);
+    QCOMPARE(qdqRun->runs[1].profile, qdq::VersionProfile::Pq21x);
+
+    // profile: pq-2.1.0
+    const auto pq210Run =
+        runWith([](SettingsDialog &d) { d.profileBox()->setCurrentIndex(d.profileBox()->findData("pq-2.1.0")); });
+    QVERIFY(pq210Run && pq210Run->error.isEmpty());
+    QCOMPARE(profileLabel->text(), QString("Profile: pq-2.1.0"));
+    QCOMPARE(pq210Run->runs[1].precision, qdq::Precision::Qdq);
+    QCOMPARE(pq210Run->runs[1].profile, qdq::VersionProfile::Pq210);
+    QCOMPARE(pq210Run->runs[0].profile, qdq::VersionProfile::Pq210); // FP32 follows the profile too
+    const auto &before = qdqRun->runs[1].results[0].topK[0].top;
+    const auto &after = pq210Run->runs[1].results[0].topK[0].top;
+    bool differs = false;
+    for (std::size_t i = 0; i < before.size(); ++i)
+        differs = differs || before[i].id != after[i].id || before[i].probability != after[i].probability;
+    QVERIFY2(differs, "the narrow range of pq-2.1.0 must change the clipped model's fake-quant output");
+    QCOMPARE(pq210Run->runs[0].results[0].topK[0].top[0].probability,
+             qdqRun->runs[0].results[0].topK[0].top[0].probability); // FP32: no _pre_quant_scale here
+    // the what-if override survives the profile change; Analyze, reports and the ONNX export
+    // take this configuration
+    QCOMPARE(m->quantConfig().profile(), qdq::VersionProfile::Pq210);
+    QVERIFY(m->index(39, QuantizerTableModel::Amax).data().toString().contains("(override)"));
+    AnalyzeDialog *analyze = w.showAnalyze();
+    QVERIFY(analyze);
+    QCOMPARE(analyze->quantConfig().profile(), qdq::VersionProfile::Pq210);
+    const qdq::SiteQuantConfig *clipped = analyze->quantConfig().find({1, qdq::SiteId::OutputResidual});
+    QVERIFY(clipped && clipped->amaxOverridden && clipped->amax->front() == 0.05F);
+    analyze->close();
+
+    // a choice in the playground's Compare box stands (and shows) until the default changes
+    QVERIFY(p->selectComparison("int8"));
+    QCOMPARE(precisionLabel->text(), QString("Precision: INT8"));
+    SettingsDialog *unchanged = w.showSettings();
+    unchanged->binsBox()->setValue(1024);
+    unchanged->save();
+    unchanged->close();
+    QCOMPARE(p->comparison(), qdq::Precision::Int8);
+    QCOMPARE(precisionLabel->text(), QString("Precision: INT8"));
+
+    // a saved device this build cannot run on falls back to the CPU, in the status bar and the runs
+    AppSettings().setDevice(QStringLiteral("cuda:7"));
+    w.applySettings();
+    QCOMPARE(deviceLabel->text(), QString("Device: CPU"));
+    QVERIFY(ready.wait(120000)); // the INT8 run the Compare box asked for
+    QCOMPARE(p->lastResult()->runs[1].precision, qdq::Precision::Int8);
+    QCOMPARE(p->lastResult()->runs[0].backend, qdq::BackendKind::Cpu);
+}
+
+// The Histogram view shows the histograms an analysis collected, also for a model without
+// calibration.safetensors: its sites are listed and the bins drawn are the report's counts.
+void TestMainWindow::histogramOfAnalysis()
+{
+    QTemporaryDir dir;
+    QFile data(dir.filePath("data.txt"));
+    QVERIFY(data.open(QIODevice::WriteOnly));
+    data.write("the capital of france is paris .\nhe drove his car to work .\nthe cat sat on the mat .\n"
+               "we ate dinner at a restaurant .\n");
+    data.close();
+    MainWindow w;
+    w.setInteractive(false);
+    w.resize(1200, 800);
+    w.show();
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    HistogramView *view = w.histogramView();
+    QVERIFY(!view->hasCalibration());
+    QVERIFY(!view->hasAnalysis());
+    QVERIFY(w.showView("histogram"));
+    QVERIFY(!view->chart()->isVisible()); // nothing to draw yet; the text says how to get histograms
+
+    AnalyzeDialog *dialog = w.showAnalyze();
+    QVERIFY(dialog);
+    dialog->setDataFile(data.fileName());
+    dialog->setSamples(4);
+    QSignalSpy analyzed(dialog, &AnalyzeDialog::analyzed);
+    dialog->start();
+    QVERIFY(analyzed.wait(120000));
+    const auto report = analyzed.at(0).at(0).value<std::shared_ptr<const qdq::AnalysisReport>>();
+    QVERIFY(view->hasAnalysis());
+    QCOMPARE(view->source(), HistogramView::Source::Analysis);
+    QVERIFY(!view->setSource(HistogramView::Source::Calibration)); // this model has none
+    std::vector<const qdq::SiteAnalysis *> withHistogram;
+    for (const qdq::SiteAnalysis &s : report->sites)
+        if (s.histogram)
+            withHistogram.push_back(&s);
+    QCOMPARE(withHistogram.size(), std::size_t(2 * 14)); // every activation quantizer of 2 layers
+    QCOMPARE(view->siteBox()->count(), static_cast<int>(withHistogram.size()));
+
+    const auto drawsCountsOf = [&](const qdq::SiteAnalysis &s) {
+        QCOMPARE(view->site(), std::optional<qdq::QuantizerSite>(s.site));
+        const std::vector<double> &drawn = view->chart()->counts();
+        QCOMPARE(drawn.size(), s.histogram->counts.size());
+        for (std::size_t i = 0; i < drawn.size(); ++i)
+            QCOMPARE(drawn[i], static_cast<double>(s.histogram->counts[i]));
+        int candidates = 0;
+        for (const auto &a : s.candidateAmax)
+            candidates += a ? 1 : 0;
+        QVERIFY(candidates >= 3);
+        const int row = w.quantizerModel()->rowOf(s.site);
+        QCOMPARE(view->chart()->markerCount(), candidates + (w.quantizerModel()->amaxInUse(row) ? 1 : 0));
+    };
+    // picked in the view's own list: the Quantizers view follows
+    const qdq::SiteAnalysis &last = *withHistogram.back();
+    emit view->siteBox()->activated(view->siteBox()->count() - 1);
+    drawsCountsOf(last);
+    auto *table = w.findChild<QTableView *>("quantizerTable");
+    QCOMPARE(table->currentIndex().row(), w.quantizerModel()->rowOf(last.site));
+    // picked in the Quantizers view
+    w.selectQuantizer(w.quantizerModel()->rowOf(withHistogram.front()->site));
+    drawsCountsOf(*withHistogram.front());
+    QCOMPARE(view->siteBox()->currentIndex(), 0);
+    // a weight quantizer has none
+    w.selectQuantizer(1);
+    QCOMPARE(view->chart()->markerCount(), 0);
+    QVERIFY(view->chart()->counts().empty());
+    saveArtifact(w, "histogram-analysis");
+    // another model: the analysis does not describe it
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QVERIFY(!view->hasAnalysis());
+}
+
+void TestMainWindow::recentLabelsTellApart()
+{
+    const QStringList paths = {
+        "/home/alice/models/tiny-qdqbert",
+        "/work/main/resources/demo/tiny-qdqbert",
+        "/work/wt-gui/resources/demo/tiny-qdqbert",
+        "/srv/shared/checkpoints/bert-base-2024/calibration/run-03/tiny-qdqbert",
+        "/srv/archive/checkpoints/bert-base-2024/calibration/run-03/tiny-qdqbert",
+        "/opt/qdq-inspector/share/qdq-inspector/demo/model",
+        "/model.safetensors",
+    };
+    const QStringList labels = RecentFilesModel::labels(paths, "/home/alice");
+    QCOMPARE(labels, (QStringList{
+                         QString::fromUtf8("tiny-qdqbert — ~/models"),
+                         QString::fromUtf8("tiny-qdqbert — /work/main/resources/demo"),
+                         QString::fromUtf8("tiny-qdqbert — /work/wt-gui/resources/demo"),
+                         QString::fromUtf8("tiny-qdqbert — …/shared/checkpoints/bert-base-2024/calibration/run-03"),
+                         QString::fromUtf8("tiny-qdqbert — …/archive/checkpoints/bert-base-2024/calibration/run-03"),
+                         QString::fromUtf8("model — …/qdq-inspector/demo"),
+                         QString::fromUtf8("model.safetensors — /"),
+                     }));
+    // the model: the label to read, the full path in the tooltip and the menu
+    RecentFilesModel model;
+    for (auto it = paths.rbegin(); it != paths.rend(); ++it)
+        model.add(*it);
+    QCOMPARE(model.pathAt(0), paths.front());
+    QCOMPARE(model.index(1).data(Qt::ToolTipRole).toString(), paths[1]);
+    QCOMPARE(QSet<QString>(labels.begin(), labels.end()).size(), labels.size());
+    MainWindow w;
+    const auto actions = w.findChild<QMenu *>("menuRecent")->actions();
+    QVERIFY(actions.size() > 3);
+    QCOMPARE(actions[2]->text(), "&3 " + labels[2]);
+    QCOMPARE(actions[2]->toolTip(), paths[2]);
+}
+
+// The analysis charts: the cosine axis ends at 1 with round ticks, legends show every name in
+// full, colours follow the light and dark palettes.
+void TestMainWindow::chartsFitAndFollowTheme()
+{
+    qdq::AnalysisReport r;
+    const double cosine[] = {0.995, 0.99, 0.97, 0.93, 0.88, 0.734};
+    const double sqnr[] = {30.1, 24.3, 18.9, 12.2, 9.5, 1.8};
+    for (int i = 0; i < 6; ++i) {
+        qdq::LayerAnalysis l;
+        l.layer = i;
+        qdq::Divergence d;
+        d.cosine = cosine[i];
+        d.sqnrDb = sqnr[i];
+        l.qdqCumulative = d;
+        l.int8Cumulative = d;
+        l.qdqLocal = d;
+        l.qdqVsInt8 = d;
+        r.layers.push_back(l);
+    }
+    r.firstDivergence.layer = 5;
+    DivergenceChart cos;
+    showLayerCosine(cos, r);
+    QCOMPARE(cos.yMax(), 1.0); // a cosine is at most 1
+    QVERIFY(cos.yMin() <= 0.734);
+    const double step = cos.yTickStep();
+    const double mantissa = step / std::pow(10.0, std::floor(std::log10(step)));
+    QVERIFY2(std::fabs(mantissa - 1) < 1e-9 || std::fabs(mantissa - 2) < 1e-9 || std::fabs(mantissa - 5) < 1e-9,
+             qPrintable(QString::number(step)));
+    QVERIFY(std::fabs(cos.yMin() / step - std::round(cos.yMin() / step)) < 1e-6);
+    DivergenceChart snr;
+    showLayerSqnr(snr, r);
+    // the width the Layers view has beside the playground in a 1280-pixel window, and a report's
+    for (int width : {820, 900}) {
+        snr.resize(width, 340);
+        snr.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&snr));
+        QVERIFY2(snr.legendFits(), qPrintable(snr.legendTexts().join(", ")));
+    }
+    QCOMPARE(snr.legendTexts().size(), 5);
+    QVERIFY(snr.legendTexts().contains("first divergence: layer 5"));
+    // the dark theme darkens the chart at once (background, plot area), the light one lightens it
+    const auto meanLightness = [&] {
+        QApplication::processEvents(); // the palette change reaches widgets as posted events
+        const QImage img = snr.grab().toImage();
+        qint64 sum = 0;
+        int n = 0;
+        for (int y = 0; y < img.height(); y += 4)
+            for (int x = 0; x < img.width(); x += 4, ++n)
+                sum += QColor(img.pixel(x, y)).lightness();
+        return static_cast<double>(sum) / n;
+    };
+    QVERIFY2(meanLightness() > 180, qPrintable(QString::number(meanLightness())));
+    qdq::ui::applyTheme("dark");
+    QVERIFY2(meanLightness() < 80, qPrintable(QString::number(meanLightness())));
+    qdq::ui::applyTheme("light");
+    QVERIFY2(meanLightness() > 180, qPrintable(QString::number(meanLightness())));
+}
+
+// Columns as wide as their contents and headers (none clipped), the name column taking the rest.
+void TestMainWindow::tableColumnsFitContents()
+{
+    MainWindow w;
+    w.setInteractive(false);
+    w.resize(1280, 800);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    auto *table = w.findChild<QTableView *>("quantizerTable");
+    QVERIFY(table);
+    QApplication::processEvents();
+    QHeaderView *header = table->horizontalHeader();
+    for (int c = 0; c < header->count(); ++c) {
+        const QString name = table->model()->headerData(c, Qt::Horizontal).toString();
+        QVERIFY2(header->sectionSize(c) >= header->sectionSizeHint(c), qPrintable(name)); // the header text
+        const int textWidth = table->fontMetrics().horizontalAdvance(table->model()->index(1, c).data().toString());
+        QVERIFY2(header->sectionSize(c) >= textWidth, qPrintable(name)); // a per-channel amax
+    }
+    // nothing left over: the quantizer name column takes the rest of the width
+    int total = 0;
+    for (int c = 0; c < header->count(); ++c)
+        total += header->sectionSize(c);
+    QVERIFY2(total >= table->viewport()->width(),
+             qPrintable(QString("%1 < %2").arg(total).arg(table->viewport()->width())));
+}
+
+void TestMainWindow::playgroundPlaceholderBeforeFirstRun()
+{
+    MainWindow w;
+    w.setInteractive(false);
+    auto *results = w.findChild<QTextBrowser *>("playgroundResults");
+    QVERIFY(results);
+    QVERIFY(results->document()->isEmpty());
+    QVERIFY(results->placeholderText().contains("Open a checkpoint"));
+    QVERIFY(openAndWait(w, QStringLiteral(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert")));
+    QVERIFY(results->document()->isEmpty());
+    QVERIFY2(results->placeholderText().contains("masked-lm"), qPrintable(results->placeholderText()));
+    QVERIFY(results->placeholderText().contains("Type a sentence"));
+    QSignalSpy ready(w.playground(), &PlaygroundWidget::resultReady);
+    w.playground()->setText(QStringLiteral("hello [MASK] ."));
+    w.playground()->runNow();
+    QVERIFY(ready.wait(120000));
+    QVERIFY(!results->document()->isEmpty());
 }
 
 void TestMainWindow::staysResponsiveDuringInference()

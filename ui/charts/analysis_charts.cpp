@@ -18,9 +18,10 @@ std::optional<int> firstDivergence(const qdq::AnalysisReport &r)
 void showLayerSqnr(DivergenceChart &chart, const qdq::AnalysisReport &r)
 {
     using Series = DivergenceChart::Series;
-    Series qdqCum{DivergenceChart::tr("FP32 vs qdq (cumulative)"), {}};
-    Series qdqLocal{DivergenceChart::tr("FP32 vs qdq (this layer alone)"), {}};
-    Series int8Cum{DivergenceChart::tr("FP32 vs int8 (cumulative)"), {}};
+    // short names, so that the legend fits in one row: the title says what is compared with FP32
+    Series qdqCum{DivergenceChart::tr("qdq (cumulative)"), {}};
+    Series qdqLocal{DivergenceChart::tr("qdq (layer alone)"), {}};
+    Series int8Cum{DivergenceChart::tr("int8 (cumulative)"), {}};
     Series gap{DivergenceChart::tr("qdq vs int8"), {}};
     for (const qdq::LayerAnalysis &l : r.layers) {
         qdqCum.values.push_back(l.qdqCumulative ? l.qdqCumulative->sqnrDb : std::nullopt);
@@ -28,21 +29,21 @@ void showLayerSqnr(DivergenceChart &chart, const qdq::AnalysisReport &r)
         int8Cum.values.push_back(l.int8Cumulative ? l.int8Cumulative->sqnrDb : std::nullopt);
         gap.values.push_back(l.qdqVsInt8 ? l.qdqVsInt8->sqnrDb : std::nullopt);
     }
-    chart.setSeries(DivergenceChart::tr("Layer output SQNR (higher is better)"), DivergenceChart::tr("SQNR (dB)"),
-                    {qdqCum, qdqLocal, int8Cum, gap}, firstDivergence(r));
+    chart.setSeries(DivergenceChart::tr("Layer output SQNR against FP32 (higher is better)"),
+                    DivergenceChart::tr("SQNR (dB)"), {qdqCum, qdqLocal, int8Cum, gap}, firstDivergence(r));
 }
 
 void showLayerCosine(DivergenceChart &chart, const qdq::AnalysisReport &r)
 {
     using Series = DivergenceChart::Series;
-    Series cosQdq{DivergenceChart::tr("FP32 vs qdq"), {}};
-    Series cosInt8{DivergenceChart::tr("FP32 vs int8"), {}};
+    Series cosQdq{DivergenceChart::tr("qdq"), {}};
+    Series cosInt8{DivergenceChart::tr("int8"), {}};
     for (const qdq::LayerAnalysis &l : r.layers) {
         cosQdq.values.push_back(l.qdqCumulative ? std::optional<double>(l.qdqCumulative->cosine) : std::nullopt);
         cosInt8.values.push_back(l.int8Cumulative ? std::optional<double>(l.int8Cumulative->cosine) : std::nullopt);
     }
-    chart.setSeries(DivergenceChart::tr("Layer output cosine similarity"), DivergenceChart::tr("cosine"),
-                    {cosQdq, cosInt8}, firstDivergence(r));
+    chart.setSeries(DivergenceChart::tr("Layer output cosine similarity to FP32"), DivergenceChart::tr("cosine"),
+                    {cosQdq, cosInt8}, firstDivergence(r), 1.0); // a cosine is at most 1
 }
 
 bool showSiteHistogram(HistogramChart &chart, const qdq::SiteAnalysis &site)

@@ -1,7 +1,14 @@
 #include "divergence_chart.h"
 
+#include "chart_palette.h"
+
 #include <QChart>
 #include <QChartView>
+#include <QEvent>
+#include <QGraphicsScene>
+#include <QGraphicsTextItem>
+#include <QLegend>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QPen>
 #include <QScatterSeries>
@@ -16,18 +23,41 @@ namespace qdq::ui {
 struct DivergenceChart::Impl {
     QChart *chart = nullptr;
     QChartView *view = nullptr;
+    QValueAxis *y = nullptr;
+    double yStep = 1.0;
     int count = 0;
 };
+
+namespace {
+
+// 1, 2 or 5 times a power of ten, near `raw`.
+double niceStep(double raw)
+{
+    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+    const double f = raw / magnitude;
+    return (f < 1.5 ? 1.0 : f < 3.0 ? 2.0 : f < 7.0 ? 5.0 : 10.0) * magnitude;
+}
+
+} // namespace
 
 DivergenceChart::DivergenceChart(QWidget *parent) : QWidget(parent), d(new Impl)
 {
     d->chart = new QChart;
     d->chart->legend()->setAlignment(Qt::AlignBottom);
+    d->chart->legend()->setShowToolTips(true); // the full name where a narrow window elides one
     d->view = new QChartView(d->chart, this);
     d->view->setRenderHint(QPainter::Antialiasing);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(d->view);
+    applyChartPalette(*d->chart, *d->view, palette());
+}
+
+void DivergenceChart::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange)
+        applyChartPalette(*d->chart, *d->view, palette());
+    QWidget::changeEvent(event);
 }
 
 DivergenceChart::~DivergenceChart()
@@ -40,18 +70,58 @@ int DivergenceChart::seriesCount() const
     return d->count;
 }
 
+double DivergenceChart::yMin() const
+{
+    return d->y ? d->y->min() : 0.0;
+}
+
+double DivergenceChart::yMax() const
+{
+    return d->y ? d->y->max() : 0.0;
+}
+
+double DivergenceChart::yTickStep() const
+{
+    return d->yStep;
+}
+
+QStringList DivergenceChart::legendTexts() const
+{
+    QStringList texts;
+    for (QLegendMarker *m : d->chart->legend()->markers())
+        texts << m->label();
+    return texts;
+}
+
+bool DivergenceChart::legendFits() const
+{
+    // the labels as drawn: the legend elides them ("...") when one row is too narrow for all
+    QStringList drawn;
+    for (QGraphicsItem *item : d->chart->scene()->items())
+        if (auto *text = qgraphicsitem_cast<QGraphicsTextItem *>(item); text && d->chart->legend()->isAncestorOf(text))
+            drawn << text->toPlainText();
+    const QStringList full = legendTexts();
+    for (const QString &label : full)
+        if (!drawn.contains(label))
+            return false;
+    return !full.isEmpty();
+}
+
 void DivergenceChart::setSeries(const QString &title, const QString &yTitle, const std::vector<Series> &series,
-                                std::optional<int> markedLayer)
+                                std::optional<int> markedLayer, std::optional<double> yUpperBound)
 {
     d->chart->removeAllSeries();
-    for (QAbstractAxis *axis : d->chart->axes())
-        d->chart->removeAxis(axis);
+    for (QAbstractAxis *axis : d->chart->axes()) {
+        d->chart->removeAxis(axis); // gives the axis back to us
+        delete axis;
+    }
     d->chart->setTitle(title);
     m_marked = markedLayer;
     auto *x = new QValueAxis;
     x->setTitleText(tr("layer"));
     x->setLabelFormat("%d");
     auto *y = new QValueAxis;
+    d->y = y;
     y->setTitleText(yTitle);
     d->chart->addAxis(x, Qt::AlignBottom);
     d->chart->addAxis(y, Qt::AlignLeft);
@@ -81,8 +151,26 @@ void DivergenceChart::setSeries(const QString &title, const QString &yTitle, con
         lo = 0.0;
         hi = 1.0;
     }
-    const double pad = std::max((hi - lo) * 0.08, 1e-6);
-    y->setRange(lo - pad, hi + pad);
+    // a margin around the data, then round ticks (1, 2 or 5 x 10^k), never past the upper bound
+    const double span = hi - lo;
+    const double pad = span > 1e-9 ? span * 0.08 : std::max(std::fabs(hi) * 0.01, 1e-3);
+    lo -= pad;
+    hi += pad;
+    if (yUpperBound) {
+        hi = std::min(hi, *yUpperBound);
+        lo = std::min(lo, hi - pad);
+    }
+    d->yStep = niceStep((hi - lo) / 5.0);
+    lo = std::floor(lo / d->yStep + 1e-9) * d->yStep;
+    hi = std::ceil(hi / d->yStep - 1e-9) * d->yStep;
+    if (yUpperBound)
+        hi = std::min(hi, *yUpperBound);
+    y->setRange(lo, hi);
+    // both ends are multiples of the step: evenly spaced fixed ticks land on them exactly (dynamic
+    // ticks, added up step by step, can miss the top one by a rounding error)
+    y->setTickCount(static_cast<int>(std::lround((hi - lo) / d->yStep)) + 1);
+    const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(d->yStep) + 1e-9)));
+    y->setLabelFormat(QStringLiteral("%.%1f").arg(decimals));
     x->setRange(-0.5, std::max(layers, 1) - 0.5);
     // ticks on whole layers (a fixed tick count would put them between layers)
     x->setTickType(QValueAxis::TicksDynamic);
@@ -92,12 +180,13 @@ void DivergenceChart::setSeries(const QString &title, const QString &yTitle, con
         auto *mark = new QLineSeries;
         mark->setName(tr("first divergence: layer %1").arg(*markedLayer));
         mark->setPen(QPen(QColor(200, 40, 40), 2, Qt::DashLine));
-        mark->append(*markedLayer, lo - pad);
-        mark->append(*markedLayer, hi + pad);
+        mark->append(*markedLayer, lo);
+        mark->append(*markedLayer, hi);
         d->chart->addSeries(mark);
         mark->attachAxis(x);
         mark->attachAxis(y);
     }
+    applyChartPalette(*d->chart, *d->view, palette()); // the new axes
 }
 
 } // namespace qdq::ui

@@ -1,7 +1,10 @@
 #include "histogram_chart.h"
 
+#include "chart_palette.h"
+
 #include <QChart>
 #include <QChartView>
+#include <QEvent>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
@@ -71,6 +74,16 @@ HistogramChart::HistogramChart(QWidget *parent) : QWidget(parent), d(new Impl)
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(d->view);
+    applyChartPalette(*d->chart, *d->view, palette());
+}
+
+void HistogramChart::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange) {
+        applyChartPalette(*d->chart, *d->view, palette());
+        redrawMarkers(); // the in-use line is drawn in the text colour
+    }
+    QWidget::changeEvent(event);
 }
 
 HistogramChart::~HistogramChart()
@@ -82,6 +95,7 @@ void HistogramChart::setHistogram(const QString &title, const std::vector<double
                                   const std::vector<double> &edges)
 {
     d->chart->setTitle(title);
+    m_counts.clear();
     QList<QPointF> points;
     points.reserve(static_cast<qsizetype>(2 * counts.size()));
     double top = 1.0;
@@ -90,6 +104,7 @@ void HistogramChart::setHistogram(const QString &title, const std::vector<double
         const double c = std::max(counts[i], 0.5);
         points.append(QPointF(edges[i], c));
         points.append(QPointF(edges[i + 1], c));
+        m_counts.push_back(counts[i]);
         top = std::max(top, counts[i]);
     }
     d->bars->replace(points);
@@ -148,7 +163,8 @@ void HistogramChart::redrawMarkers()
         d->markers.push_back(vertical(v, QStringLiteral("%1 %2").arg(name).arg(v, 0, 'g', 4),
                                       QPen(methodColour(name), 1.5, Qt::DashLine)));
     if (m_inUse)
-        d->inUse = vertical(*m_inUse, tr("in use %1 (drag)").arg(*m_inUse, 0, 'g', 4), QPen(Qt::black, 2.5));
+        d->inUse = vertical(*m_inUse, tr("in use %1 (drag)").arg(*m_inUse, 0, 'g', 4),
+                            QPen(palette().color(QPalette::Text), 2.5));
 }
 
 QPointF HistogramChart::valueToPosition(double x) const

@@ -1,7 +1,7 @@
 #pragma once
 // Activation histogram of one quantizer (Qt Charts, isolated here per style.md): counts on a log
 // axis, a vertical marker for the amax each calibration method chooses, and the amax in use as
-// a marker the user can drag (what-if).
+// a marker the user can drag (what-if). Colours follow the palette (light and dark themes).
 
 #include <QString>
 #include <QWidget>
@@ -29,6 +29,8 @@ public:
     [[nodiscard]] QPointF valueToPosition(double x) const;
     [[nodiscard]] double positionToValue(const QPointF &pos) const;
     [[nodiscard]] int markerCount() const;
+    // The counts drawn, one per bin (for tests).
+    [[nodiscard]] const std::vector<double> &counts() const { return m_counts; }
 
 signals:
     // The user dragged the in-use marker to `amax` (emitted while dragging).
@@ -36,12 +38,14 @@ signals:
 
 protected:
     bool eventFilter(QObject *watched, QEvent *event) override;
+    void changeEvent(QEvent *event) override;
 
 private:
     struct Impl;
     void redrawMarkers();
     Impl *d;
     std::optional<double> m_inUse;
+    std::vector<double> m_counts;
     bool m_dragging = false;
 };
 

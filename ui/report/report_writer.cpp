@@ -1,6 +1,7 @@
 #include "report_writer.h"
 
 #include "charts/analysis_charts.h"
+#include "charts/chart_palette.h"
 #include "charts/divergence_chart.h"
 #include "charts/histogram_chart.h"
 #include "heatmap_widget.h"
@@ -32,6 +33,7 @@ constexpr int kHeatmapSize = 420;
 
 QImage grabWidget(QWidget &w, int width, int height)
 {
+    w.setPalette(reportChartPalette()); // a report page is white, whatever the window's theme
     w.resize(width, height);
     if (QLayout *layout = w.layout())
         layout->activate(); // a hidden widget is not laid out until shown; grab() paints it as laid out
