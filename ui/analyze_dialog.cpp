@@ -49,6 +49,14 @@ AnalyzeDialog::AnalyzeDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, 
     m_maxLength->setRange(8, 512);
     m_maxLength->setValue(128);
     m_sensitivity = new QCheckBox(tr("Sensitivity sweeps (one pass per layer and kind; slower)"));
+    m_perQuantizer = new QCheckBox(tr("Per-quantizer sensitivity (two passes per quantizer; slowest)"));
+    m_perQuantizer->setObjectName("perQuantizer");
+    m_perQuantizer->setToolTip(tr("Ranks every quantizer by the task output with only it quantized and with all but "
+                                  "it, and suggests which to keep in FP32 (the Sensitivity view)"));
+    connect(m_perQuantizer, &QCheckBox::toggled, this, [this](bool on) {
+        if (on)
+            m_sensitivity->setChecked(true);
+    });
     m_bar = new QProgressBar;
     m_bar->setRange(0, 100);
     m_status = new QLabel(tr("Compares FP32 with fake quant (qdq) and INT8 on the same inputs, layer by layer, "
@@ -58,6 +66,7 @@ AnalyzeDialog::AnalyzeDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, 
     form->addRow(tr("Samples"), m_samples);
     form->addRow(tr("Max length"), m_maxLength);
     form->addRow(m_sensitivity);
+    form->addRow(m_perQuantizer);
     if (report) {
         m_folder = new QLineEdit;
         m_folder->setPlaceholderText(tr("folder for report.html, report.pdf, report.json, *.csv, report.zip"));
@@ -114,6 +123,10 @@ void AnalyzeDialog::setSensitivity(bool on)
 {
     m_sensitivity->setChecked(on);
 }
+void AnalyzeDialog::setPerQuantizer(bool on)
+{
+    m_perQuantizer->setChecked(on);
+}
 void AnalyzeDialog::setOutputFolder(const QString &folder)
 {
     if (m_folder)
@@ -151,7 +164,8 @@ void AnalyzeDialog::start()
         return;
     qdq::AnalysisOptions options;
     options.task = m_task;
-    options.sensitivity = m_sensitivity->isChecked();
+    options.sensitivity = m_sensitivity->isChecked() || m_perQuantizer->isChecked();
+    options.quantizerSensitivity = m_perQuantizer->isChecked();
     options.maxLength = m_maxLength->value();
     options.quant = m_config;
     options.numBins = AppSettings().histogramBins();

@@ -41,6 +41,7 @@ public:
     void setDataFile(const QString &path);
     void setSamples(int samples);
     void setSensitivity(bool on);
+    void setPerQuantizer(bool on); // per-quantizer sweeps (implies the sensitivity sweeps)
     // Report mode: the output folder and formats (ui/report/report_writer.h ReportFormat bits).
     void setOutputFolder(const QString &folder);
     void setFormats(unsigned formats);
@@ -76,6 +77,7 @@ private:
     QSpinBox *m_samples = nullptr;
     QSpinBox *m_maxLength = nullptr;
     QCheckBox *m_sensitivity = nullptr;
+    QCheckBox *m_perQuantizer = nullptr;
     QProgressBar *m_bar = nullptr;
     QLabel *m_status = nullptr;
     QPushButton *m_run = nullptr;

@@ -23,6 +23,11 @@ LayersView::LayersView(QWidget *parent) : QWidget(parent)
     m_summary = new QLabel(noAnalysisText());
     m_summary->setWordWrap(true);
     m_summary->setTextFormat(Qt::RichText);
+    m_summary->setTextInteractionFlags(Qt::LinksAccessibleByMouse | Qt::LinksAccessibleByKeyboard);
+    connect(m_summary, &QLabel::linkActivated, this, [this](const QString &link) {
+        if (link.startsWith(QLatin1String("sensitivity:")))
+            emit firstDivergenceActivated(link.section(':', 1).toInt());
+    });
     layout->addWidget(m_summary);
     auto *split = new QSplitter(Qt::Vertical);
     m_sqnr = new DivergenceChart;
@@ -32,6 +37,12 @@ LayersView::LayersView(QWidget *parent) : QWidget(parent)
     layout->addWidget(split, 1);
     connect(m_sqnr, &DivergenceChart::layerClicked, this, &LayersView::layerClicked);
     connect(m_cosine, &DivergenceChart::layerClicked, this, &LayersView::layerClicked);
+}
+
+void LayersView::activateFirstDivergence()
+{
+    if (m_report && m_report->firstDivergence.layer >= 0)
+        emit firstDivergenceActivated(m_report->firstDivergence.layer);
 }
 
 QString LayersView::summary() const
@@ -56,7 +67,8 @@ void LayersView::setReport(std::shared_ptr<const qdq::AnalysisReport> report)
                        .arg(m_report->forwardPasses)
                        .arg(m_report->seconds, 0, 'f', 1);
     text += m_report->firstDivergence.layer >= 0
-                ? tr("First divergence: <b>layer %1</b> — %2. ")
+                ? tr("First divergence: <b>layer %1</b> — %2 (<a href=\"sensitivity:%1\">its quantizers by "
+                     "sensitivity</a>). ")
                       .arg(m_report->firstDivergence.layer)
                       .arg(QString::fromStdString(m_report->firstDivergence.reason).toHtmlEscaped())
                 : tr("No layer stands out: the error grows gradually. ");

@@ -26,8 +26,13 @@ public:
     [[nodiscard]] DivergenceChart *cosineChart() const { return m_cosine; }
     [[nodiscard]] QString summary() const;
 
+    // The first-divergence link's action (for tests): emits firstDivergenceActivated.
+    void activateFirstDivergence();
+
 signals:
     void layerClicked(int layer);
+    // The summary's first-divergence link: rank that layer's quantizers (Sensitivity view).
+    void firstDivergenceActivated(int layer);
 
 private:
     std::shared_ptr<const qdq::AnalysisReport> m_report;

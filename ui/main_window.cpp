@@ -15,6 +15,8 @@
 #include "playground_widget.h"
 #include "quantizer_table_model.h"
 #include "recent_files_model.h"
+#include "repair_dialog.h"
+#include "sensitivity_view.h"
 #include "settings_dialog.h"
 #include "table_columns.h"
 #include "tensor_table_model.h"
@@ -137,7 +139,22 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     // what-if: quantizer edits re-run the playground's current input with the new settings
     connect(m_quantizerModel, &QuantizerTableModel::quantConfigChanged, this, [this](const qdq::QuantConfig &config) {
         m_worker->setQuantConfig(config);
+        m_sensitivity->setQuantConfig(config);
         m_playground->runNow();
+    });
+    // Sensitivity view: Keep FP32 is the Quantizers view's enabled box, cleared
+    m_sensitivity = new SensitivityView(this);
+    connect(m_sensitivity, &SensitivityView::keepFp32Toggled, this,
+            [this](const qdq::QuantizerSite &site, bool keepFp32) {
+                const int row = m_quantizerModel->rowOf(site);
+                if (row >= 0)
+                    m_quantizerModel->setData(m_quantizerModel->index(row, QuantizerTableModel::State),
+                                              keepFp32 ? Qt::Unchecked : Qt::Checked, Qt::CheckStateRole);
+            });
+    connect(m_sensitivity, &SensitivityView::openRequested, this, [this](const QString &folder) { openPath(folder); });
+    connect(m_layers, &LayersView::firstDivergenceActivated, this, [this](int layer) {
+        m_sensitivity->showLayer(layer);
+        showView(QStringLiteral("sensitivity"));
     });
 
     createActions();
@@ -211,6 +228,8 @@ void MainWindow::createActions()
         exportMenu->addAction(tr("&Report (HTML, PDF, JSON, CSV, zip)…"), this, &MainWindow::showExportReport);
     exportReportAction->setObjectName("actionExportReport");
     exportReportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    QAction *importScales = file->addAction(tr("&Import Scales from ONNX…"), this, &MainWindow::showImportScales);
+    importScales->setObjectName("actionImportScales");
     m_recentMenu->setObjectName("menuRecent");
     connect(m_recent, &QAbstractItemModel::modelReset, this, &MainWindow::rebuildRecentMenu);
     rebuildRecentMenu();
@@ -225,6 +244,8 @@ void MainWindow::createActions()
     QAction *analyze = tools->addAction(tr("&Analyze…"), this, &MainWindow::showAnalyze);
     analyze->setObjectName("actionAnalyze");
     analyze->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+    QAction *repair = tools->addAction(tr("&Repair…"), this, &MainWindow::showRepair);
+    repair->setObjectName("actionRepair");
     QAction *settingsAction = tools->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
     settingsAction->setShortcut(QKeySequence::Preferences);
     settingsAction->setObjectName("actionSettings");
@@ -421,8 +442,44 @@ AnalyzeDialog *MainWindow::showAnalyze()
     return dialog;
 }
 
+RepairDialog *MainWindow::showRepair()
+{
+    if (!m_checkpoint) {
+        reportError(tr("Open a checkpoint first: the repair runs its model over your data."));
+        return nullptr;
+    }
+    auto *dialog = new RepairDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &RepairDialog::repaired, this,
+            [this](std::shared_ptr<const qdq::RepairResult> result, const QString &folder) {
+                m_sensitivity->setRepair(std::move(result), folder);
+                showView(QStringLiteral("sensitivity"));
+                statusBar()->showMessage(tr("Repaired checkpoint written to %1").arg(folder), 8000);
+                emit exported(folder);
+            });
+    dialog->open();
+    return dialog;
+}
+
+ImportScalesDialog *MainWindow::showImportScales()
+{
+    if (!m_checkpoint) {
+        reportError(tr("Open a checkpoint first: the scales are written into a copy of it."));
+        return nullptr;
+    }
+    auto *dialog = new ImportScalesDialog(m_checkpoint, m_quantizerModel->quantConfig().profile(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &ImportScalesDialog::imported, this, [this](const QString &folder, const QString &summary) {
+        statusBar()->showMessage(tr("%1; written to %2").arg(summary, folder), 8000);
+        emit exported(folder);
+    });
+    dialog->open();
+    return dialog;
+}
+
 void MainWindow::applyAnalysis(std::shared_ptr<const qdq::AnalysisReport> report)
 {
+    m_sensitivity->setAnalysis(report);
     m_quantizerModel->setAnalysis(report);
     m_histogram->setAnalysis(report);
     m_layers->setReport(std::move(report));
@@ -581,6 +638,7 @@ void MainWindow::onLoaded(const LoadedModel &model)
         m_tabs->addTab(m_histogram, tr("Histogram"));
         m_tabs->addTab(m_layers, tr("Layers"));
         m_tabs->addTab(m_attention, tr("Attention"));
+        m_tabs->addTab(m_sensitivity, tr("Sensitivity"));
         if (auto *table = findChild<QTableView *>(QStringLiteral("quantizerTable"))) {
             connect(table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
                     [this, table](const QModelIndex &current) {

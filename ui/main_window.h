@@ -28,6 +28,9 @@ class AttentionView;
 class CompareView;
 class HistogramView;
 class LayersView;
+class ImportScalesDialog;
+class RepairDialog;
+class SensitivityView;
 class DropOverlay;
 class InferenceWorker;
 class LoadJob;
@@ -58,6 +61,7 @@ public:
     [[nodiscard]] CompareView *compareView() const { return m_compare; }
     [[nodiscard]] HistogramView *histogramView() const { return m_histogram; }
     [[nodiscard]] LayersView *layersView() const { return m_layers; }
+    [[nodiscard]] SensitivityView *sensitivityView() const { return m_sensitivity; }
     // Shows an analysis of the open model: the Layers view and the Quantizers view's clip % / SQNR.
     void applyAnalysis(std::shared_ptr<const qdq::AnalysisReport> report);
     // Selects a row of the Quantizers view (source model row), which drives the histogram.
@@ -94,6 +98,9 @@ public slots:
     // File ▸ Export ▸ Report…: the analysis dialog in report mode (returned for tests; nullptr
     // without a model).
     AnalyzeDialog *showExportReport();
+    // Tools ▸ Repair… and File ▸ Import Scales… (returned for tests; nullptr without a model).
+    RepairDialog *showRepair();
+    ImportScalesDialog *showImportScales();
     void showShortcuts();
 
 signals:
@@ -154,6 +161,7 @@ private:
     CompareView *m_compare = nullptr;
     HistogramView *m_histogram = nullptr;
     LayersView *m_layers = nullptr;
+    SensitivityView *m_sensitivity = nullptr;
     std::shared_ptr<const qdq::Checkpoint> m_checkpoint;
     QString m_currentPath;
     QString m_appliedPrecision; // the default precision last given to the playground

@@ -92,7 +92,13 @@ SensitivityView::SensitivityView(QWidget *parent) : QWidget(parent)
     m_repair = makeTable(
         {tr("Quantizer"), tr("Change"), tr("Amax before"), tr("Amax after"), tr("Impact after"), tr("Top-1 after")},
         QStringLiteral("repairTable"));
-    repairLayout->addWidget(m_repairSummary);
+    auto *repairRow = new QHBoxLayout;
+    m_openRepaired = new QPushButton(tr("Open Repaired Checkpoint"));
+    m_openRepaired->setObjectName("openRepaired");
+    connect(m_openRepaired, &QPushButton::clicked, this, [this] { emit openRequested(m_repairFolder); });
+    repairRow->addWidget(m_repairSummary, 1);
+    repairRow->addWidget(m_openRepaired);
+    repairLayout->addLayout(repairRow);
     repairLayout->addWidget(m_repair);
     split->addWidget(repairBox);
     split->setStretchFactor(0, 3);
@@ -111,7 +117,9 @@ void SensitivityView::setAnalysis(std::shared_ptr<const qdq::AnalysisReport> rep
 void SensitivityView::setRepair(std::shared_ptr<const qdq::RepairResult> result, const QString &folder)
 {
     m_repairResult = std::move(result);
+    m_repairFolder = folder;
     m_repair->setRowCount(0);
+    m_openRepaired->setVisible(m_repairResult != nullptr);
     if (!m_repairResult) {
         m_repairSummary->setText(tr("Tools ▸ Repair… chooses, per quantizer, the calibration method's amax (or FP32 "
                                     "for a few) that best recovers the task output, and writes a repaired "

@@ -42,6 +42,8 @@ public:
 signals:
     // The user checked (keepFp32 = true) or cleared a row's Keep FP32 box, or applied the suggestion.
     void keepFp32Toggled(const qdq::QuantizerSite &site, bool keepFp32);
+    // "Open Repaired Checkpoint" after a repair.
+    void openRequested(const QString &folder);
 
 private:
     void fill();
@@ -59,6 +61,8 @@ private:
     QTableWidget *m_sweeps = nullptr;
     QLabel *m_repairSummary = nullptr;
     QTableWidget *m_repair = nullptr;
+    QPushButton *m_openRepaired = nullptr;
+    QString m_repairFolder;
 };
 
 } // namespace qdq::ui

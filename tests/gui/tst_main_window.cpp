@@ -17,7 +17,9 @@
 #include "playground_widget.h"
 #include "quantizer_table_model.h"
 #include "recent_files_model.h"
+#include "repair_dialog.h"
 #include "report/report_writer.h"
+#include "sensitivity_view.h"
 #include "settings_dialog.h"
 #include "support/test_support.h"
 #include "tensor_table_model.h"
@@ -25,8 +27,10 @@
 #include "token_strip.h"
 
 #include "qdq/analysis.h"
+#include "qdq/calibration.h"
 #include "qdq/calibration_data.h"
 #include "qdq/device.h"
+#include "qdq/io/onnx_export.h"
 #include "qdq/io/onnx_import.h"
 #include "qdq/io/safetensors.h"
 #include "qdq/model.h"
@@ -41,6 +45,7 @@
 #include <QMenu>
 #include <QSpinBox>
 #include <QTableView>
+#include <QTableWidget>
 
 #include <QApplication>
 #include <QDir>
@@ -143,6 +148,7 @@ private slots:
     void settingsPersistAndApply();
     void settingsTakeEffect();
     void histogramOfAnalysis();
+    void sensitivityRepairAndImportScales();
     void recentLabelsTellApart();
     void chartsFitAndFollowTheme();
     void tableColumnsFitContents();
@@ -1029,6 +1035,116 @@ void TestMainWindow::settingsTakeEffect()
 
 // The Histogram view shows the histograms an analysis collected, also for a model without
 // calibration.safetensors: its sites are listed and the bins drawn are the report's counts.
+void TestMainWindow::sensitivityRepairAndImportScales()
+{
+    // a calibrated model with one quantizer's amax cut to 2 %: the Sensitivity view ranks it
+    // first, its Keep FP32 box disables it in the Quantizers view, the Layers view's link leads
+    // there, Tools > Repair restores it and File > Import Scales writes ONNX scales into a copy
+    const std::string guilty = "encoder.layer.1.output.add_residual_input_quantizer";
+    const auto guiltySite = *qdq::QuantizerSite::fromKey(guilty);
+    QTemporaryDir dir;
+    const qdq::Checkpoint tiny = qdq::loadCheckpoint(QDQ_SOURCE_DIR "/resources/demo/tiny-qdqbert");
+    qdq::QuantConfig damaged = qdq::QuantConfig::fromCheckpoint(tiny);
+    damaged.setSiteAmax(guiltySite, qdq::Tensor::fromValues<float>(
+                                        {}, std::vector<float>{damaged.find(guiltySite)->amax->front() * 0.02F}));
+    qdq::QuantizedOutput broken;
+    broken.directory = dir.filePath("broken").toStdString();
+    qdq::writeQuantizedCheckpoint(tiny, damaged, broken);
+    QFile data(dir.filePath("data.txt"));
+    QVERIFY(data.open(QIODevice::WriteOnly));
+    data.write("the capital of france is paris .\nhe drove his car to work .\nthe cat sat on the mat .\n"
+               "we ate dinner at a restaurant .\n");
+    data.close();
+
+    MainWindow w;
+    w.setInteractive(false);
+    w.resize(1200, 800);
+    w.show();
+    QVERIFY(openAndWait(w, dir.filePath("broken")));
+    SensitivityView *view = w.sensitivityView();
+    QCOMPARE(view->quantizerTable()->rowCount(), 0);
+
+    AnalyzeDialog *dialog = w.showAnalyze();
+    QVERIFY(dialog);
+    dialog->setDataFile(data.fileName());
+    dialog->setSamples(4);
+    dialog->setPerQuantizer(true);
+    QSignalSpy analyzed(dialog, &AnalyzeDialog::analyzed);
+    dialog->start();
+    QVERIFY(analyzed.wait(300000));
+    const auto report = analyzed.at(0).at(0).value<std::shared_ptr<const qdq::AnalysisReport>>();
+    QVERIFY(report->sensitivity && report->sensitivity->quantizers);
+    QTableWidget *table = view->quantizerTable();
+    QCOMPARE(table->rowCount(), 40);
+    QCOMPARE(table->item(0, SensitivityView::Quantizer)->text(), QString::fromStdString(guilty));
+    QVERIFY(view->sweepTable()->rowCount() > 0); // the layer and kind sweeps come along
+
+    // Keep FP32 on the first row disables that quantizer where the runs read it
+    QSignalSpy changed(w.quantizerModel(), &QuantizerTableModel::quantConfigChanged);
+    table->item(0, SensitivityView::KeepFp32)->setCheckState(Qt::Checked);
+    QCOMPARE(changed.count(), 1);
+    QVERIFY(!w.quantizerModel()->quantConfig().find(guiltySite)->enabled);
+    const int row = w.quantizerModel()->rowOf(guiltySite);
+    QCOMPARE(w.quantizerModel()
+                 ->data(w.quantizerModel()->index(row, QuantizerTableModel::State), Qt::CheckStateRole)
+                 .toInt(),
+             static_cast<int>(Qt::Unchecked));
+    // ... and clearing it in the Quantizers view clears the box here
+    w.quantizerModel()->setData(w.quantizerModel()->index(row, QuantizerTableModel::State), Qt::Checked,
+                                Qt::CheckStateRole);
+    QCOMPARE(table->item(0, SensitivityView::KeepFp32)->checkState(), Qt::Unchecked);
+
+    // the Layers view's first-divergence link opens this view on that layer
+    QVERIFY(w.showView("layers"));
+    QCOMPARE(report->firstDivergence.layer, 1); // the damaged layer
+    QVERIFY(w.layersView()->summary().contains("sensitivity:1"));
+    w.layersView()->activateFirstDivergence();
+    QCOMPARE(view->shownLayer(), 1);
+    QCOMPARE(w.findChild<QTabWidget *>("centralTabs")->currentWidget(), view);
+    for (int r = 0; r < table->rowCount(); ++r)
+        QCOMPARE(table->isRowHidden(r), table->item(r, SensitivityView::Layer)->text().toInt() != 1);
+
+    // Tools > Repair
+    RepairDialog *repair = w.showRepair();
+    QVERIFY(repair);
+    repair->setDataFile(data.fileName());
+    repair->setSamples(4);
+    repair->setCandidates(4);
+    repair->setMaxDisabled(0);
+    const QString out = dir.filePath("repaired");
+    repair->setOutputFolder(out);
+    QSignalSpy repaired(repair, &RepairDialog::repaired);
+    repair->start();
+    QVERIFY(repaired.wait(300000));
+    const auto result = repaired.at(0).at(0).value<std::shared_ptr<const qdq::RepairResult>>();
+    QVERIFY(result->after.impact < result->before.impact);
+    QVERIFY(view->repairTable()->rowCount() > 0);
+    QCOMPARE(view->repairTable()->item(0, 0)->text(), QString::fromStdString(guilty));
+    QVERIFY(QFile::exists(out + "/repair.md") && QFile::exists(out + "/model.safetensors"));
+    const qdq::QuantConfig fixed = qdq::QuantConfig::fromCheckpoint(qdq::loadCheckpoint(out.toStdString()));
+    QCOMPARE(*fixed.find(guiltySite)->amax, *result->repaired.find(guiltySite)->amax);
+
+    // File > Import Scales: the original model's scales written into a copy of the broken one
+    const QString onnx = dir.filePath("tiny.onnx");
+    qdq::OnnxExportOptions eo;
+    eo.task = qdq::Task::MaskedLm;
+    (void)qdq::exportOnnx(tiny, qdq::QuantConfig::fromCheckpoint(tiny), eo, onnx.toStdString());
+    ImportScalesDialog *import = w.showImportScales();
+    QVERIFY(import);
+    import->setOnnxFile(onnx);
+    const QString scaled = dir.filePath("scaled");
+    import->setOutputFolder(scaled);
+    QSignalSpy imported(import, &ImportScalesDialog::imported);
+    import->start();
+    QVERIFY(imported.wait(120000));
+    QVERIFY2(imported.at(0).at(1).toString().startsWith("40 quantizers set"),
+             qPrintable(imported.at(0).at(1).toString()));
+    QVERIFY(QFile::exists(scaled + "/onnx-import.json"));
+    const qdq::QuantConfig restored = qdq::QuantConfig::fromCheckpoint(qdq::loadCheckpoint(scaled.toStdString()));
+    const float want = qdq::QuantConfig::fromCheckpoint(tiny).find(guiltySite)->amax->front();
+    QVERIFY(std::abs(restored.find(guiltySite)->amax->front() - want) <= 2e-7F * want);
+}
+
 void TestMainWindow::histogramOfAnalysis()
 {
     QTemporaryDir dir;
