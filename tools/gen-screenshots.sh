@@ -34,6 +34,9 @@ rm "$conf/QDQ Inspector.conf"
 shot quantizers --model "$model" --view quantizers --task masked-lm --text "$text" \
   --analyze "$root/tools/demo/calibration.txt"
 shot layers --model "$model" --view layers --analyze "$root/tools/demo/calibration.txt"
+# per-quantizer sensitivity on 8 sentences (two passes per quantizer: the slowest shot)
+shot sensitivity --model "$model" --view sensitivity --analyze "$root/tools/demo/calibration.txt" --per-quantizer \
+  --samples 8
 # A/B: the demo's percentile calibration against max calibration on the same sentences
 compare_dir="$(mktemp -d)"
 "$build/app/qdq" calibrate --model "$model" --data "$root/tools/demo/calibration.txt" --method max --samples 32 \

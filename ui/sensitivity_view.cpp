@@ -1,5 +1,7 @@
 #include "sensitivity_view.h"
 
+#include "table_columns.h"
+
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -30,15 +32,19 @@ QTableWidgetItem *number(double v)
     return item(QString::number(v, 'g', 4), v);
 }
 
-QTableWidget *makeTable(const QStringList &headers, const QString &name)
+// A compact read-only table whose columns fit their contents; `stretch` takes the room left.
+QTableWidget *makeTable(const QStringList &headers, const QString &name, int stretch)
 {
     auto *t = new QTableWidget(0, static_cast<int>(headers.size()));
     t->setObjectName(name);
     t->setHorizontalHeaderLabels(headers);
     t->verticalHeader()->hide();
+    t->verticalHeader()->setDefaultSectionSize(t->fontMetrics().height() + 6);
     t->setSelectionBehavior(QAbstractItemView::SelectRows);
     t->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    t->horizontalHeader()->setStretchLastSection(false);
+    t->setAlternatingRowColors(true);
+    t->setWordWrap(false);
+    fitColumnsToContents(t, stretch);
     return t;
 }
 
@@ -65,8 +71,8 @@ SensitivityView::SensitivityView(QWidget *parent) : QWidget(parent)
 
     auto *split = new QSplitter(Qt::Vertical);
     m_table = makeTable({tr("Rank"), tr("Keep FP32"), tr("Quantizer"), tr("Layer"), tr("Kind"), tr("Relief"),
-                         tr("Impact without"), tr("Impact alone"), tr("Top-1 without")},
-                        QStringLiteral("sensitivityTable"));
+                         tr("Without it"), tr("It alone"), tr("Top-1 w/o")},
+                        QStringLiteral("sensitivityTable"), Quantizer);
     m_table->horizontalHeaderItem(Relief)->setToolTip(
         tr("What disabling only this quantizer gives back: the full model's impact minus the impact without it"));
     m_table->horizontalHeaderItem(Without)->setToolTip(
@@ -80,7 +86,7 @@ SensitivityView::SensitivityView(QWidget *parent) : QWidget(parent)
             emit keepFp32Toggled(*site, it->checkState() == Qt::Checked);
     });
     split->addWidget(m_table);
-    m_sweeps = makeTable({tr("Sweep"), tr("Group"), tr("Impact"), tr("Top-1")}, QStringLiteral("sweepTable"));
+    m_sweeps = makeTable({tr("Sweep"), tr("Group"), tr("Impact"), tr("Top-1")}, QStringLiteral("sweepTable"), 1);
     split->addWidget(m_sweeps);
     auto *repairBox = new QWidget;
     auto *repairLayout = new QVBoxLayout(repairBox);
@@ -91,7 +97,7 @@ SensitivityView::SensitivityView(QWidget *parent) : QWidget(parent)
     m_repairSummary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_repair = makeTable(
         {tr("Quantizer"), tr("Change"), tr("Amax before"), tr("Amax after"), tr("Impact after"), tr("Top-1 after")},
-        QStringLiteral("repairTable"));
+        QStringLiteral("repairTable"), 0);
     auto *repairRow = new QHBoxLayout;
     m_openRepaired = new QPushButton(tr("Open Repaired Checkpoint"));
     m_openRepaired->setObjectName("openRepaired");
@@ -144,7 +150,6 @@ void SensitivityView::setRepair(std::shared_ptr<const qdq::RepairResult> result,
         m_repair->setItem(i, 4, number(c.after.impact));
         m_repair->setItem(i, 5, item(percent(c.after.top1Agreement)));
     }
-    m_repair->resizeColumnsToContents();
 }
 
 void SensitivityView::setQuantConfig(const qdq::QuantConfig &config)
@@ -243,8 +248,6 @@ void SensitivityView::fill()
             m_sweeps->setItem(i, 3, item(percent(e.top1Agreement)));
         }
     }
-    m_table->resizeColumnsToContents();
-    m_sweeps->resizeColumnsToContents();
     m_filling = false;
     showLayer(m_layer);
     if (!m_repairResult)

@@ -22,6 +22,7 @@
 #include <QScreen>
 #include <QTimer>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
     parser.addOption({"task", "Head for the playground, e.g. masked-lm.", "TASK"});
     parser.addOption(
         {"analyze", "Screenshot: analyse the model on this data file first (Layers, Quantizers).", "FILE"});
+    parser.addOption({"per-quantizer", "With --analyze: also the per-quantizer sensitivity (Sensitivity view)."});
+    parser.addOption({"samples", "With --analyze: examples to analyse (default 32).", "N", "32"});
     parser.addOption({"compare", "Screenshot: open this checkpoint as B in the Compare view first.", "B"});
     parser.process(app);
 
@@ -147,6 +150,8 @@ int main(int argc, char **argv)
         qdq::ui::AnalyzeDialog dialog(window.checkpoint(), window.quantizerModel()->quantConfig(),
                                       window.playground()->task(), &window);
         dialog.setDataFile(parser.value("analyze"));
+        dialog.setPerQuantizer(parser.isSet("per-quantizer"));
+        dialog.setSamples(std::max(1, parser.value("samples").toInt()));
         QEventLoop loop;
         QString error;
         QObject::connect(&dialog, &qdq::ui::AnalyzeDialog::analyzed, &window,
