@@ -12,9 +12,6 @@
 #include "qdq/threading.h"
 
 #include <QCheckBox>
-#include <QDialogButtonBox>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -35,13 +32,6 @@ AnalyzeDialog::AnalyzeDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, 
     setObjectName(report ? "reportDialog" : "analyzeDialog");
     setWindowTitle(report ? tr("Export Report") : tr("Analyze"));
     auto *form = new QFormLayout(this);
-    m_data = new QLineEdit;
-    m_data->setPlaceholderText(tr("text (one example per line), JSONL or CSV/TSV with a \"text\" column"));
-    QWidget *row = withBrowseButton(m_data, [this] {
-        const QString f = QFileDialog::getOpenFileName(this, tr("Analysis Data"));
-        if (!f.isEmpty())
-            m_data->setText(f);
-    });
     m_samples = new QSpinBox;
     m_samples->setRange(1, 100000);
     m_samples->setValue(32);
@@ -62,24 +52,15 @@ AnalyzeDialog::AnalyzeDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, 
     m_status = new QLabel(tr("Compares FP32 with fake quant (qdq) and INT8 on the same inputs, layer by layer, "
                              "with the Quantizers view's current settings."));
     m_status->setWordWrap(true);
-    form->addRow(tr("Data file"), row);
+    m_data = addDataFileRow(form, this, tr("Analysis Data"));
     form->addRow(tr("Samples"), m_samples);
     form->addRow(tr("Max length"), m_maxLength);
     form->addRow(m_sensitivity);
     form->addRow(m_perQuantizer);
     if (report) {
-        m_folder = new QLineEdit;
-        m_folder->setPlaceholderText(tr("folder for report.html, report.pdf, report.json, *.csv, report.zip"));
-        if (m_checkpoint) {
-            const QFileInfo source(QString::fromStdString(m_checkpoint->source.string()));
-            m_folder->setText(source.absolutePath() + "/" + source.completeBaseName() + "-report");
-        }
-        form->addRow(tr("Output folder"), withBrowseButton(m_folder, [this] {
-                         const QString d =
-                             QFileDialog::getExistingDirectory(this, tr("Report Folder"), m_folder->text());
-                         if (!d.isEmpty())
-                             m_folder->setText(d);
-                     }));
+        m_folder = addOutputFolderRow(form, this, tr("Report Folder"),
+                                      tr("folder for report.html, report.pdf, report.json, *.csv, report.zip"));
+        m_folder->setText(besideCheckpoint(m_checkpoint.get(), QStringLiteral("report")));
         auto *formats = new QHBoxLayout;
         for (const char *name : {"HTML", "PDF", "JSON", "CSV", "zip"}) {
             auto *box = new QCheckBox(QString::fromLatin1(name));
@@ -92,16 +73,9 @@ AnalyzeDialog::AnalyzeDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, 
     }
     form->addRow(m_bar);
     form->addRow(m_status);
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Cancel);
-    m_run = buttons->addButton(report ? tr("Export") : tr("Analyze"), QDialogButtonBox::AcceptRole);
+    m_run = addJobButtons(
+        form, this, report ? tr("Export") : tr("Analyze"), [this] { return isRunning(); }, [this] { cancel(); });
     connect(m_run, &QPushButton::clicked, this, &AnalyzeDialog::start);
-    connect(buttons, &QDialogButtonBox::rejected, this, [this] {
-        if (isRunning())
-            cancel();
-        else
-            reject();
-    });
-    form->addRow(buttons);
     connect(&m_watcher, &QFutureWatcher<Outcome>::finished, this, &AnalyzeDialog::onFinished);
 }
 

@@ -11,10 +11,7 @@
 #include "qdq/threading.h"
 
 #include <QComboBox>
-#include <QDialogButtonBox>
 #include <QDoubleSpinBox>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -32,13 +29,6 @@ CalibrateDialog::CalibrateDialog(std::shared_ptr<const qdq::Checkpoint> checkpoi
     setObjectName("calibrateDialog");
     setWindowTitle(tr("Calibrate"));
     auto *form = new QFormLayout(this);
-    m_data = new QLineEdit;
-    m_data->setPlaceholderText(tr("text (one example per line), JSONL or CSV/TSV with a \"text\" column"));
-    m_output = new QLineEdit;
-    if (m_checkpoint) {
-        const QFileInfo source(QString::fromStdString(m_checkpoint->source.string()));
-        m_output->setText(source.absolutePath() + "/" + source.completeBaseName() + "-calibrated");
-    }
     m_method = new QComboBox;
     for (const char *m : {"percentile", "max", "mse", "entropy"})
         m_method->addItem(QString::fromLatin1(m));
@@ -54,31 +44,17 @@ CalibrateDialog::CalibrateDialog(std::shared_ptr<const qdq::Checkpoint> checkpoi
     m_bar->setValue(0);
     m_status = new QLabel;
     m_status->setWordWrap(true);
-    form->addRow(tr("Data file"), withBrowseButton(m_data, [this] {
-                     const QString f = QFileDialog::getOpenFileName(this, tr("Calibration Data"));
-                     if (!f.isEmpty())
-                         m_data->setText(f);
-                 }));
+    m_data = addDataFileRow(form, this, tr("Calibration Data"));
     form->addRow(tr("Method"), m_method);
     form->addRow(tr("Percentile"), m_percentile);
     form->addRow(tr("Samples"), m_samples);
-    form->addRow(tr("Output folder"), withBrowseButton(m_output, [this] {
-                     const QString d = QFileDialog::getExistingDirectory(this, tr("Output Folder"));
-                     if (!d.isEmpty())
-                         m_output->setText(d);
-                 }));
+    m_output = addOutputFolderRow(form, this, tr("Output Folder"));
+    m_output->setText(besideCheckpoint(m_checkpoint.get(), QStringLiteral("calibrated")));
     form->addRow(m_bar);
     form->addRow(m_status);
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Cancel);
-    m_run = buttons->addButton(tr("Calibrate"), QDialogButtonBox::AcceptRole);
+    m_run = addJobButtons(
+        form, this, tr("Calibrate"), [this] { return isRunning(); }, [this] { cancel(); });
     connect(m_run, &QPushButton::clicked, this, &CalibrateDialog::start);
-    connect(buttons, &QDialogButtonBox::rejected, this, [this] {
-        if (isRunning())
-            cancel();
-        else
-            reject();
-    });
-    form->addRow(buttons);
     connect(m_method, &QComboBox::currentTextChanged, this,
             [this](const QString &m) { m_percentile->setEnabled(m == QLatin1String("percentile")); });
     connect(&m_watcher, &QFutureWatcher<QString>::finished, this, &CalibrateDialog::onFinished);

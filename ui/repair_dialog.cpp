@@ -13,10 +13,8 @@
 #include "qdq/threading.h"
 
 #include <QCheckBox>
-#include <QDialogButtonBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
-#include <QFileInfo>
 #include <QFormLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -26,32 +24,6 @@
 #include <QtConcurrent>
 
 namespace qdq::ui {
-namespace {
-
-// "<folder of the checkpoint>/<its name>-<suffix>"
-QString besideCheckpoint(const qdq::Checkpoint *checkpoint, const QString &suffix)
-{
-    if (!checkpoint)
-        return {};
-    const QFileInfo source(QString::fromStdString(checkpoint->source.string()));
-    return source.absolutePath() + "/" + source.completeBaseName() + "-" + suffix;
-}
-
-QLineEdit *folderField(QDialog *dialog, QFormLayout *form, const QString &placeholder)
-{
-    auto *edit = new QLineEdit;
-    edit->setPlaceholderText(placeholder);
-    form->addRow(QDialog::tr("Output folder"), withBrowseButton(edit, [dialog, edit] {
-                     const QString d =
-                         QFileDialog::getExistingDirectory(dialog, QDialog::tr("Output Folder"), edit->text());
-                     if (!d.isEmpty())
-                         edit->setText(d);
-                 }));
-    return edit;
-}
-
-} // namespace
-
 // --- Tools ▸ Repair… ------------------------------------------------------------------------------
 
 RepairDialog::RepairDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, qdq::QuantConfig config, qdq::Task task,
@@ -62,13 +34,7 @@ RepairDialog::RepairDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, qd
     setObjectName("repairDialog");
     setWindowTitle(tr("Repair"));
     auto *form = new QFormLayout(this);
-    m_data = new QLineEdit;
-    m_data->setPlaceholderText(tr("text (one example per line), JSONL or CSV/TSV with a \"text\" column"));
-    form->addRow(tr("Data file"), withBrowseButton(m_data, [this] {
-                     const QString f = QFileDialog::getOpenFileName(this, tr("Repair Data"));
-                     if (!f.isEmpty())
-                         m_data->setText(f);
-                 }));
+    m_data = addDataFileRow(form, this, tr("Repair Data"));
     m_samples = new QSpinBox;
     m_samples->setRange(1, 100000);
     m_samples->setValue(32);
@@ -91,7 +57,7 @@ RepairDialog::RepairDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, qd
     m_target->setDecimals(3);
     m_target->setValue(0.99);
     form->addRow(tr("Target top-1 agreement"), m_target);
-    m_folder = folderField(this, form, tr("folder for the repaired checkpoint"));
+    m_folder = addOutputFolderRow(form, this, tr("Output Folder"), tr("folder for the repaired checkpoint"));
     m_folder->setText(besideCheckpoint(m_checkpoint.get(), QStringLiteral("repaired")));
     m_bar = new QProgressBar;
     m_bar->setRange(0, 100);
@@ -101,16 +67,9 @@ RepairDialog::RepairDialog(std::shared_ptr<const qdq::Checkpoint> checkpoint, qd
     m_status->setWordWrap(true);
     form->addRow(m_bar);
     form->addRow(m_status);
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Cancel);
-    m_run = buttons->addButton(tr("Repair"), QDialogButtonBox::AcceptRole);
+    m_run = addJobButtons(
+        form, this, tr("Repair"), [this] { return isRunning(); }, [this] { cancel(); });
     connect(m_run, &QPushButton::clicked, this, &RepairDialog::start);
-    connect(buttons, &QDialogButtonBox::rejected, this, [this] {
-        if (isRunning())
-            cancel();
-        else
-            reject();
-    });
-    form->addRow(buttons);
     connect(&m_watcher, &QFutureWatcher<Outcome>::finished, this, &RepairDialog::onFinished);
 }
 
@@ -237,7 +196,8 @@ ImportScalesDialog::ImportScalesDialog(std::shared_ptr<const qdq::Checkpoint> ch
                      if (!f.isEmpty())
                          m_onnx->setText(f);
                  }));
-    m_folder = folderField(this, form, tr("folder for the checkpoint with the imported amax"));
+    m_folder =
+        addOutputFolderRow(form, this, tr("Output Folder"), tr("folder for the checkpoint with the imported amax"));
     m_folder->setText(besideCheckpoint(m_checkpoint.get(), QStringLiteral("onnx-scales")));
     m_disableMissing = new QCheckBox(tr("Disable the quantizers without Q/DQ in the file (as TensorRT runs them)"));
     form->addRow(m_disableMissing);
@@ -245,11 +205,9 @@ ImportScalesDialog::ImportScalesDialog(std::shared_ptr<const qdq::Checkpoint> ch
                              "beside the weights."));
     m_status->setWordWrap(true);
     form->addRow(m_status);
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Cancel);
-    m_run = buttons->addButton(tr("Import"), QDialogButtonBox::AcceptRole);
+    m_run = addJobButtons(
+        form, this, tr("Import"), [this] { return isRunning(); }, [] {});
     connect(m_run, &QPushButton::clicked, this, &ImportScalesDialog::start);
-    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    form->addRow(buttons);
     connect(&m_watcher, &QFutureWatcher<Outcome>::finished, this, &ImportScalesDialog::onFinished);
 }
 
