@@ -313,6 +313,10 @@ void TestSensitivity::defaultTaskFromArchitectures()
 
     Checkpoint seq = randomCheckpoint(c, Task::SequenceClassification, 2);
     QCOMPARE(defaultTask(seq), Task::SequenceClassification);
+    seq.config.id2label = {"O", "B-PER", "I-PER"}; // no architectures: BIO labels tag tokens
+    QCOMPARE(defaultTask(seq), Task::TokenClassification);
+    seq.config.id2label = {"negative", "neutral", "positive"};
+    QCOMPARE(defaultTask(seq), Task::SequenceClassification);
     seq.config.architectures = {"BertForTokenClassification"};
     QCOMPARE(defaultTask(seq), Task::TokenClassification);   // the same classifier weights, as named
     seq.config.architectures = {"BertForQuestionAnswering"}; // no qa_outputs: falls back

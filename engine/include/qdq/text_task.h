@@ -30,7 +30,8 @@ namespace qdq {
 [[nodiscard]] std::optional<Task> taskFromArchitecture(std::string_view architecture);
 
 // The task a command or view uses when the user names none: the first of config.json's
-// `architectures` whose head weights are present; otherwise the first available head in
+// `architectures` whose head weights are present; otherwise token classification when the
+// classifier's id2label holds BIO tags ("B-PER", "I-LOC"); otherwise the first available head in
 // allTasks() order (masked-lm, causal-lm, sequence-classification, ...); otherwise base.
 [[nodiscard]] Task defaultTask(const Checkpoint &checkpoint);
 

@@ -63,6 +63,12 @@ Task defaultTask(const Checkpoint &checkpoint)
             if (*t == Task::Base || QDQBertModel::missingHeadWeights(checkpoint, *t).empty())
                 return *t;
     const std::vector<Task> tasks = availableTasks(checkpoint);
+    // no architectures: a classifier whose labels are BIO tags (B-PER, I-LOC, ...) tags tokens
+    const auto has = [&](Task t) { return std::find(tasks.begin(), tasks.end(), t) != tasks.end(); };
+    const auto bio = [](const std::string &label) { return label.rfind("B-", 0) == 0 || label.rfind("I-", 0) == 0; };
+    if (has(Task::TokenClassification) &&
+        std::any_of(checkpoint.config.id2label.begin(), checkpoint.config.id2label.end(), bio))
+        return Task::TokenClassification;
     return tasks.size() > 1 ? tasks[1] : Task::Base;
 }
 
