@@ -1,8 +1,8 @@
 // The vector loops (AVX-512 or AVX2, as cpuIsa() picks) of fake quant and of the s8 codes
-// (engine/src/quant/quant_simd.h) against hand-worked values (reference §3.3: round half to even, clamp, divide; §3.8)
-// and bit for bit against the scalar loops on edge cases (ties, signed zeros, NaN, infinities, huge values, every tail
-// length, unaligned starts) and random data, for several integer ranges.
-#include "quant/quant_simd.h"
+// (engine/src/kernels/cpu/quant_simd.h) against hand-worked values (reference §3.3: round half to even, clamp, divide;
+// §3.8) and bit for bit against the scalar loops on edge cases (ties, signed zeros, NaN, infinities, huge values, every
+// tail length, unaligned starts) and random data, for several integer ranges.
+#include "kernels/cpu/quant_simd.h"
 
 #include <QTest>
 

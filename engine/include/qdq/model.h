@@ -14,6 +14,7 @@
 
 #include "qdq/checkpoint.h"
 #include "qdq/config.h"
+#include "qdq/kernel_types.h"
 #include "qdq/quant/fake_quant.h"
 #include "qdq/quant/quant_config.h"
 #include "qdq/quantizer_site.h"
@@ -51,28 +52,11 @@ enum class Task : std::uint8_t {
 // self-attention mask, -1e9 for the f32 cross-attention mask.
 enum class MaskConstant : std::uint8_t { FinfoMin, Legacy };
 
-// Where the model computes. Only the CPU exists in this build step.
-enum class BackendKind : std::uint8_t { Cpu };
-
 // A tap on named intermediate tensors. The tensor is only valid during the call (copy it to keep it).
 class TensorObserver {
 public:
     virtual ~TensorObserver() = default;
     virtual void observe(std::string_view name, const Tensor &tensor) = 0;
-};
-
-// How the s8 kernels quantize one activation tensor (reference §3.3 steps 3-5, §3.5):
-// code = clamp(rne(fl(x * scale)), minLevel, maxLevel), dequantized as code / scale. So the
-// codes are exactly those of the fake quant; only the float rescale after the GEMM differs.
-struct IntegerQuant {
-    float scale = 1.0F; // fl(B / amax); 0 for a tiny amax (every code 0, reference §3.3 step 4)
-    float minLevel = -128.0F;
-    float maxLevel = 127.0F;
-    // The amax is stored (calibrated or overridden), not max|x| of this call: the same scale on
-    // every call until the quantizers change, so a backend may build it into its kernels.
-    bool fixed = false;
-    // The divisor of the dequantization (step 6: 1 where the scale is 0).
-    [[nodiscard]] float dequantDivisor() const noexcept { return scale == 0.0F ? 1.0F : scale; }
 };
 
 // The single point every quantizer site passes through (reference §1.2). The default

@@ -4,7 +4,7 @@
 // tensor here is f32; inputs may be strided views, outputs are new contiguous tensors unless
 // an operation says it works in place.
 
-#include "qdq/model.h"
+#include "qdq/kernel_types.h"
 #include "qdq/tensor.h"
 
 #include <memory>

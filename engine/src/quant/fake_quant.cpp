@@ -2,8 +2,8 @@
 // engine/CMakeLists.txt): a fused multiply-add would change the rounding of x * s.
 #include "qdq/quant/fake_quant.h"
 
+#include "kernels/cpu/quant_simd.h"
 #include "qdq/errors.h"
-#include "quant_simd.h"
 
 #include <algorithm>
 #include <cmath>

@@ -9,6 +9,7 @@
 //   ONNX Q/DQ             y = clamp(rne(x / fl(a/B)), -B-1, B) * fl(a/B)        onnxFakeQuant*
 // (unsigned: floor 0 instead of -B-1 in the last two).
 
+#include "qdq/kernel_types.h"
 #include "qdq/quant/quant_descriptor.h"
 #include "qdq/tensor.h"
 
@@ -50,14 +51,10 @@ void nativeFakeQuant(std::span<const float> in, std::span<float> out, const Shap
 void onnxFakeQuant(std::span<const float> in, std::span<float> out, const Shape &shape, AmaxView amax, int numBits,
                    bool isUnsigned);
 
-// Integer codes for the INT8 kernels: q = clamp(rne(x * s), m, B) with s = fl(B/a) (the
-// pytorch-quantization arithmetic, so q / s reproduces fakeQuant bit for bit), s = 1 for
-// tiny-amax channels (whose codes are 0). numBits <= 8; codes are I8 (signed) or U8 (unsigned).
-struct QuantizedTensor {
-    Tensor codes;             // same shape as the input
-    std::vector<float> scale; // s per channel (size 1 for per-tensor): dequantize as q / s
-    int axis = 0;             // channel axis when scale.size() > 1
-};
+// Integer codes for the INT8 kernels (QuantizedTensor, kernel_types.h): q = clamp(rne(x * s), m, B)
+// with s = fl(B/a) (the pytorch-quantization arithmetic, so q / s reproduces fakeQuant bit for
+// bit), s = 1 for tiny-amax channels (whose codes are 0). numBits <= 8; codes are I8 (signed) or
+// U8 (unsigned).
 // Throws FormatError for NaN inputs (no integer code exists) and the errors of fakeQuant.
 [[nodiscard]] QuantizedTensor quantizeToInt(const Tensor &x, AmaxView amax, const QuantRange &range);
 

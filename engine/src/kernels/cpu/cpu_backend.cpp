@@ -7,10 +7,10 @@
 #include "kernels/cpu/int8_gemm.h"
 #include "kernels/cpu/packed_weights.h"
 
+#include "kernels/cpu/quant_simd.h"
 #include "qdq/cpu_isa.h"
 #include "qdq/errors.h"
 #include "qdq/threading.h"
-#include "quant/quant_simd.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -218,7 +218,7 @@ private:
 };
 
 // reference §3.3 step 5: code = clamp(rne(fl(x * s)), m, B), NaN -> the lowest level; the loop
-// (scalar or AVX-512, the same bits) is quant/quant_simd.h's.
+// (scalar or AVX-512, the same bits) is kernels/cpu/quant_simd.h's.
 void quantizeS8(const float *x, std::int8_t *out, std::int64_t n, const IntegerQuant &q)
 {
 #pragma omp parallel if (n > parallelMin())

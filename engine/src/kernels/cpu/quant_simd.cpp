@@ -1,7 +1,7 @@
-// AVX-512 and AVX2 versions of the fake-quant and s8-code loops (quant_simd.h), chosen once from
+// AVX-512 and AVX2 versions of the fake-quant and s8-code loops (kernels/cpu/quant_simd.h), chosen once from
 // qdq::cpuIsa() (so QDQ_MAX_ISA caps them). Compiled, like every file in src/quant, with
 // -ffp-contract=off: the product x * s is rounded before the clamp.
-#include "quant_simd.h"
+#include "kernels/cpu/quant_simd.h"
 
 #include "qdq/cpu_isa.h"
 
