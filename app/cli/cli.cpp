@@ -61,14 +61,23 @@ CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, con
     return CommonOptions{parser.isSet("json"), parser.isSet("quiet")};
 }
 
-std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min)
+std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min, std::int64_t max)
 {
     bool ok = false;
     const qlonglong v = parser.value(name).toLongLong(&ok);
-    if (!ok || v < min)
-        throw UsageError("--" + name.toStdString() + " expects an integer >= " + std::to_string(min) + ", got '" +
-                         parser.value(name).toStdString() + "'");
-    return v;
+    if (ok && v >= min && v <= max)
+        return v;
+    std::string expected;
+    if (max != std::numeric_limits<std::int64_t>::max())
+        expected = "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+    else if (min == 1)
+        expected = "a positive integer";
+    else if (min == 0)
+        expected = "a non-negative integer";
+    else
+        expected = "an integer >= " + std::to_string(min);
+    throw UsageError("--" + name.toStdString() + " expects " + expected + ", got '" + parser.value(name).toStdString() +
+                     "'");
 }
 
 double fractionOption(const QCommandLineParser &parser, const QString &name)

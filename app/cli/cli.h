@@ -55,8 +55,10 @@ void addCommonOptions(QCommandLineParser &parser);
 // Positional arguments are a usage error unless `positionals` (a command that declared them).
 CommonOptions parseArgs(QCommandLineParser &parser, const QStringList &args, const std::string &command,
                         bool positionals = false);
-// An integer option's value, at least `min`; throws UsageError naming the option otherwise.
-std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min);
+// An integer option's value in [min, max]; throws UsageError naming the option and the range
+// otherwise. The one integer parser of every subcommand.
+std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min,
+                       std::int64_t max = std::numeric_limits<std::int64_t>::max());
 // A number in [0, 1] (UsageError naming the option otherwise).
 double fractionOption(const QCommandLineParser &parser, const QString &name);
 

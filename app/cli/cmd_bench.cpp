@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,12 +30,7 @@ using Stats = Spread<double>;
 
 int positiveOption(const QCommandLineParser &parser, const QString &name)
 {
-    bool ok = false;
-    const int v = parser.value(name).toInt(&ok);
-    if (!ok || v < 1)
-        throw UsageError("--" + name.toStdString() + " expects a positive integer, got '" +
-                         parser.value(name).toStdString() + "'");
-    return v;
+    return static_cast<int>(intOption(parser, name, 1, std::numeric_limits<int>::max()));
 }
 
 // Running max of |x| per quantizer site over the forwards it observes (max calibration).
@@ -98,10 +94,7 @@ int runBench(const QStringList &args)
     const int batch = positiveOption(parser, "batch");
     const int seq = positiveOption(parser, "seq");
     const int runs = positiveOption(parser, "runs");
-    bool ok = false;
-    const int warmup = parser.value("warmup").toInt(&ok);
-    if (!ok || warmup < 0)
-        throw UsageError("--warmup expects a non-negative integer");
+    const int warmup = static_cast<int>(intOption(parser, "warmup", 0, std::numeric_limits<int>::max()));
 
     Checkpoint checkpoint;
     std::string what;

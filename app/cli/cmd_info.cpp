@@ -172,12 +172,8 @@ int runInfo(const QStringList &args)
     const CommonOptions common = parseArgs(parser, args, "info");
     const std::string path = requireOption(parser, "model").toStdString();
     LoadOptions options;
-    if (parser.isSet("heads")) {
-        bool ok = false;
-        options.numAttentionHeads = parser.value("heads").toLongLong(&ok);
-        if (!ok || options.numAttentionHeads < 1)
-            throw UsageError("--heads expects a positive integer, got '" + parser.value("heads").toStdString() + "'");
-    }
+    if (parser.isSet("heads"))
+        options.numAttentionHeads = intOption(parser, "heads", 1);
     bool lineOpen = false; // a progress line without its newline: errors must start on a line of their own
     Progress progress([&](const ProgressEvent &e) {
         printProgress(common.quiet, e.stage, e.done, e.total);

@@ -34,16 +34,6 @@ namespace fs = std::filesystem;
 constexpr const char *kLinears[] = {"attention.self.query",   "attention.self.key", "attention.self.value",
                                     "attention.output.dense", "intermediate.dense", "output.dense"};
 
-std::int64_t intOption(const QCommandLineParser &parser, const QString &name, std::int64_t min, std::int64_t max)
-{
-    bool ok = false;
-    const qlonglong v = parser.value(name).toLongLong(&ok);
-    if (!ok || v < min || v > max)
-        throw UsageError("--" + name.toStdString() + " expects an integer in [" + std::to_string(min) + ", " +
-                         std::to_string(max) + "], got '" + parser.value(name).toStdString() + "'");
-    return v;
-}
-
 // splitmix64: the outlier dimensions and the calibration tokens (the weights come from
 // randomCheckpoint's own generator).
 struct SplitMix {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numeric>
 
 namespace qdq::cli {
@@ -125,10 +126,7 @@ int runRun(const QStringList &args)
         throw UsageError("unknown task '" + taskText.toStdString() + "'; expected one of " + taskList());
     if (parser.value("device") != "cpu")
         throw UsageError("--device " + parser.value("device").toStdString() + " is not available yet; use cpu");
-    bool ok = false;
-    const int topK = parser.value("top-k").toInt(&ok);
-    if (!ok || topK < 1)
-        throw UsageError("--top-k expects a positive integer");
+    const auto topK = static_cast<int>(intOption(parser, "top-k", 1, std::numeric_limits<int>::max()));
     ModelOptions options;
     if (parser.value("mask-constant") == "legacy")
         options.maskConstant = MaskConstant::Legacy;
@@ -142,10 +140,7 @@ int runRun(const QStringList &args)
         throw UsageError("--text-pair needs --text");
     std::optional<std::size_t> maxLength;
     if (parser.isSet("max-length")) {
-        const int n = parser.value("max-length").toInt(&ok);
-        if (!ok || n < 2)
-            throw UsageError("--max-length expects an integer of at least 2");
-        maxLength = static_cast<std::size_t>(n);
+        maxLength = static_cast<std::size_t>(intOption(parser, "max-length", 2));
     }
 
     const Checkpoint checkpoint = loadCheckpoint(modelPath.toStdString());
@@ -187,23 +182,16 @@ int runRun(const QStringList &args)
     inputs.outputHiddenStates = parser.isSet("output-hidden-states");
 
     if (parser.isSet("generate")) {
-        const int n = parser.value("generate").toInt(&ok);
-        if (!ok || n < 1)
-            throw UsageError("--generate expects a positive integer");
+        const auto n = static_cast<int>(intOption(parser, "generate", 1, std::numeric_limits<int>::max()));
         if (!inputs.inputIds.defined())
             throw UsageError("--generate needs input_ids (from --text or --inputs)");
         if (encoded) // generate from the real tokens, without the trailing [SEP]
             inputs.inputIds = inputs.inputIds.slice(1, 0, inputs.inputIds.size(1) - 1).contiguous();
         GenerateOptions g;
         g.maxNewTokens = n;
-        if (parser.isSet("sample-top-k")) {
-            g.topK = parser.value("sample-top-k").toInt(&ok);
-            if (!ok || g.topK < 1)
-                throw UsageError("--sample-top-k expects a positive integer");
-        }
-        g.seed = parser.value("seed").toULongLong(&ok);
-        if (!ok)
-            throw UsageError("--seed expects a non-negative integer");
+        if (parser.isSet("sample-top-k"))
+            g.topK = static_cast<int>(intOption(parser, "sample-top-k", 1, std::numeric_limits<int>::max()));
+        g.seed = static_cast<std::uint64_t>(intOption(parser, "seed", 0));
         const std::vector<std::int64_t> tokens = model.generate(inputs.inputIds, g);
         if (common.json) {
             nlohmann::json j = {{"task", taskName(*task)}, {"token_ids", tokens}};

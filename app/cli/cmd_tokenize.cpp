@@ -91,12 +91,7 @@ int runTokenize(const QStringList &args)
     EncodeOptions options;
     options.addSpecialTokens = !parser.isSet("no-special-tokens");
     if (parser.isSet("max-length")) {
-        bool ok = false;
-        const qlonglong n = parser.value("max-length").toLongLong(&ok);
-        if (!ok || n < 1)
-            throw UsageError("--max-length expects a positive integer, got '" +
-                             parser.value("max-length").toStdString() + "'");
-        options.maxLength = static_cast<std::size_t>(n);
+        options.maxLength = static_cast<std::size_t>(intOption(parser, "max-length", 1));
         options.truncation = TruncationStrategy::LongestFirst;
     }
     if (parser.isSet("truncation")) {
