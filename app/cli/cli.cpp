@@ -68,7 +68,7 @@ std::int64_t intOption(const QCommandLineParser &parser, const QString &name, st
     if (ok && v >= min && v <= max)
         return v;
     std::string expected;
-    if (max != std::numeric_limits<std::int64_t>::max())
+    if (max < std::numeric_limits<int>::max()) // a real upper bound, not just "fits an int"
         expected = "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
     else if (min == 1)
         expected = "a positive integer";
