@@ -33,23 +33,6 @@ int positiveOption(const QCommandLineParser &parser, const QString &name)
     return static_cast<int>(intOption(parser, name, 1, std::numeric_limits<int>::max()));
 }
 
-// Running max of |x| per quantizer site over the forwards it observes (max calibration).
-class MaxObserver final : public TensorObserver {
-public:
-    void observe(std::string_view name, const Tensor &tensor) override
-    {
-        if (!QuantizerSite::fromKey(name) || tensor.numel() == 0)
-            return;
-        const std::vector<float> m = reduceAbsMax(tensor, std::nullopt);
-        float &slot = m_max[std::string(name)];
-        slot = std::max(slot, m.front());
-    }
-    [[nodiscard]] const std::map<std::string, float> &values() const noexcept { return m_max; }
-
-private:
-    std::map<std::string, float> m_max;
-};
-
 // Peak resident set of this process so far, in MiB (Linux reports ru_maxrss in KiB).
 double peakRssMiB()
 {
@@ -133,13 +116,19 @@ int runBench(const QStringList &args)
     std::string amaxMode = checkpoint.calibratedQuantizers() > 0 ? "checkpoint" : "dynamic";
     if (checkpoint.calibratedQuantizers() == 0 && model.precision() != Precision::Fp32 &&
         !parser.isSet("dynamic-amax")) {
-        MaxObserver observer;
-        model.setObserver(&observer);
+        // the engine's max calibration (reference §4.2) on this batch, every site per tensor
+        CalibrationOptions calibration;
+        calibration.histograms = false;
+        Calibrator calibrator(checkpoint, calibration);
+        model.setSiteHooks(calibrator.hooks());
         (void)model.forward(in);
-        model.setObserver(nullptr);
+        model.setSiteHooks(nullptr);
         QuantConfig quant = model.quantConfig();
-        for (const auto &[name, value] : observer.values())
-            quant.setAmax(SiteSelector::parse(name), value);
+        for (const SiteStatistics &site : calibrator.sites())
+            if (site.collected()) {
+                const std::vector<float> m = calibrator.amax(site, CalibMethod::Max).toFloatVector();
+                quant.setAmax(SiteSelector::parse(site.name), *std::max_element(m.begin(), m.end()));
+            }
         model.setQuantConfig(std::move(quant));
         amaxMode = "max-calibrated on the bench batch";
     }

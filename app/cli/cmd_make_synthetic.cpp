@@ -6,6 +6,7 @@
 // deterministic batch of random tokens. Never meant to be committed.
 #include "cli/cli.h"
 
+#include "qdq/calibration.h"
 #include "qdq/checkpoint.h"
 #include "qdq/errors.h"
 #include "qdq/io/atomic_file.h"
@@ -29,10 +30,6 @@ namespace qdq::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// reference §1.1: the six QuantLinear modules of a layer
-constexpr const char *kLinears[] = {"attention.self.query",   "attention.self.key", "attention.self.value",
-                                    "attention.output.dense", "intermediate.dense", "output.dense"};
 
 // splitmix64: the outlier dimensions and the calibration tokens (the weights come from
 // randomCheckpoint's own generator).
@@ -65,44 +62,6 @@ std::vector<std::string> readVocab(const fs::path &path)
         throw FormatError("a vocabulary needs at least 5 tokens (one per line), found " + std::to_string(tokens.size()),
                           Location{path.string(), {}, {}});
     return tokens;
-}
-
-// Max calibration of the activation sites: records max |x| of every non-weight site.
-class MaxCalibration final : public SiteHooks {
-public:
-    std::map<QuantizerSite, float> amax;
-
-    Tensor apply(const QuantizerSite &site, Tensor x, TensorObserver *observer) override
-    {
-        if (!siteIsWeight(site.id)) {
-            const Tensor c = x.dtype() == DType::F32 ? x.contiguous() : x.to(DType::F32);
-            const float *p = c.data<float>();
-            float m = 0.0f;
-            for (std::int64_t i = 0; i < c.numel(); ++i)
-                m = std::max(m, std::fabs(p[i]));
-            float &slot = amax[site];
-            slot = std::max(slot, m);
-        }
-        return SiteHooks::apply(site, std::move(x), observer);
-    }
-};
-
-// Per-row amax of a [out, in] weight, as [out, 1] (reference §2.1).
-Tensor rowAmax(const Tensor &weight)
-{
-    const Tensor w = weight.contiguous();
-    const std::int64_t rows = w.shape()[0];
-    const std::int64_t cols = w.shape()[1];
-    Tensor out = Tensor::empty(DType::F32, {rows, 1});
-    const float *p = w.data<float>();
-    float *o = out.mutableData<float>();
-    for (std::int64_t r = 0; r < rows; ++r) {
-        float m = 0.0f;
-        for (std::int64_t c = 0; c < cols; ++c)
-            m = std::max(m, std::fabs(p[r * cols + c]));
-        o[r] = m;
-    }
-    return out;
 }
 
 std::int64_t tokenId(const std::vector<std::string> &vocab, const std::string &token, std::int64_t fallback)
@@ -205,15 +164,13 @@ int runMakeSynthetic(const QStringList &args)
     const std::int64_t calBatch = 4;
     const std::int64_t calSeq = std::min<std::int64_t>(128, config.maxPositionEmbeddings);
     if (qdqBuffers) {
-        for (std::int64_t i = 0; i < config.numHiddenLayers; ++i) {
-            const std::string base = "bert.encoder.layer." + std::to_string(i) + ".";
-            for (const char *linear : kLinears)
-                amax.emplace(base + linear + "._weight_quantizer._amax",
-                             rowAmax(ck.tensors.at(base + linear + ".weight")));
-        }
-        auto hooks = std::make_shared<MaxCalibration>();
+        // the engine's max calibration (reference §4.2): per-row max |w| for the weights, max |x|
+        // over the calibration batch for every other site
+        CalibrationOptions calibration;
+        calibration.histograms = false;
+        Calibrator calibrator(ck, calibration);
         QDQBertModel model(ck, ModelOptions{Task::Base, MaskConstant::FinfoMin, BackendKind::Cpu});
-        model.setSiteHooks(hooks);
+        model.setSiteHooks(calibrator.hooks());
         const std::int64_t cls = tokenId(vocab, "[CLS]", 0);
         const std::int64_t sep = tokenId(vocab, "[SEP]", 0);
         const std::int64_t first = std::min<std::int64_t>(999, config.vocabSize - 1); // past [unused*]
@@ -232,8 +189,7 @@ int runMakeSynthetic(const QStringList &args)
         printProgress(common.quiet || common.json, "calibrate", 0, 1);
         (void)model.forward(in);
         printProgress(common.quiet || common.json, "calibrate", 1, 1);
-        for (const auto &[site, value] : hooks->amax)
-            amax.emplace(site.amaxKey("bert."), Tensor::fromValues<float>({}, {value}));
+        amax = calibrator.amaxTensors(CalibMethod::Max);
     }
 
     // 4. the folder: staged beside the target, renamed into place when complete
