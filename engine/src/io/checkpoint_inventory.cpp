@@ -486,6 +486,14 @@ namespace io {
 void finishCheckpoint(Checkpoint &ckpt, NamedTensors raw, const LoadOptions &options)
 {
     Inventory(ckpt, options).run(std::move(raw));
+    // config.json "qdq_disabled_quantizers" (a repaired checkpoint, config.h): every name must be a
+    // quantizer of this model, checked here so that a bad name fails the load, naming the field
+    for (const std::string &name : ckpt.config.disabledQuantizers) {
+        const std::optional<QuantizerSite> site = QuantizerSite::fromKey(name);
+        if (!site || ckpt.quantizer(*site) == nullptr)
+            throw FormatError("\"" + name + "\" is not a quantizer of this model",
+                              {(ckpt.source / "config.json").string(), {}, "qdq_disabled_quantizers"});
+    }
 }
 
 } // namespace io
