@@ -65,11 +65,16 @@ QuantizerSite partnerOf(const QuantizerSite &site)
     return p;
 }
 
-void disable(QuantConfig &config, const QuantizerSite &site)
+void setEnabled(QuantConfig &config, const QuantizerSite &site, bool enabled)
 {
     SiteSelector sel;
     sel.pattern = nameOf(site);
-    config.setEnabled(sel, false);
+    config.setEnabled(sel, enabled);
+}
+
+void disable(QuantConfig &config, const QuantizerSite &site)
+{
+    setEnabled(config, site, false);
 }
 
 bool enabledIn(const QuantConfig &config, const QuantizerSite &site)
@@ -163,9 +168,8 @@ std::vector<QuantizerImpact> sweepQuantizers(TaskEvaluator &evaluator, const Qua
     if (only)
         for (const QuantizerSite &site : candidates) {
             QuantConfig alone = config;
-            for (const SiteQuantConfig &s : config.sites())
-                if (!(s.site == site))
-                    disable(alone, s.site);
+            alone.disableAll();
+            setEnabled(alone, site, true);
             configs.push_back(std::move(alone));
         }
     const std::vector<TaskMetric> metrics = evaluator.evaluate(configs);
