@@ -264,6 +264,16 @@ void TestSensitivity::disabledQuantizersRoundTrip()
         QCOMPARE(*b.find(s.site)->amax, *s.amax);
     QVERIFY(!QFile::exists(QString::fromStdString((out.directory / "calibration.safetensors").string())));
 
+    // calibrating it again keeps the choice (fresh amax, the quantizer still in FP32)
+    CalibrationOptions co;
+    co.histograms = false;
+    Calibrator calibrator(back, co);
+    calibrator.run(sentences(), tokenizerForCheckpoint(back));
+    CalibratedOutput recalibrated;
+    recalibrated.directory = dir.filePath("recalibrated").toStdString();
+    writeCalibratedCheckpoint(back, calibrator, recalibrated);
+    QVERIFY(!QuantConfig::fromCheckpoint(loadCheckpoint(recalibrated.directory)).find(siteOf(kGuilty))->enabled);
+
     // a wrong name is an error naming config.json's field
     nlohmann::json bad = config;
     bad["qdq_disabled_quantizers"] = {"encoder.layer.9.output.dense._input_quantizer"};

@@ -169,7 +169,8 @@ struct CalibratedOutput {
 // with every stored tensor of the checkpoint unchanged (normalised names, i.e. with the "bert."
 // prefix, which transformers' loader accepts for bare and head models alike; tied aliases
 // are not written twice; previous `_amax` buffers are replaced) plus the `_amax` buffers of
-// every site (§2.1 names and shapes), and calibration.safetensors (schema above).
+// every site (§2.1 names and shapes), and calibration.safetensors (schema above). config.json
+// keeps qdq_disabled_quantizers (config.h) as loaded.
 // Atomic: everything goes to a temporary folder beside `directory`, renamed at the end; an
 // error or cancellation removes it and leaves `directory` as it was. Throws IoError when
 // `directory` exists and is not empty (unless force) or cannot be written.

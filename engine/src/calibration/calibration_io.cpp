@@ -172,10 +172,10 @@ void writeCalibratedCheckpoint(const Checkpoint &checkpoint, const Calibrator &c
 {
     // amax first: a method that cannot run fails before anything is written.
     const std::map<std::string, Tensor> amax = calibrator.amaxTensors(output.method, output.amax, output.weightMethod);
-    BertConfig config = checkpoint.config;
-    config.disabledQuantizers.clear(); // a fresh calibration enables every quantizer
+    // config.json as loaded: quantizers a repair left in FP32 (qdq_disabled_quantizers) stay so,
+    // with fresh amax values should they be enabled again
     writeCheckpointFolder(
-        checkpoint, config, amax, {}, output.directory, output.force,
+        checkpoint, checkpoint.config, amax, {}, output.directory, output.force,
         [&](const fs::path &tmp) { writeStatistics(tmp / "calibration.safetensors", calibrator, output, progress); },
         progress);
 }
