@@ -6,10 +6,8 @@
 #include "guarded_job.h"
 #include "report/report_writer.h"
 
-#include "qdq/calibration_data.h"
 #include "qdq/errors.h"
-#include "qdq/text_task.h"
-#include "qdq/threading.h"
+#include "qdq/session.h"
 
 #include <QCheckBox>
 #include <QFormLayout>
@@ -163,20 +161,19 @@ void AnalyzeDialog::start()
         QtConcurrent::run([ck = m_checkpoint, progress = m_progress, options, dataFile, samples, report] {
             Outcome outcome;
             const JobEnd end = runGuarded([&] {
-                qdq::applyNumThreads();
                 if (dataFile.empty())
                     throw qdq::IoError("choose a data file");
-                const auto examples = qdq::selectExamples(qdq::readCalibrationData(dataFile), samples);
-                const qdq::Tokenizer tokenizer = qdq::tokenizerForCheckpoint(*ck);
-                outcome.report = std::make_shared<const qdq::AnalysisReport>(
-                    qdq::analyzeQuantization(*ck, examples, tokenizer, options, progress.get()));
+                const qdq::Session session(ck);
+                const auto examples = session.readExamples({dataFile, {}, samples, std::nullopt, {}}).examples;
+                outcome.report =
+                    std::make_shared<const qdq::AnalysisReport>(session.analyze(examples, options, progress.get()));
                 if (report) {
                     qdq::ReportOptions reportOptions;
                     reportOptions.dataFile = dataFile;
                     for (std::size_t i = 0; i < examples.size() && i < 2; ++i)
                         reportOptions.attentionTexts.push_back(examples[i].text);
                     outcome.fullReport = std::make_shared<qdq::Report>(
-                        qdq::buildReport(*ck, tokenizer, *outcome.report, *options.quant, reportOptions));
+                        qdq::buildReport(*ck, session.tokenizer(), *outcome.report, *options.quant, reportOptions));
                 }
             });
             if (end.cancelled)

@@ -5,10 +5,8 @@
 #include "guarded_job.h"
 
 #include "qdq/calibration.h"
-#include "qdq/calibration_data.h"
 #include "qdq/errors.h"
-#include "qdq/text_task.h"
-#include "qdq/threading.h"
+#include "qdq/session.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -129,15 +127,12 @@ void CalibrateDialog::start()
     m_watcher.setFuture(
         QtConcurrent::run([ck = m_checkpoint, progress = m_progress, options, output, dataFile, samples] {
             const JobEnd end = runGuarded([&] {
-                qdq::applyNumThreads();
                 if (dataFile.empty())
                     throw qdq::IoError("choose a calibration data file");
-                const std::vector<qdq::CalibrationExample> examples =
-                    qdq::selectExamples(qdq::readCalibrationData(dataFile), samples);
-                const qdq::Tokenizer tokenizer = qdq::tokenizerForCheckpoint(*ck);
-                qdq::Calibrator calibrator(*ck, options);
-                calibrator.run(examples, tokenizer, progress.get());
-                qdq::writeCalibratedCheckpoint(*ck, calibrator, output, progress.get());
+                const qdq::Session session(ck);
+                const auto calibrator = session.calibrate(
+                    session.readExamples({dataFile, {}, samples, std::nullopt, {}}).examples, options, progress.get());
+                qdq::writeCalibratedCheckpoint(*ck, *calibrator, output, progress.get());
             });
             return end.cancelled ? tr("Calibration was cancelled; nothing was written.") : end.error;
         }));

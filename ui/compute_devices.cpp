@@ -4,36 +4,18 @@
 
 #include <QObject>
 
-#include <optional>
-
 namespace qdq::ui {
-
-namespace {
-
-// The engine backend that computes on a device type (style.md: one dispatch point).
-std::optional<qdq::BackendKind> backendFor(qdq::DeviceType type)
-{
-    switch (type) {
-    case qdq::DeviceType::CPU:
-        return qdq::BackendKind::Cpu;
-    case qdq::DeviceType::CUDA:
-        return std::nullopt; // device discovery only: the engine has no CUDA backend yet
-    }
-    return std::nullopt;
-}
-
-} // namespace
 
 std::vector<ComputeDevice> computeDevices()
 {
-    std::vector<ComputeDevice> devices{{QStringLiteral("cpu"), QObject::tr("CPU"), qdq::BackendKind::Cpu}};
-    if (const auto cudaBackend = backendFor(qdq::DeviceType::CUDA)) {
-        const qdq::CudaStatus cuda = qdq::cudaStatus();
+    std::vector<ComputeDevice> devices{{QStringLiteral("cpu"), QObject::tr("CPU"), qdq::Device{}}};
+    // a CUDA device only where this build has the CUDA backend and the driver found the device
+    const qdq::CudaStatus cuda = qdq::cudaStatus();
+    if (cuda.compiledIn && cuda.available)
         for (const qdq::CudaDeviceInfo &d : cuda.devices)
             devices.push_back({QStringLiteral("cuda:%1").arg(d.index),
                                QStringLiteral("cuda:%1 — %2").arg(d.index).arg(QString::fromStdString(d.name)),
-                               *cudaBackend});
-    }
+                               qdq::Device{qdq::DeviceType::CUDA, d.index}});
     return devices;
 }
 

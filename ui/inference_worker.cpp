@@ -1,32 +1,17 @@
 #include "inference_worker.h"
 
-#include "qdq/threading.h"
+#include "qdq/errors.h"
 
 #include <QMetaObject>
 
 #include <atomic>
+#include <mutex>
+#include <optional>
 
 namespace qdq::ui {
 
-namespace {
-
-// Attention probabilities of the first sequence (first choice for multiple-choice): [h, L, L]
-// of its real tokens, per layer.
-AttentionMaps firstSequenceAttention(const qdq::ForwardOutputs &out, std::int64_t length)
-{
-    AttentionMaps maps;
-    maps.heads = static_cast<int>(out.attentions.front().size(1));
-    maps.length = static_cast<int>(length);
-    for (const qdq::Tensor &a : out.attentions) {
-        const qdq::Tensor first = a.select(0, 0).slice(1, 0, length).slice(2, 0, length).contiguous();
-        maps.layers.push_back(first.toFloatVector());
-    }
-    return maps;
-}
-
-} // namespace
-
-// Lives on the worker thread; everything it touches there is its own.
+// Lives on the worker thread; the session and its models are touched only there. The setters
+// leave their values under the mutex; the next run applies them to the session.
 class InferenceWorker::Runner : public QObject {
 public:
     std::mutex mutex;
@@ -35,45 +20,11 @@ public:
     std::shared_ptr<const qdq::Tokenizer> tokenizer;
     std::optional<qdq::QuantConfig> quantConfig; // nullopt: from the checkpoint
     quint64 quantVersion = 0;
-    qdq::BackendKind backend = qdq::BackendKind::Cpu;
-    // models per task, each with the checkpoint it was built over (the model views its tensors)
-    struct BuiltModel {
-        std::shared_ptr<const qdq::Checkpoint> checkpoint;
-        std::unique_ptr<qdq::QDQBertModel> model;
-        quint64 quantVersion = 0;
-        qdq::VersionProfile profile = qdq::kDefaultVersionProfile;
-        qdq::BackendKind backend = qdq::BackendKind::Cpu;
-    };
-    std::map<std::pair<qdq::Task, qdq::Precision>, BuiltModel> models;
+    qdq::Device device{};
 
-    qdq::QDQBertModel &modelFor(qdq::Task task, qdq::Precision precision,
-                                const std::shared_ptr<const qdq::Checkpoint> &ck,
-                                const std::optional<qdq::QuantConfig> &config, quint64 version,
-                                qdq::BackendKind backendKind)
-    {
-        BuiltModel &built = models[{task, precision}];
-        const bool quantized = precision != qdq::Precision::Fp32;
-        const qdq::VersionProfile profile = config ? config->profile() : qdq::kDefaultVersionProfile;
-        // quantized: the configured quantizers; FP32: all disabled anyway, only the profile counts
-        const auto wanted = [&] {
-            return quantized && config ? *config : qdq::QuantConfig::fromCheckpoint(*ck, profile);
-        };
-        if (!built.model || built.checkpoint != ck || built.backend != backendKind) {
-            built.model.reset();
-            qdq::ModelOptions options{task};
-            options.precision = precision;
-            options.backend = backendKind;
-            options.quant = wanted();
-            built.model = std::make_unique<qdq::QDQBertModel>(*ck, options);
-            built.checkpoint = ck;
-            built.backend = backendKind;
-        } else if (quantized ? built.quantVersion != version : built.profile != profile) {
-            built.model->setQuantConfig(wanted());
-        }
-        built.quantVersion = version;
-        built.profile = profile;
-        return *built.model;
-    }
+    // worker thread only
+    std::optional<qdq::Session> session;
+    std::optional<quint64> sessionQuantVersion; // the settings the session has
     std::atomic<bool> busy{false};
     InferenceWorker *owner = nullptr;
 
@@ -84,7 +35,7 @@ public:
         std::shared_ptr<const qdq::Tokenizer> tok;
         std::optional<qdq::QuantConfig> config;
         quint64 version = 0;
-        qdq::BackendKind backendKind = qdq::BackendKind::Cpu;
+        qdq::Device wantedDevice{};
         {
             std::lock_guard lock(mutex);
             request.swap(pending);
@@ -92,7 +43,7 @@ public:
             tok = tokenizer;
             config = quantConfig;
             version = quantVersion;
-            backendKind = backend;
+            wantedDevice = device;
         }
         if (!request)
             return;
@@ -104,29 +55,18 @@ public:
         try {
             if (!ck || !tok)
                 throw qdq::UnsupportedError("no model with a vocabulary is loaded");
-            qdq::applyNumThreads();
-            qdq::EncodedText text = qdq::encodeForTask(*tok, ck->config, request->task, request->examples,
-                                                       static_cast<std::size_t>(request->maxLength));
-            text.inputs.outputAttentions = request->attentions;
-            result->encodings = text.encodings;
-            for (qdq::Precision precision : request->precisions) {
-                PrecisionRun run;
-                run.precision = precision;
-                try {
-                    qdq::QDQBertModel &model = modelFor(request->task, precision, ck, config, version, backendKind);
-                    run.profile = model.quantConfig().profile();
-                    run.backend = backendKind;
-                    const qdq::ForwardOutputs out = model.forward(text.inputs);
-                    run.results = qdq::interpretOutputs(model, out, request->topK, tok.get(), &text);
-                    run.milliseconds = out.milliseconds;
-                    if (request->attentions && !out.attentions.empty())
-                        run.attention =
-                            firstSequenceAttention(out, static_cast<std::int64_t>(text.encodings.front().size()));
-                } catch (const std::exception &e) {
-                    run.error = QString::fromStdString(e.what());
-                }
-                result->runs.push_back(std::move(run));
+            if (!session || session->sharedCheckpoint() != ck || session->sharedTokenizer() != tok) {
+                session.emplace(ck, qdq::SessionOptions{}, tok);
+                sessionQuantVersion.reset();
             }
+            session->setDevice(wantedDevice);
+            if (sessionQuantVersion != version) {
+                session->setQuantConfig(config);
+                sessionQuantVersion = version;
+            }
+            const quint64 id = result->id;
+            static_cast<qdq::TextRunResult &>(*result) = session->runText(*request);
+            result->id = id;
         } catch (const std::exception &e) {
             result->error = QString::fromStdString(e.what());
         }
@@ -185,10 +125,10 @@ void InferenceWorker::setQuantConfig(const qdq::QuantConfig &config)
     ++m_runner->quantVersion;
 }
 
-void InferenceWorker::setBackend(qdq::BackendKind backend)
+void InferenceWorker::setDevice(qdq::Device device)
 {
     std::lock_guard lock(m_runner->mutex);
-    m_runner->backend = backend;
+    m_runner->device = device;
 }
 
 bool InferenceWorker::isBusy() const

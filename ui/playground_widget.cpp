@@ -220,8 +220,9 @@ QString PlaygroundWidget::runHtml(const InferenceResult &r, const PrecisionRun &
     QString html = QStringLiteral("<h4>%1 · %2 ms</h4>")
                        .arg(QString::fromLatin1(qdq::precisionName(run.precision)).toUpper())
                        .arg(run.milliseconds, 0, 'f', 1);
-    if (!run.error.isEmpty())
-        return html + QStringLiteral("<p style='color:#a00000'>%1</p>").arg(run.error.toHtmlEscaped());
+    if (!run.error.empty())
+        return html +
+               QStringLiteral("<p style='color:#a00000'>%1</p>").arg(QString::fromStdString(run.error).toHtmlEscaped());
     for (std::size_t i = 0; i < run.results.size(); ++i) {
         const qdq::TaskResult &t = run.results[i];
         const qdq::Encoding *enc = i < r.encodings.size() ? &r.encodings[i] : nullptr;

@@ -3,14 +3,8 @@
 #include "browse_field.h"
 #include "guarded_job.h"
 
-#include "qdq/analysis.h"
-#include "qdq/calibration.h"
-#include "qdq/calibration_data.h"
 #include "qdq/errors.h"
-#include "qdq/io/onnx_import.h"
-#include "qdq/quant/onnx_amax.h"
-#include "qdq/text_task.h"
-#include "qdq/threading.h"
+#include "qdq/session.h"
 
 #include <QCheckBox>
 #include <QDoubleSpinBox>
@@ -146,18 +140,13 @@ void RepairDialog::start()
                                            model = QString::fromStdString(m_checkpoint->source.string()), folder] {
         Outcome outcome;
         const JobEnd end = runGuarded([&] {
-            qdq::applyNumThreads();
-            const auto examples = qdq::selectExamples(qdq::readCalibrationData(dataFile), samples);
-            const qdq::Tokenizer tokenizer = qdq::tokenizerForCheckpoint(*ck);
-            const auto batches = qdq::tokenizeExamples(*ck, examples, tokenizer, options.task, 8, 128);
+            const qdq::Session session(ck);
+            const auto examples = session.readExamples({dataFile, {}, samples, std::nullopt, {}}).examples;
             auto result =
-                std::make_shared<qdq::RepairResult>(qdq::repairQuantization(*ck, batches, options, progress.get()));
-            const std::string task(qdq::taskName(options.task));
+                std::make_shared<qdq::RepairResult>(session.repair(examples, options, 8, 128, progress.get()));
             qdq::QuantizedOutput output;
             output.directory = folder.toStdString();
-            output.files["repair.json"] = qdq::repairToJson(*result, task) + "\n";
-            output.files["repair.md"] = qdq::repairToMarkdown(*result, model.toStdString(), dataFile, task);
-            qdq::writeQuantizedCheckpoint(*ck, result->repaired, output, progress.get());
+            session.writeRepaired(*result, output, model.toStdString(), dataFile, progress.get());
             outcome.result = std::move(result);
         });
         outcome.error = end.cancelled ? tr("Repair was cancelled; nothing was written.") : end.error;
@@ -244,13 +233,10 @@ void ImportScalesDialog::start()
         [ck = m_checkpoint, profile = m_profile, onnx, folder, disableMissing = m_disableMissing->isChecked()] {
             Outcome outcome;
             const JobEnd end = runGuarded([&] {
-                const qdq::OnnxAmaxImport imported = qdq::importOnnxAmax(onnx);
-                qdq::QuantConfig config = qdq::QuantConfig::fromCheckpoint(*ck, profile);
-                const qdq::OnnxAmaxApplied applied = qdq::applyOnnxAmax(*ck, imported, config, disableMissing);
                 qdq::QuantizedOutput output;
                 output.directory = folder;
-                output.files["onnx-import.json"] = qdq::onnxAmaxMappingJson(applied) + "\n";
-                qdq::writeQuantizedCheckpoint(*ck, config, output);
+                const qdq::OnnxAmaxApplied applied =
+                    qdq::Session(ck).importOnnxScales(onnx, {}, profile, disableMissing, output).applied;
                 outcome.summary = tr("%1 quantizers set from the ONNX file, %2 kept, %3 disabled")
                                       .arg(applied.set)
                                       .arg(applied.kept)

@@ -4,59 +4,9 @@
 #include "cli/quant_options.h"
 
 #include "qdq/errors.h"
-#include "qdq/io/text_file.h"
 #include "qdq/text_task.h"
 
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <fstream>
-
 namespace qdq::cli {
-namespace {
-
-// Labels for --label-column: one per example of a JSONL file (integers, or names from the
-// config's id2label). The examples are read in file order, so this must match --samples / --seed.
-std::vector<std::int64_t> readLabels(const std::string &path, const std::string &column, const BertConfig &config)
-{
-    io::requireRegularFile(path);
-    std::ifstream in(path);
-    if (!in)
-        throw IoError("cannot read", {path, {}, {}});
-    std::vector<std::int64_t> labels;
-    std::string line;
-    int lineNo = 0;
-    while (std::getline(in, line)) {
-        ++lineNo;
-        if (line.find_first_not_of(" \t\r") == std::string::npos)
-            continue;
-        nlohmann::json j;
-        try {
-            j = io::parseJson(line, path); // depth-limited
-        } catch (const FormatError &) {
-            j = nlohmann::json(); // reported below as a line without the column
-        }
-        if (!j.is_object() || !j.contains(column))
-            throw FormatError("line " + std::to_string(lineNo) + " has no \"" + column + "\"", {path, {}, column});
-        const nlohmann::json &v = j[column];
-        if (v.is_number_integer()) {
-            labels.push_back(v.get<std::int64_t>());
-        } else if (v.is_string()) {
-            const auto it = std::find(config.id2label.begin(), config.id2label.end(), v.get<std::string>());
-            if (it == config.id2label.end())
-                throw FormatError("line " + std::to_string(lineNo) + ": label '" + v.get<std::string>() +
-                                      "' is not in the model's id2label",
-                                  {path, {}, column});
-            labels.push_back(static_cast<std::int64_t>(it - config.id2label.begin()));
-        } else {
-            throw FormatError("line " + std::to_string(lineNo) + ": label must be an integer or a string",
-                              {path, {}, column});
-        }
-    }
-    return labels;
-}
-
-} // namespace
 
 void addDataOptions(QCommandLineParser &parser)
 {
@@ -129,15 +79,16 @@ AnalysisSetup analysisSetup(const QCommandLineParser &parser, const std::string 
     return setup;
 }
 
-PreparedAnalysis prepareAnalysis(const QCommandLineParser &parser, const AnalysisSetup &setup,
-                                 const Checkpoint &checkpoint)
+PreparedAnalysis prepareAnalysis(const QCommandLineParser &parser, const AnalysisSetup &setup, Session &session)
 {
+    const Checkpoint &checkpoint = session.checkpoint();
     PreparedAnalysis prepared;
     AnalysisOptions &options = prepared.options;
     options = setup.options;
     ModelOptions modelOptions;
     applyQuantOptions(parser, checkpoint, modelOptions);
     options.quant = modelOptions.quant;
+    session.setQuantConfig(modelOptions.quant);
     if (parser.isSet("precision")) {
         if (modelOptions.precision == Precision::Fp32)
             throw UsageError("--precision for " + setup.command + " is qdq or int8 (FP32 is the reference)");
@@ -147,17 +98,17 @@ PreparedAnalysis prepareAnalysis(const QCommandLineParser &parser, const Analysi
     if (parser.isSet("task")) {
         options.task = *taskFromName(parser.value("task").toStdString());
     } else {
-        options.task = defaultTask(checkpoint); // config.json's architectures first
+        options.task = session.defaultTask(); // config.json's architectures first
     }
     if (options.task == Task::MultipleChoice)
         throw UsageError(setup.command +
                          " does not support multiple-choice (one example per choice); pick another --task");
 
-    prepared.examples = selectExamples(readCalibrationData(setup.dataPath, setup.data), setup.samples, setup.seed);
-    if (parser.isSet("label-column")) {
-        options.labels = readLabels(setup.dataPath, parser.value("label-column").toStdString(), checkpoint.config);
-        options.labels.resize(prepared.examples.size(), -1);
-    }
+    SelectedExamples selected =
+        session.readExamples({setup.dataPath, setup.data, setup.samples, setup.seed,
+                              parser.isSet("label-column") ? parser.value("label-column").toStdString() : ""});
+    prepared.examples = std::move(selected.examples);
+    options.labels = std::move(selected.labels);
     return prepared;
 }
 

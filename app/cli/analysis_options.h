@@ -6,6 +6,7 @@
 #include "qdq/analysis.h"
 #include "qdq/calibration_data.h"
 #include "qdq/checkpoint.h"
+#include "qdq/session.h"
 
 #include <QCommandLineParser>
 
@@ -36,13 +37,12 @@ struct AnalysisSetup {
 // sweeps: the parser has addAnalysisOptions' pass options (false: addDataOptions only).
 AnalysisSetup analysisSetup(const QCommandLineParser &parser, const std::string &command, bool sweeps = true);
 
-// The options and examples for one checkpoint: its quantizers (with --precision, --amax, ...),
-// the task head (default: the first head it has), the examples and labels.
+// The options and examples for one checkpoint: its quantizers (with --precision, --amax, ...; also
+// set as the session's), the task head (default: the session's), the examples and labels.
 struct PreparedAnalysis {
     AnalysisOptions options;
     std::vector<CalibrationExample> examples;
 };
-PreparedAnalysis prepareAnalysis(const QCommandLineParser &parser, const AnalysisSetup &setup,
-                                 const Checkpoint &checkpoint);
+PreparedAnalysis prepareAnalysis(const QCommandLineParser &parser, const AnalysisSetup &setup, Session &session);
 
 } // namespace qdq::cli

@@ -80,6 +80,29 @@ std::int64_t intOption(const QCommandLineParser &parser, const QString &name, st
                      "'");
 }
 
+Device deviceOption(const QCommandLineParser &parser)
+{
+    const std::string text = parser.value("device").toStdString();
+    const std::optional<Device> device = parseDevice(text);
+    if (!device)
+        throw UsageError("--device expects cpu, cuda or cuda:N, got '" + text + "'");
+    if (device->type == DeviceType::CPU)
+        return *device;
+    const CudaStatus cuda = cudaStatus();
+    std::string why;
+    if (!cuda.compiledIn)
+        why = "this build has no CUDA backend";
+    else if (!cuda.available)
+        why = cuda.message;
+    else if (device->index >= static_cast<int>(cuda.devices.size()))
+        why = "there are " + std::to_string(cuda.devices.size()) + " CUDA devices (see qdq devices)";
+    if (why.empty())
+        return *device;
+    std::fprintf(stderr, "qdq: warning: %s is not usable (%s); running on the CPU\n", device->str().c_str(),
+                 why.c_str());
+    return Device{};
+}
+
 double fractionOption(const QCommandLineParser &parser, const QString &name)
 {
     bool ok = false;

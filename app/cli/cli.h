@@ -2,6 +2,8 @@
 // Shared plumbing of the `qdq` subcommands: the registry, exit codes, error reporting
 // and common options (design.md, "The command-line contract").
 
+#include "qdq/device.h"
+
 #include <QCommandLineParser>
 #include <QStringList>
 
@@ -61,6 +63,9 @@ std::int64_t intOption(const QCommandLineParser &parser, const QString &name, st
                        std::int64_t max = std::numeric_limits<std::int64_t>::max());
 // A number in [0, 1] (UsageError naming the option otherwise).
 double fractionOption(const QCommandLineParser &parser, const QString &name);
+// --device: cpu, cuda or cuda:N (UsageError otherwise). A CUDA device this build or machine cannot
+// use is not an error: a warning on stderr says why and the command runs on the CPU.
+Device deviceOption(const QCommandLineParser &parser);
 
 // While alive, Ctrl-C (SIGINT) cancels `progress` instead of killing the process, so a long job
 // stops between units of work and leaves no partial output; the previous handler is restored.

@@ -9,6 +9,7 @@
 #include "qdq/checkpoint.h"
 #include "qdq/compare.h"
 #include "qdq/errors.h"
+#include "qdq/session.h"
 #include "qdq/text_task.h"
 
 #include <algorithm>
@@ -226,29 +227,28 @@ int runAnalyze(const QStringList &args)
     const std::string modelPath = requireOption(parser, "model").toStdString();
     const int top = static_cast<int>(intOption(parser, "top", 1));
     const AnalysisSetup setup = analysisSetup(parser, "analyze");
-    const Checkpoint checkpoint = loadCheckpoint(modelPath);
-    const PreparedAnalysis prepared = prepareAnalysis(parser, setup, checkpoint);
+    Session session = Session::open(modelPath);
+    const PreparedAnalysis prepared = prepareAnalysis(parser, setup, session);
     const AnalysisOptions &options = prepared.options;
     const std::vector<CalibrationExample> &examples = prepared.examples;
-    const Tokenizer tokenizer = tokenizerForCheckpoint(checkpoint);
 
     Progress progress(
         [&](const ProgressEvent &e) { printProgress(common.quiet || common.json, e.stage, e.done, e.total); });
     const CancelOnInterrupt interruptCancels(progress);
 
-    const AnalysisReport report = analyzeQuantization(checkpoint, examples, tokenizer, options, &progress);
+    const AnalysisReport report = session.analyze(examples, options, &progress);
     const bool histograms = !parser.isSet("no-histograms");
     std::optional<AnalysisReport> reportB;
     std::optional<CheckpointComparison> comparison;
     const std::string pathB = parser.value("compare").toStdString();
     if (parser.isSet("compare")) {
-        const Checkpoint checkpointB = loadCheckpoint(pathB);
+        const Session sessionB = Session::open(pathB);
         ModelOptions modelOptionsB;
-        applyQuantOptions(parser, checkpointB, modelOptionsB);
+        applyQuantOptions(parser, sessionB.checkpoint(), modelOptionsB);
         AnalysisOptions optionsB = options;
         optionsB.quant = modelOptionsB.quant;
-        reportB = analyzeQuantization(checkpointB, examples, tokenizerForCheckpoint(checkpointB), optionsB, &progress);
-        comparison = compareCheckpoints(checkpoint, checkpointB, &progress);
+        reportB = sessionB.analyze(examples, optionsB, &progress);
+        comparison = compareCheckpoints(session.checkpoint(), sessionB.checkpoint(), &progress);
     }
     if (common.json) {
         if (!reportB) {

@@ -7,6 +7,7 @@
 #include "qdq/calibration.h"
 #include "qdq/checkpoint.h"
 #include "qdq/errors.h"
+#include "qdq/session.h"
 
 #include <chrono>
 #include <cstdio>
@@ -88,10 +89,9 @@ int runCalibrate(const QStringList &args)
             (!std::filesystem::is_directory(outPath, ec) || !std::filesystem::is_empty(outPath, ec)))
             throw IoError("output exists and is not an empty folder (use --force to replace it)", {outPath, {}, {}});
 
+        const Session session = Session::open(modelPath);
         const std::vector<CalibrationExample> examples =
-            selectExamples(readCalibrationData(dataPath, dataOptions), samples, seed);
-        const Checkpoint checkpoint = loadCheckpoint(modelPath);
-        const Tokenizer tokenizer = tokenizerForCheckpoint(checkpoint);
+            session.readExamples({dataPath, dataOptions, samples, seed, {}}).examples;
 
         const auto start = std::chrono::steady_clock::now();
         Progress progress([&](const ProgressEvent &e) {
@@ -116,8 +116,8 @@ int runCalibrate(const QStringList &args)
         });
         const CancelOnInterrupt interruptCancels(progress);
 
-        Calibrator calibrator(checkpoint, options);
-        calibrator.run(examples, tokenizer, &progress);
+        const std::unique_ptr<Calibrator> calibratorPtr = session.calibrate(examples, options, &progress);
+        const Calibrator &calibrator = *calibratorPtr;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
         CalibratedOutput output;
@@ -127,7 +127,7 @@ int runCalibrate(const QStringList &args)
         output.amax = amaxOptions;
         output.force = force;
         output.metadata = {{"data", dataPath}, {"model", modelPath}};
-        writeCalibratedCheckpoint(checkpoint, calibrator, output, &progress);
+        writeCalibratedCheckpoint(session.checkpoint(), calibrator, output, &progress);
 
         const double rate = seconds > 0 ? static_cast<double>(calibrator.samples()) / seconds : 0.0;
         if (common.json) {

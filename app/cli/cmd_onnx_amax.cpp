@@ -7,6 +7,7 @@
 #include "qdq/checkpoint.h"
 #include "qdq/io/onnx_import.h"
 #include "qdq/quant/onnx_amax.h"
+#include "qdq/session.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -94,25 +95,22 @@ int runImportOnnxAmax(const QStringList &args)
     const std::string out = requireOption(parser, "out").toStdString();
     OnnxImportOptions importOptions;
     importOptions.allowUnmapped = parser.isSet("allow-unmapped");
-    const OnnxAmaxImport imported = importOnnxAmax(requireOption(parser, "onnx").toStdString(), importOptions);
-    const Checkpoint checkpoint = loadCheckpoint(requireOption(parser, "model").toStdString());
-    QuantConfig config = QuantConfig::fromCheckpoint(checkpoint);
-    const OnnxAmaxApplied applied = applyOnnxAmax(checkpoint, imported, config, parser.isSet("disable-missing"));
-    nlohmann::json report = nlohmann::json::parse(onnxAmaxMappingJson(applied));
-    report["onnx"] = imported.source.string();
-    report["model"] = checkpoint.source.string();
+    const std::string onnx = requireOption(parser, "onnx").toStdString();
+    const Session session = Session::open(requireOption(parser, "model").toStdString());
     QuantizedOutput output;
     output.directory = out;
     output.force = parser.isSet("force");
-    output.files["onnx-import.json"] = report.dump(2) + "\n";
-    writeQuantizedCheckpoint(checkpoint, config, output);
+    const Session::OnnxScales scales =
+        session.importOnnxScales(onnx, importOptions, kDefaultVersionProfile, parser.isSet("disable-missing"), output);
+    const OnnxAmaxApplied &applied = scales.applied;
     if (common.json) {
+        nlohmann::json report = nlohmann::json::parse(scales.json);
         report["out"] = out;
         printJson(report);
         return Ok;
     }
     std::printf("%s -> %s: %d quantizers set from the ONNX file, %d kept, %d disabled\n",
-                imported.source.string().c_str(), out.c_str(), applied.set, applied.kept, applied.disabled);
+                scales.source.string().c_str(), out.c_str(), applied.set, applied.kept, applied.disabled);
     std::printf("%-62s %10s %10s %9s  %s\n", "site", "before", "after", "ratio", "status");
     for (const OnnxAmaxMapping &m : applied.mappings) {
         char before[32] = "dynamic", after[32] = "-", ratio[32] = "";

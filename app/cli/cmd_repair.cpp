@@ -8,6 +8,7 @@
 #include "qdq/calibration.h"
 #include "qdq/checkpoint.h"
 #include "qdq/sensitivity.h"
+#include "qdq/session.h"
 #include "qdq/text_task.h"
 
 #include <cstdio>
@@ -44,30 +45,26 @@ int runRepair(const QStringList &args)
     options.candidates = static_cast<int>(intOption(parser, "candidates", 0));
     options.maxDisabled = static_cast<int>(intOption(parser, "max-disabled", 0));
     options.targetAgreement = fractionOption(parser, "target-agreement");
-    const Checkpoint checkpoint = loadCheckpoint(modelPath);
-    const PreparedAnalysis prepared = prepareAnalysis(parser, setup, checkpoint);
+    Session session = Session::open(modelPath);
+    const PreparedAnalysis prepared = prepareAnalysis(parser, setup, session);
     options.task = prepared.options.task;
     options.quant = prepared.options.quant;
     options.precision = prepared.options.runQdq ? Precision::Qdq : Precision::Int8;
     options.labels = prepared.options.labels;
     options.amax = prepared.options.amax;
-    const Tokenizer tokenizer = tokenizerForCheckpoint(checkpoint);
-    const std::vector<ForwardInputs> batches = tokenizeExamples(checkpoint, prepared.examples, tokenizer, options.task,
-                                                                prepared.options.batchSize, prepared.options.maxLength);
 
     Progress progress(
         [&](const ProgressEvent &e) { printProgress(common.quiet || common.json, e.stage, e.done, e.total); });
     const CancelOnInterrupt interruptCancels(progress);
-    const RepairResult result = repairQuantization(checkpoint, batches, options, &progress);
+    const RepairResult result =
+        session.repair(prepared.examples, options, prepared.options.batchSize, prepared.options.maxLength, &progress);
 
     const std::string task(taskName(options.task));
-    const std::string json = repairToJson(result, task);
     QuantizedOutput output;
     output.directory = out;
     output.force = parser.isSet("force");
-    output.files["repair.json"] = json + "\n";
-    output.files["repair.md"] = repairToMarkdown(result, modelPath, setup.dataPath, task);
-    writeQuantizedCheckpoint(checkpoint, result.repaired, output, &progress);
+    session.writeRepaired(result, output, modelPath, setup.dataPath, &progress);
+    const std::string json = repairToJson(result, task);
 
     if (common.json) {
         nlohmann::json j = nlohmann::json::parse(json);

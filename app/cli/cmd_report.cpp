@@ -8,6 +8,7 @@
 #include "qdq/errors.h"
 #include "qdq/io/text_file.h"
 #include "qdq/report.h"
+#include "qdq/session.h"
 #include "qdq/text_task.h"
 
 #include "report/report_writer.h"
@@ -247,11 +248,10 @@ int runReport(const QStringList &args)
                 .append(std::to_string(models.size()))
                 .append("] ");
         progress.setCallback([&](const ProgressEvent &e) { printProgress(quiet, prefix + e.stage, e.done, e.total); });
-        const Checkpoint checkpoint = loadCheckpoint(modelPath, &progress);
-        const PreparedAnalysis prepared = prepareAnalysis(parser, setup, checkpoint);
-        const Tokenizer tokenizer = tokenizerForCheckpoint(checkpoint);
-        AnalysisReport analysis =
-            analyzeQuantization(checkpoint, prepared.examples, tokenizer, prepared.options, &progress);
+        Session session = Session::open(modelPath, {}, &progress);
+        const Checkpoint &checkpoint = session.checkpoint();
+        const PreparedAnalysis prepared = prepareAnalysis(parser, setup, session);
+        AnalysisReport analysis = session.analyze(prepared.examples, prepared.options, &progress);
         ReportOptions reportOptions;
         reportOptions.dataFile = setup.dataPath;
         reportOptions.command = commandLine(args);
@@ -261,9 +261,8 @@ int runReport(const QStringList &args)
             reportOptions.attentionTexts.push_back(text.toStdString());
         for (std::size_t i = 0; chosen.isEmpty() && i < prepared.examples.size() && i < attentionInputs; ++i)
             reportOptions.attentionTexts.push_back(prepared.examples[i].text);
-        const QuantConfig config =
-            prepared.options.quant ? *prepared.options.quant : QuantConfig::fromCheckpoint(checkpoint);
-        Report report = buildReport(checkpoint, tokenizer, std::move(analysis), config, reportOptions);
+        Report report =
+            buildReport(checkpoint, session.tokenizer(), std::move(analysis), session.quantConfig(), reportOptions);
         report.thresholds = evaluateThresholds(thresholds, report.metrics);
 
         const QString folder = folderFor(modelPath, usedFolders);

@@ -7,6 +7,7 @@
 #include "qdq/errors.h"
 #include "qdq/io/safetensors.h"
 #include "qdq/model.h"
+#include "qdq/session.h"
 #include "qdq/text_task.h"
 
 #include <algorithm>
@@ -110,7 +111,7 @@ int runRun(const QStringList &args)
     parser.addOption({"output-attentions", "Also return attentions.{i} (and cross_attentions.{i})."});
     parser.addOption({"output-hidden-states", "Also return hidden_states.{i}."});
     addQuantOptions(parser);
-    parser.addOption({"device", "cpu.", "D", "cpu"});
+    parser.addOption({"device", "cpu, cuda or cuda:N (see qdq devices).", "D", "cpu"});
     parser.addOption({"top-k", "Tokens / classes listed per position (default 5).", "K", "5"});
     parser.addOption(
         {"mask-constant", "Attention-mask constant: finfo-min (default) or legacy (-10000 / -1e9).", "C", "finfo-min"});
@@ -124,8 +125,7 @@ int runRun(const QStringList &args)
     std::optional<Task> task = taskFromName(taskText.toStdString());
     if (parser.isSet("task") && !task)
         throw UsageError("unknown task '" + taskText.toStdString() + "'; expected one of " + taskList());
-    if (parser.value("device") != "cpu")
-        throw UsageError("--device " + parser.value("device").toStdString() + " is not available yet; use cpu");
+    const Device device = deviceOption(parser);
     const auto topK = static_cast<int>(intOption(parser, "top-k", 1, std::numeric_limits<int>::max()));
     ModelOptions options;
     if (parser.value("mask-constant") == "legacy")
@@ -143,16 +143,18 @@ int runRun(const QStringList &args)
         maxLength = static_cast<std::size_t>(intOption(parser, "max-length", 2));
     }
 
-    const Checkpoint checkpoint = loadCheckpoint(modelPath.toStdString());
+    Session session = Session::open(modelPath.toStdString(), {device, options.maskConstant});
+    const Checkpoint &checkpoint = session.checkpoint();
     if (!task)
-        task = defaultTask(checkpoint); // config.json's architectures first
+        task = session.defaultTask(); // config.json's architectures first
     options.task = *task;
     applyQuantOptions(parser, checkpoint, options);
-    QDQBertModel model(checkpoint, options);
+    session.setQuantConfig(options.quant);
+    QDQBertModel &model = session.model(*task, options.precision);
     const std::string precision(precisionName(model.precision()));
 
     ForwardInputs inputs;
-    std::optional<Tokenizer> tokenizer;
+    const Tokenizer *tokenizer = nullptr;
     std::optional<EncodedText> encoded;
     if (textInput) {
         const QStringList texts = parser.values("text");
@@ -172,9 +174,11 @@ int runRun(const QStringList &args)
                                                                 ? std::nullopt
                                                                 : std::optional<std::string>(pairs[i].toStdString())});
         }
-        tokenizer.emplace(tokenizerForCheckpoint(checkpoint));
-        encoded.emplace(encodeForTask(*tokenizer, checkpoint.config, *task, examples, maxLength));
-        inputs = std::move(encoded->inputs);
+        tokenizer = &session.tokenizer();
+        encoded.emplace(session.encode(*task, examples, maxLength));
+        inputs.inputIds = encoded->inputs.inputIds.alias();
+        inputs.attentionMask = encoded->inputs.attentionMask.alias();
+        inputs.tokenTypeIds = encoded->inputs.tokenTypeIds.alias();
     } else {
         inputs = ForwardInputs::fromNamed(SafetensorsFile::open(parser.value("inputs").toStdString()).tensors());
     }
@@ -213,7 +217,7 @@ int runRun(const QStringList &args)
     const ForwardOutputs out = model.forward(inputs);
     const auto outputs = out.named();
     const std::vector<TaskResult> results =
-        interpretOutputs(model, out, topK, tokenizer ? &*tokenizer : nullptr, encoded ? &*encoded : nullptr);
+        interpretOutputs(model, out, topK, tokenizer, encoded ? &*encoded : nullptr);
     if (parser.isSet("save-tensors"))
         writeSafetensors(parser.value("save-tensors").toStdString(), outputs,
                          {{"task", std::string(taskName(*task))}, {"precision", precision}});

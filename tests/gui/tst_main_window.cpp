@@ -394,7 +394,7 @@ void TestMainWindow::playgroundRunsHeadLikeCli()
     QCOMPARE(result->runs.size(), std::size_t(2)); // FP32 and INT8 side by side by default
     QCOMPARE(result->runs[0].precision, qdq::Precision::Fp32);
     QCOMPARE(result->runs[1].precision, qdq::Precision::Int8);
-    QVERIFY2(result->runs[1].error.isEmpty(), qPrintable(result->runs[1].error));
+    QVERIFY2(result->runs[1].error.empty(), result->runs[1].error.c_str());
     QCOMPARE(result->runs[0].results.size(), std::size_t(1));
     const auto &topK = result->runs[0].results[0].topK;
     QCOMPARE(topK.size(), std::size_t(1));
@@ -1030,7 +1030,8 @@ void TestMainWindow::settingsTakeEffect()
     QCOMPARE(deviceLabel->text(), QString("Device: CPU"));
     QVERIFY(ready.wait(120000)); // the INT8 run the Compare box asked for
     QCOMPARE(p->lastResult()->runs[1].precision, qdq::Precision::Int8);
-    QCOMPARE(p->lastResult()->runs[0].backend, qdq::BackendKind::Cpu);
+    QCOMPARE(p->lastResult()->runs[0].device, qdq::Device{});
+    QCOMPARE(p->lastResult()->runs[1].device, qdq::Device{});
 }
 
 // The Histogram view shows the histograms an analysis collected, also for a model without

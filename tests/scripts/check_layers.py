@@ -24,6 +24,7 @@ HEADERS = {
     'quant/quant_hooks.h': 'model', 'model.h': 'model', 'text_task.h': 'model',
     'calibration_hooks.h': 'analysis', 'analysis.h': 'analysis', 'compare.h': 'analysis', 'sensitivity.h': 'analysis', 'calibration.h': 'analysis',
     'report.h': 'export', 'io/onnx_export.h': 'export',
+    'session.h': 'session',
 }
 SRC_DIRS = {'core': 'core', 'kernels': 'kernels', 'ops': 'ops', 'io': 'io', 'tokenizer': 'io', 'quant': 'quant',
             'model': 'model', 'calibration': 'analysis', 'analysis': 'analysis', 'session': 'session'}

@@ -153,6 +153,7 @@ struct RepairChange {
 };
 
 struct RepairResult {
+    Task task = Task::Base;
     Precision precision = Precision::Qdq;
     TaskMetric before;
     TaskMetric after;

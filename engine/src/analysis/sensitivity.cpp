@@ -420,6 +420,7 @@ RepairResult repairQuantization(const Checkpoint &checkpoint, const std::vector<
     }
 
     RepairResult r;
+    r.task = options.task;
     r.precision = options.precision;
     r.samples = calibrator.samples();
     TaskEvaluator evaluator(checkpoint, batches, options.task, options.precision, options.labels, progress,
