@@ -20,6 +20,9 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 using namespace qdq;
