@@ -83,14 +83,14 @@ private:
     bool m_haveRescale = false;
 };
 
-DeviceMemory uploadBias(const Tensor &bias, std::int64_t n)
+DeviceMemory uploadBias(const Tensor &bias, std::int64_t n, cudaStream_t stream)
 {
     if (!bias.defined())
         return {};
     if (bias.dim() != 1 || bias.size(0) != n || bias.dtype() != DType::F32)
         throw ShapeError("linear bias " + bias.describe() + " does not have " + std::to_string(n) + " f32 values");
     const Tensor b = bias.contiguous();
-    return uploadPersistent(b.rawData(), b.nbytes());
+    return uploadPersistent(b.rawData(), b.nbytes(), stream);
 }
 
 Shape matmulShape(const Tensor &a, const Tensor &b)
@@ -127,11 +127,11 @@ DeviceActivation deviceActivation(Activation a)
 }
 static_assert(static_cast<int>(Activation::Tanh) == static_cast<int>(DeviceActivation::Tanh));
 
-DeviceMemory uploadPersistent(const void *data, std::size_t bytes)
+DeviceMemory uploadPersistent(const void *data, std::size_t bytes, cudaStream_t stream)
 {
     DeviceMemory m(bytes);
-    if (bytes > 0)
-        check(cudaMemcpy(m.get(), data, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (weights to device)");
+    upload(m.get(), data, bytes, stream);
+    check(cudaStreamSynchronize(stream), "cudaStreamSynchronize (weights to device)");
     return m;
 }
 
@@ -154,12 +154,12 @@ std::unique_ptr<PackedLinear> CudaBackendImpl::packLinear(const Tensor &weight, 
     if (half) {
         std::vector<std::uint16_t> h(static_cast<std::size_t>(w.numel()));
         floatToHalf(w.data<float>(), h.data(), h.size());
-        stored = uploadPersistent(h.data(), h.size() * sizeof(std::uint16_t));
+        stored = uploadPersistent(h.data(), h.size() * sizeof(std::uint16_t), m_stream.get());
     } else {
-        stored = uploadPersistent(w.rawData(), w.nbytes());
+        stored = uploadPersistent(w.rawData(), w.nbytes(), m_stream.get());
     }
     return std::make_unique<CudaPackedLinear>(w.size(0), w.size(1), std::move(stored), half,
-                                              uploadBias(bias, w.size(0)), activation);
+                                              uploadBias(bias, w.size(0), m_stream.get()), activation);
 }
 
 Tensor CudaBackendImpl::linear(const Tensor &x, const PackedLinear &w)
@@ -346,7 +346,7 @@ std::unique_ptr<PackedLinear> CudaBackendImpl::packQuantizedLinear(const Quantiz
     const std::lock_guard lock(m_mutex);
     const DeviceGuard guard(m_index);
     const Tensor c = codes.contiguous();
-    const DeviceMemory raw = uploadPersistent(c.rawData(), c.nbytes());
+    const DeviceMemory raw = uploadPersistent(c.rawData(), c.nbytes(), m_stream.get());
     DeviceMemory padded(static_cast<std::size_t>(pad.channels * pad.depth));
     cuda::padCodes(raw.as<std::int8_t>(), n, k, padded.as<std::int8_t>(), pad.channels, pad.depth, m_stream.get());
     checkLaunch("padCodes");
@@ -354,8 +354,8 @@ std::unique_ptr<PackedLinear> CudaBackendImpl::packQuantizedLinear(const Quantiz
     std::vector<float> scales = weight.scale;
     if (scales.size() == 1)
         scales.assign(static_cast<std::size_t>(n), scales.front());
-    return std::make_unique<CudaPackedLinearS8>(n, k, std::move(padded), std::move(scales), uploadBias(bias, n),
-                                                activation);
+    return std::make_unique<CudaPackedLinearS8>(n, k, std::move(padded), std::move(scales),
+                                                uploadBias(bias, n, m_stream.get()), activation);
 }
 
 Tensor CudaBackendImpl::quantizedLinear(const Tensor &x, const IntegerQuant &xq, const PackedLinear &w)

@@ -79,8 +79,10 @@ private:
     LtGemm m_lt;
 };
 
-// Device-memory bytes (cudaMalloc'ed, RAII) with its contents uploaded from a host tensor.
-DeviceMemory uploadPersistent(const void *data, std::size_t bytes);
+// Device memory (cudaMalloc'ed, RAII) holding a copy of `bytes` host bytes, copied on `stream` (the
+// backend's: a non-blocking stream does not order with the legacy default stream of cudaMemcpy)
+// and complete when this returns.
+DeviceMemory uploadPersistent(const void *data, std::size_t bytes, cudaStream_t stream);
 
 DeviceActivation deviceActivation(Activation a);
 

@@ -193,7 +193,8 @@ std::unique_ptr<PackedTable> CudaBackendImpl::packTable(const Tensor &table)
     const std::lock_guard lock(m_mutex);
     const DeviceGuard guard(m_index);
     const Tensor t = table.contiguous();
-    return std::make_unique<CudaPackedTable>(t.size(0), t.size(1), uploadPersistent(t.rawData(), t.nbytes()));
+    return std::make_unique<CudaPackedTable>(t.size(0), t.size(1),
+                                             uploadPersistent(t.rawData(), t.nbytes(), m_stream.get()));
 }
 
 Tensor CudaBackendImpl::gather(const PackedTable &table, const Tensor &ids)
