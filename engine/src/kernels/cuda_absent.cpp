@@ -3,6 +3,8 @@
 
 #include "kernels/cuda_entry.h"
 
+#include "kernels/backend.h"
+
 #include "qdq/errors.h"
 
 namespace qdq::detail {

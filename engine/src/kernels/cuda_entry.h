@@ -2,11 +2,16 @@
 // The engine's entry points into the CUDA backend. Implemented in kernels/cuda/ when the
 // build has QDQ_WITH_CUDA, and by kernels/cuda_absent.cpp otherwise.
 
-#include "kernels/backend.h"
 #include "qdq/device.h"
 
 #include <cstdint>
 #include <memory>
+
+// Forward-declared, not included: cuda_device.cu includes this header and nvcc compiles the .cu
+// files as C++17, which the engine's tensor header (std::span) is not.
+namespace qdq::kernels {
+class Backend;
+} // namespace qdq::kernels
 
 namespace qdq::detail {
 
