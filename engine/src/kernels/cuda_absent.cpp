@@ -3,6 +3,10 @@
 
 #include "kernels/cuda_entry.h"
 
+#include "kernels/backend.h"
+
+#include "qdq/errors.h"
+
 namespace qdq::detail {
 
 CudaStatus queryCudaStatus()
@@ -12,6 +16,17 @@ CudaStatus queryCudaStatus()
     status.available = false;
     status.message = "this build has no CUDA backend (configure with -DQDQ_WITH_CUDA=ON)";
     return status;
+}
+
+std::unique_ptr<kernels::Backend> createCudaBackend(int index, CudaGemmMath /*math*/)
+{
+    throw UnsupportedError("this build has no CUDA backend (cuda:" + std::to_string(index) +
+                           " requested; configure with -DQDQ_WITH_CUDA=ON)");
+}
+
+std::unique_ptr<kernels::Backend> createCudaBackend(int index)
+{
+    return createCudaBackend(index, CudaGemmMath::Fp32);
 }
 
 } // namespace qdq::detail
