@@ -1,10 +1,10 @@
 #pragma once
 // The devices this build can run a model on: the CPU always; a CUDA device once the engine has a
-// backend for it (model.h BackendKind has only Cpu today, so none is offered yet and the
-// Settings dialog hides its device choice). The device setting goes through here, so a second
+// backend for it (its CUDA backend is not there yet, so none is offered and the Settings dialog
+// hides its device choice). The device setting goes through here, so a second
 // backend shows up in Settings, the status bar and the runs at once.
 
-#include "qdq/model.h"
+#include "qdq/device.h"
 
 #include <QString>
 
@@ -13,9 +13,9 @@
 namespace qdq::ui {
 
 struct ComputeDevice {
-    QString id;    // as saved in AppSettings: "cpu", "cuda:N"
-    QString label; // for people: "CPU", "cuda:0 — NVIDIA H200"
-    qdq::BackendKind backend = qdq::BackendKind::Cpu;
+    QString id;         // as saved in AppSettings: "cpu", "cuda:N"
+    QString label;      // for people: "CPU", "cuda:0 — NVIDIA H200"
+    qdq::Device device; // what the model is created on (ModelOptions::device)
 };
 
 // The CPU first, then every usable CUDA device.

@@ -35,21 +35,21 @@ public:
     std::shared_ptr<const qdq::Tokenizer> tokenizer;
     std::optional<qdq::QuantConfig> quantConfig; // nullopt: from the checkpoint
     quint64 quantVersion = 0;
-    qdq::BackendKind backend = qdq::BackendKind::Cpu;
+    qdq::Device device;
     // models per task, each with the checkpoint it was built over (the model views its tensors)
     struct BuiltModel {
         std::shared_ptr<const qdq::Checkpoint> checkpoint;
         std::unique_ptr<qdq::QDQBertModel> model;
         quint64 quantVersion = 0;
         qdq::VersionProfile profile = qdq::kDefaultVersionProfile;
-        qdq::BackendKind backend = qdq::BackendKind::Cpu;
+        qdq::Device device;
     };
     std::map<std::pair<qdq::Task, qdq::Precision>, BuiltModel> models;
 
     qdq::QDQBertModel &modelFor(qdq::Task task, qdq::Precision precision,
                                 const std::shared_ptr<const qdq::Checkpoint> &ck,
                                 const std::optional<qdq::QuantConfig> &config, quint64 version,
-                                qdq::BackendKind backendKind)
+                                const qdq::Device &modelDevice)
     {
         BuiltModel &built = models[{task, precision}];
         const bool quantized = precision != qdq::Precision::Fp32;
@@ -58,15 +58,15 @@ public:
         const auto wanted = [&] {
             return quantized && config ? *config : qdq::QuantConfig::fromCheckpoint(*ck, profile);
         };
-        if (!built.model || built.checkpoint != ck || built.backend != backendKind) {
+        if (!built.model || built.checkpoint != ck || built.device != modelDevice) {
             built.model.reset();
             qdq::ModelOptions options{task};
             options.precision = precision;
-            options.backend = backendKind;
+            options.device = modelDevice;
             options.quant = wanted();
             built.model = std::make_unique<qdq::QDQBertModel>(*ck, options);
             built.checkpoint = ck;
-            built.backend = backendKind;
+            built.device = modelDevice;
         } else if (quantized ? built.quantVersion != version : built.profile != profile) {
             built.model->setQuantConfig(wanted());
         }
@@ -84,7 +84,7 @@ public:
         std::shared_ptr<const qdq::Tokenizer> tok;
         std::optional<qdq::QuantConfig> config;
         quint64 version = 0;
-        qdq::BackendKind backendKind = qdq::BackendKind::Cpu;
+        qdq::Device runDevice;
         {
             std::lock_guard lock(mutex);
             request.swap(pending);
@@ -92,7 +92,7 @@ public:
             tok = tokenizer;
             config = quantConfig;
             version = quantVersion;
-            backendKind = backend;
+            runDevice = device;
         }
         if (!request)
             return;
@@ -113,9 +113,9 @@ public:
                 PrecisionRun run;
                 run.precision = precision;
                 try {
-                    qdq::QDQBertModel &model = modelFor(request->task, precision, ck, config, version, backendKind);
+                    qdq::QDQBertModel &model = modelFor(request->task, precision, ck, config, version, runDevice);
                     run.profile = model.quantConfig().profile();
-                    run.backend = backendKind;
+                    run.device = runDevice;
                     const qdq::ForwardOutputs out = model.forward(text.inputs);
                     run.results = qdq::interpretOutputs(model, out, request->topK, tok.get(), &text);
                     run.milliseconds = out.milliseconds;
@@ -185,10 +185,10 @@ void InferenceWorker::setQuantConfig(const qdq::QuantConfig &config)
     ++m_runner->quantVersion;
 }
 
-void InferenceWorker::setBackend(qdq::BackendKind backend)
+void InferenceWorker::setDevice(qdq::Device device)
 {
     std::lock_guard lock(m_runner->mutex);
-    m_runner->backend = backend;
+    m_runner->device = device;
 }
 
 bool InferenceWorker::isBusy() const

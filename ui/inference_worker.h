@@ -43,8 +43,8 @@ struct AttentionMaps {
 struct PrecisionRun {
     qdq::Precision precision = qdq::Precision::Fp32;
     qdq::VersionProfile profile = qdq::kDefaultVersionProfile; // of the model that ran
-    qdq::BackendKind backend = qdq::BackendKind::Cpu;
-    QString error; // set when this run failed
+    qdq::Device device;                                        // where it ran
+    QString error;                                             // set when this run failed
     std::vector<qdq::TaskResult> results;
     AttentionMaps attention;
     double milliseconds = 0.0;
@@ -78,8 +78,8 @@ public:
     // takes effect at the next run, without touching the checkpoint. FP32 runs follow only the
     // profile (2.2.x applies `_pre_quant_scale` also with every quantizer disabled, reference §2.1).
     void setQuantConfig(const qdq::QuantConfig &config);
-    // The backend of the next runs (the device setting, compute_devices.h).
-    void setBackend(qdq::BackendKind backend);
+    // The device of the next runs (the device setting, compute_devices.h).
+    void setDevice(qdq::Device device);
     // Queues `request`; only the newest queued request runs.
     void submit(InferenceRequest request);
     [[nodiscard]] bool isBusy() const;

@@ -525,7 +525,7 @@ void MainWindow::applySettings()
         m_appliedPrecision = settings.defaultPrecision();
         m_playground->selectComparison(QString::fromLatin1(qdq::precisionName(settings.precision())));
     }
-    m_worker->setBackend(computeDevice(settings.device()).backend);
+    m_worker->setDevice(computeDevice(settings.device()).device);
     // the quantizer configuration carries the profile to the playground (quantConfigChanged),
     // Analyze, reports and the ONNX export
     m_quantizerModel->setProfile(settings.profile());

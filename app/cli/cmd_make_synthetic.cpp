@@ -169,7 +169,7 @@ int runMakeSynthetic(const QStringList &args)
         CalibrationOptions calibration;
         calibration.histograms = false;
         Calibrator calibrator(ck, calibration);
-        QDQBertModel model(ck, ModelOptions{Task::Base, MaskConstant::FinfoMin, BackendKind::Cpu});
+        QDQBertModel model(ck, ModelOptions{Task::Base, MaskConstant::FinfoMin, Device{}});
         model.setSiteHooks(calibrator.hooks());
         const std::int64_t cls = tokenId(vocab, "[CLS]", 0);
         const std::int64_t sep = tokenId(vocab, "[SEP]", 0);

@@ -1,7 +1,9 @@
 // Stand-ins for the CUDA entry points in a build without QDQ_WITH_CUDA.
 #ifndef QDQ_HAVE_CUDA
 
+#include "kernels/backend.h"
 #include "kernels/cuda_entry.h"
+#include "qdq/errors.h"
 
 namespace qdq::detail {
 
@@ -12,6 +14,11 @@ CudaStatus queryCudaStatus()
     status.available = false;
     status.message = "this build has no CUDA backend (configure with -DQDQ_WITH_CUDA=ON)";
     return status;
+}
+
+std::unique_ptr<kernels::Backend> createCudaBackend(int /*index*/)
+{
+    throw UnsupportedError("this build has no CUDA backend (configure with -DQDQ_WITH_CUDA=ON)");
 }
 
 } // namespace qdq::detail

@@ -11,7 +11,7 @@ QDQBertModel::QDQBertModel(const Checkpoint &checkpoint, ModelOptions options) :
 {
     m_impl->config = checkpoint.config;
     m_impl->config.validate(checkpoint.source.string());
-    m_impl->backend = kernels::createBackend(options.backend);
+    m_impl->backend = kernels::createBackend(options.device);
     m_impl->quant = options.quant ? *options.quant : QuantConfig::fromCheckpoint(checkpoint);
     options.quant.reset(); // kept once, in m_impl->quant
     m_impl->options = std::move(options);
