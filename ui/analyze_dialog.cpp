@@ -1,6 +1,7 @@
 #include "analyze_dialog.h"
 
 #include "app_settings.h"
+#include "compute_devices.h"
 
 #include "browse_field.h"
 #include "guarded_job.h"
@@ -157,31 +158,31 @@ void AnalyzeDialog::start()
     m_run->setEnabled(false);
     m_status->setText(tr("Analyzing…"));
     m_writing = false;
-    m_watcher.setFuture(
-        QtConcurrent::run([ck = m_checkpoint, progress = m_progress, options, dataFile, samples, report] {
-            Outcome outcome;
-            const JobEnd end = runGuarded([&] {
-                if (dataFile.empty())
-                    throw qdq::IoError("choose a data file");
-                const qdq::Session session(ck);
-                const auto examples = session.readExamples({dataFile, {}, samples, std::nullopt, {}}).examples;
-                outcome.report =
-                    std::make_shared<const qdq::AnalysisReport>(session.analyze(examples, options, progress.get()));
-                if (report) {
-                    qdq::ReportOptions reportOptions;
-                    reportOptions.dataFile = dataFile;
-                    for (std::size_t i = 0; i < examples.size() && i < 2; ++i)
-                        reportOptions.attentionTexts.push_back(examples[i].text);
-                    outcome.fullReport = std::make_shared<qdq::Report>(
-                        qdq::buildReport(*ck, session.tokenizer(), *outcome.report, *options.quant, reportOptions));
-                }
-            });
-            if (end.cancelled)
-                outcome.error = tr("Analysis was cancelled.");
-            else if (!end.error.isEmpty())
-                outcome.error = end.error;
-            return outcome;
-        }));
+    m_watcher.setFuture(QtConcurrent::run([ck = m_checkpoint, device = computeDevice(AppSettings().device()).device,
+                                           progress = m_progress, options, dataFile, samples, report] {
+        Outcome outcome;
+        const JobEnd end = runGuarded([&] {
+            if (dataFile.empty())
+                throw qdq::IoError("choose a data file");
+            const qdq::Session session(ck, {device});
+            const auto examples = session.readExamples({dataFile, {}, samples, std::nullopt, {}}).examples;
+            outcome.report =
+                std::make_shared<const qdq::AnalysisReport>(session.analyze(examples, options, progress.get()));
+            if (report) {
+                qdq::ReportOptions reportOptions;
+                reportOptions.dataFile = dataFile;
+                for (std::size_t i = 0; i < examples.size() && i < 2; ++i)
+                    reportOptions.attentionTexts.push_back(examples[i].text);
+                outcome.fullReport = std::make_shared<qdq::Report>(
+                    qdq::buildReport(*ck, session.tokenizer(), *outcome.report, *options.quant, reportOptions));
+            }
+        });
+        if (end.cancelled)
+            outcome.error = tr("Analysis was cancelled.");
+        else if (!end.error.isEmpty())
+            outcome.error = end.error;
+        return outcome;
+    }));
 }
 
 void AnalyzeDialog::finishWith(const QString &error)

@@ -2,6 +2,7 @@
 
 #include "app_settings.h"
 #include "browse_field.h"
+#include "compute_devices.h"
 #include "guarded_job.h"
 
 #include "qdq/calibration.h"
@@ -124,18 +125,18 @@ void CalibrateDialog::start()
     });
     m_run->setEnabled(false);
     m_status->setText(tr("Calibrating…"));
-    m_watcher.setFuture(
-        QtConcurrent::run([ck = m_checkpoint, progress = m_progress, options, output, dataFile, samples] {
-            const JobEnd end = runGuarded([&] {
-                if (dataFile.empty())
-                    throw qdq::IoError("choose a calibration data file");
-                const qdq::Session session(ck);
-                const auto calibrator = session.calibrate(
-                    session.readExamples({dataFile, {}, samples, std::nullopt, {}}).examples, options, progress.get());
-                qdq::writeCalibratedCheckpoint(*ck, *calibrator, output, progress.get());
-            });
-            return end.cancelled ? tr("Calibration was cancelled; nothing was written.") : end.error;
-        }));
+    m_watcher.setFuture(QtConcurrent::run([ck = m_checkpoint, device = computeDevice(AppSettings().device()).device,
+                                           progress = m_progress, options, output, dataFile, samples] {
+        const JobEnd end = runGuarded([&] {
+            if (dataFile.empty())
+                throw qdq::IoError("choose a calibration data file");
+            const qdq::Session session(ck, {device});
+            const auto calibrator = session.calibrate(
+                session.readExamples({dataFile, {}, samples, std::nullopt, {}}).examples, options, progress.get());
+            qdq::writeCalibratedCheckpoint(*ck, *calibrator, output, progress.get());
+        });
+        return end.cancelled ? tr("Calibration was cancelled; nothing was written.") : end.error;
+    }));
 }
 
 void CalibrateDialog::onFinished()

@@ -16,6 +16,7 @@ struct ComputeDevice {
     QString id;    // as saved in AppSettings: "cpu", "cuda:N"
     QString label; // for people: "CPU", "cuda:0 — NVIDIA H200"
     qdq::Device device{};
+    QString memory; // a GPU's free / total memory when the list was made ("61.2 / 139.8 GiB free"), else empty
 };
 
 // The CPU first, then every usable CUDA device.

@@ -334,7 +334,9 @@ void MainWindow::updateStatus()
     m_statusModel->setText(m_currentPath.isEmpty() ? tr("No model") : QFileInfo(m_currentPath).fileName());
     m_statusModel->setToolTip(m_currentPath);
     const AppSettings settings;
-    m_statusDevice->setText(tr("Device: %1").arg(computeDevice(settings.device()).label));
+    const ComputeDevice device = computeDevice(settings.device());
+    m_statusDevice->setText(device.memory.isEmpty() ? tr("Device: %1").arg(device.label)
+                                                    : tr("Device: %1 (%2)").arg(device.label, device.memory));
     m_statusPrecision->setText(
         tr("Precision: %1").arg(QString::fromLatin1(qdq::precisionName(m_playground->comparison())).toUpper()));
     m_statusProfile->setText(tr("Profile: %1").arg(QString::fromLatin1(qdq::versionProfileName(settings.profile()))));

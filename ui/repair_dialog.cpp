@@ -1,6 +1,8 @@
 #include "repair_dialog.h"
 
+#include "app_settings.h"
 #include "browse_field.h"
+#include "compute_devices.h"
 #include "guarded_job.h"
 
 #include "qdq/errors.h"
@@ -136,11 +138,12 @@ void RepairDialog::start()
     });
     m_run->setEnabled(false);
     m_status->setText(tr("Repairing…"));
-    m_watcher.setFuture(QtConcurrent::run([ck = m_checkpoint, progress = m_progress, options, dataFile, samples,
+    m_watcher.setFuture(QtConcurrent::run([ck = m_checkpoint, device = computeDevice(AppSettings().device()).device,
+                                           progress = m_progress, options, dataFile, samples,
                                            model = QString::fromStdString(m_checkpoint->source.string()), folder] {
         Outcome outcome;
         const JobEnd end = runGuarded([&] {
-            const qdq::Session session(ck);
+            const qdq::Session session(ck, {device});
             const auto examples = session.readExamples({dataFile, {}, samples, std::nullopt, {}}).examples;
             auto result =
                 std::make_shared<qdq::RepairResult>(session.repair(examples, options, 8, 128, progress.get()));

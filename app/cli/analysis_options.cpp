@@ -11,6 +11,7 @@ namespace qdq::cli {
 void addDataOptions(QCommandLineParser &parser)
 {
     addQuantOptions(parser);
+    addDeviceOption(parser);
     parser.addOption({"data", "Data: .txt (one example per line), .jsonl, .csv / .tsv (with --column).", "FILE"});
     parser.addOption(
         {"task",

@@ -80,6 +80,12 @@ std::int64_t intOption(const QCommandLineParser &parser, const QString &name, st
                      "'");
 }
 
+void addDeviceOption(QCommandLineParser &parser)
+{
+    parser.addOption(
+        {"device", "Where the model computes: cpu (default), cuda or cuda:N (see qdq devices).", "D", "cpu"});
+}
+
 Device deviceOption(const QCommandLineParser &parser)
 {
     const std::string text = parser.value("device").toStdString();

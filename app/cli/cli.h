@@ -63,6 +63,8 @@ std::int64_t intOption(const QCommandLineParser &parser, const QString &name, st
                        std::int64_t max = std::numeric_limits<std::int64_t>::max());
 // A number in [0, 1] (UsageError naming the option otherwise).
 double fractionOption(const QCommandLineParser &parser, const QString &name);
+// Adds --device (default cpu) to a command that runs a model.
+void addDeviceOption(QCommandLineParser &parser);
 // --device: cpu, cuda or cuda:N (UsageError otherwise). A CUDA device this build or machine cannot
 // use is not an error: a warning on stderr says why and the command runs on the CPU.
 Device deviceOption(const QCommandLineParser &parser);

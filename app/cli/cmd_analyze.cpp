@@ -227,7 +227,7 @@ int runAnalyze(const QStringList &args)
     const std::string modelPath = requireOption(parser, "model").toStdString();
     const int top = static_cast<int>(intOption(parser, "top", 1));
     const AnalysisSetup setup = analysisSetup(parser, "analyze");
-    Session session = Session::open(modelPath);
+    Session session = Session::open(modelPath, {deviceOption(parser)});
     const PreparedAnalysis prepared = prepareAnalysis(parser, setup, session);
     const AnalysisOptions &options = prepared.options;
     const std::vector<CalibrationExample> &examples = prepared.examples;
@@ -242,7 +242,7 @@ int runAnalyze(const QStringList &args)
     std::optional<CheckpointComparison> comparison;
     const std::string pathB = parser.value("compare").toStdString();
     if (parser.isSet("compare")) {
-        const Session sessionB = Session::open(pathB);
+        const Session sessionB = Session::open(pathB, {session.device()});
         ModelOptions modelOptionsB;
         applyQuantOptions(parser, sessionB.checkpoint(), modelOptionsB);
         AnalysisOptions optionsB = options;

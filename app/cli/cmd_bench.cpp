@@ -65,12 +65,11 @@ int runBench(const QStringList &args)
                                   "forwards; without it only the chosen precision's kernels are timed."});
     parser.addOption({"dynamic-amax", "Uncalibrated model (synthetic or plain BERT): keep every amax dynamic "
                                       "(max|x| per call) instead of calibrating it by max on the bench batch first."});
-    parser.addOption({"device", "cpu.", "D", "cpu"});
+    addDeviceOption(parser);
     parser.addOption({"calibration", "Also time forwards that collect calibration statistics (histograms of every "
                                      "activation site, per-row weight max) and report the ratio to a plain forward."});
     const CommonOptions common = parseArgs(parser, args, "bench");
-    if (parser.value("device") != "cpu")
-        throw UsageError("--device " + parser.value("device").toStdString() + " is not available yet; use cpu");
+    const Device device = deviceOption(parser);
     const auto task = taskFromName(parser.value("task").toStdString());
     if (!task)
         throw UsageError("unknown task '" + parser.value("task").toStdString() + "'");
@@ -93,6 +92,7 @@ int runBench(const QStringList &args)
     }
     ModelOptions options;
     options.task = *task;
+    options.device = device;
     applyQuantOptions(parser, checkpoint, options);
     QDQBertModel model(checkpoint, options);
     // checkpoint read (mapped) + model built; weight packing happens on the first forward
@@ -136,6 +136,7 @@ int runBench(const QStringList &args)
     if (parser.isSet("baseline")) {
         ModelOptions fp32;
         fp32.task = *task;
+        fp32.device = device;
         baseline = std::make_unique<QDQBertModel>(checkpoint, fp32);
     }
 

@@ -31,6 +31,7 @@ int runCalibrate(const QStringList &args)
         "calibrated Hugging Face folder: config, tokenizer, model.safetensors with the _amax buffers, and "
         "calibration.safetensors with the collected histograms.");
     addCommonOptions(parser);
+    addDeviceOption(parser);
     parser.addOption({"model", "Checkpoint folder, file or zip.", "P"});
     parser.addOption({"data",
                       "Calibration data: .txt (one example per line), .jsonl ({\"text\", \"text_pair\"}), "
@@ -89,7 +90,7 @@ int runCalibrate(const QStringList &args)
             (!std::filesystem::is_directory(outPath, ec) || !std::filesystem::is_empty(outPath, ec)))
             throw IoError("output exists and is not an empty folder (use --force to replace it)", {outPath, {}, {}});
 
-        const Session session = Session::open(modelPath);
+        const Session session = Session::open(modelPath, {deviceOption(parser)});
         const std::vector<CalibrationExample> examples =
             session.readExamples({dataPath, dataOptions, samples, seed, {}}).examples;
 

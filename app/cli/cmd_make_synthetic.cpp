@@ -11,15 +11,14 @@
 #include "qdq/errors.h"
 #include "qdq/io/atomic_file.h"
 #include "qdq/io/safetensors.h"
-#include "qdq/io/text_file.h"
 #include "qdq/model.h"
 #include "qdq/quantizer_site.h"
+#include "qdq/tokenizer.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <numeric>
 #include <sstream>
@@ -45,19 +44,10 @@ struct SplitMix {
     double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
 };
 
+// The vocabulary as the checkpoint's tokenizer will read it (qdq/tokenizer.h).
 std::vector<std::string> readVocab(const fs::path &path)
 {
-    io::requireRegularFile(path);
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw IoError("cannot read the vocabulary", Location{path.string(), {}, {}});
-    std::vector<std::string> tokens;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        tokens.push_back(line);
-    }
+    std::vector<std::string> tokens = readVocabularyFile(path);
     if (tokens.size() < 5)
         throw FormatError("a vocabulary needs at least 5 tokens (one per line), found " + std::to_string(tokens.size()),
                           Location{path.string(), {}, {}});
@@ -169,7 +159,7 @@ int runMakeSynthetic(const QStringList &args)
         CalibrationOptions calibration;
         calibration.histograms = false;
         Calibrator calibrator(ck, calibration);
-        QDQBertModel model(ck, ModelOptions{Task::Base, MaskConstant::FinfoMin, BackendKind::Cpu});
+        QDQBertModel model(ck, ModelOptions{Task::Base, MaskConstant::FinfoMin, Device{}});
         model.setSiteHooks(calibrator.hooks());
         const std::int64_t cls = tokenId(vocab, "[CLS]", 0);
         const std::int64_t sep = tokenId(vocab, "[SEP]", 0);

@@ -45,7 +45,7 @@ int runRepair(const QStringList &args)
     options.candidates = static_cast<int>(intOption(parser, "candidates", 0));
     options.maxDisabled = static_cast<int>(intOption(parser, "max-disabled", 0));
     options.targetAgreement = fractionOption(parser, "target-agreement");
-    Session session = Session::open(modelPath);
+    Session session = Session::open(modelPath, {deviceOption(parser)});
     const PreparedAnalysis prepared = prepareAnalysis(parser, setup, session);
     options.task = prepared.options.task;
     options.quant = prepared.options.quant;

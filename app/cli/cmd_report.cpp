@@ -195,6 +195,7 @@ int runReport(const QStringList &args)
                       "OUT"});
     parser.addPositionalArgument("DIR", "With --index: report folders to merge.", "[DIR...]");
     const CommonOptions common = parseArgs(parser, args, "report", true);
+    const Device device = deviceOption(parser);
     if (!parser.isSet("index") && !parser.positionalArguments().isEmpty())
         throw UsageError("unexpected argument '" + parser.positionalArguments().first().toStdString() +
                          "' (folders to merge go after --index OUT; see 'qdq report --help')");
@@ -248,7 +249,7 @@ int runReport(const QStringList &args)
                 .append(std::to_string(models.size()))
                 .append("] ");
         progress.setCallback([&](const ProgressEvent &e) { printProgress(quiet, prefix + e.stage, e.done, e.total); });
-        Session session = Session::open(modelPath, {}, &progress);
+        Session session = Session::open(modelPath, {device}, &progress);
         const Checkpoint &checkpoint = session.checkpoint();
         const PreparedAnalysis prepared = prepareAnalysis(parser, setup, session);
         AnalysisReport analysis = session.analyze(prepared.examples, prepared.options, &progress);

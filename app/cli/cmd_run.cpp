@@ -111,7 +111,7 @@ int runRun(const QStringList &args)
     parser.addOption({"output-attentions", "Also return attentions.{i} (and cross_attentions.{i})."});
     parser.addOption({"output-hidden-states", "Also return hidden_states.{i}."});
     addQuantOptions(parser);
-    parser.addOption({"device", "cpu, cuda or cuda:N (see qdq devices).", "D", "cpu"});
+    addDeviceOption(parser);
     parser.addOption({"top-k", "Tokens / classes listed per position (default 5).", "K", "5"});
     parser.addOption(
         {"mask-constant", "Attention-mask constant: finfo-min (default) or legacy (-10000 / -1e9).", "C", "finfo-min"});

@@ -12,10 +12,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string_view>
 #include <map>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace qdq;
@@ -191,7 +191,8 @@ void TestCudaModel::everyHead()
                 all += want.size();
             }
             const double share = static_cast<double>(same) / static_cast<double>(all);
-            QVERIFY2(share >= 0.999, qPrintable(QString::fromStdString(label) + QString(": %1 of codes equal").arg(share)));
+            QVERIFY2(share >= 0.999,
+                     qPrintable(QString::fromStdString(label) + QString(": %1 of codes equal").arg(share)));
         }
         // the same top-1 per row of the task output
         const Tensor &logitsCpu = a.logits.defined() ? a.logits : a.lastHiddenState;

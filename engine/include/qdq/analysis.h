@@ -31,6 +31,7 @@
 
 #include "qdq/calibration_data.h"
 #include "qdq/checkpoint.h"
+#include "qdq/device.h"
 #include "qdq/model.h"
 #include "qdq/progress.h"
 #include "qdq/quant/calibrator.h"
@@ -197,6 +198,7 @@ struct AnalysisOptions {
     double divergenceJumpDb = 6.0;
     std::optional<QuantConfig> quant; // default: QuantConfig::fromCheckpoint
     std::vector<std::int64_t> labels; // one per example (classification); empty = none
+    Device device{};                  // where the models compute
 };
 
 // Where the analysis time went (seconds; forwards include the first call's weight preparation).

@@ -44,6 +44,7 @@
 
 #include "qdq/calibration_data.h"
 #include "qdq/checkpoint.h"
+#include "qdq/device.h"
 #include "qdq/model.h"
 #include "qdq/progress.h"
 #include "qdq/quant/calibrator.h"
@@ -73,6 +74,7 @@ struct CalibrationOptions {
     VersionProfile profile = kDefaultVersionProfile; // histogram collection path (§4.3)
     int numBins = 2048;
     bool histograms = true; // false: running max only (method max), cheaper
+    Device device{};        // where the FP32 model computes (the statistics are collected on the host)
 };
 
 // What one site collected.

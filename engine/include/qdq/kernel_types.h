@@ -1,6 +1,7 @@
 #pragma once
-// Types the kernel interface speaks (kernels/backend.h), below the model: which backend computes,
-// how the s8 kernels quantize an activation, and quantized weights. The model (model.h) and the quantizers use them.
+// Types the kernel interface speaks (kernels/backend.h), below the model: how the s8 kernels
+// quantize an activation, and quantized weights. The model (model.h) and the quantizers use them.
+// Which backend computes is a Device (qdq/device.h).
 
 #include "qdq/tensor.h"
 
@@ -8,9 +9,6 @@
 #include <vector>
 
 namespace qdq {
-
-// Where the model computes. Only the CPU exists in this build step.
-enum class BackendKind : std::uint8_t { Cpu };
 
 // How the s8 kernels quantize one activation tensor (reference §3.3 steps 3-5, §3.5):
 // code = clamp(rne(fl(x * scale)), minLevel, maxLevel), dequantized as code / scale. So the

@@ -14,6 +14,7 @@
 
 #include "qdq/checkpoint.h"
 #include "qdq/config.h"
+#include "qdq/device.h"
 #include "qdq/kernel_types.h"
 #include "qdq/quant/fake_quant.h"
 #include "qdq/quant/quant_config.h"
@@ -126,7 +127,9 @@ struct ForwardOutputs {
 struct ModelOptions {
     Task task = Task::Base;
     MaskConstant maskConstant = MaskConstant::FinfoMin;
-    BackendKind backend = BackendKind::Cpu;
+    // Where the model computes: the CPU, or a CUDA device (UnsupportedError where this build or
+    // machine has no backend for it).
+    Device device = {};
     // fp32: every quantizer disabled; qdq: fake quant (bit-exact with pytorch-quantization);
     // int8: s8 GEMMs where the sites allow, fake quant elsewhere (see executionPlan()).
     Precision precision = Precision::Fp32;

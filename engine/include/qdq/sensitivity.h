@@ -35,6 +35,7 @@
 // between forward passes (CancelledError).
 
 #include "qdq/checkpoint.h"
+#include "qdq/device.h"
 #include "qdq/model.h"
 #include "qdq/progress.h"
 #include "qdq/quant/calibrator.h"
@@ -63,7 +64,7 @@ class TaskEvaluator {
 public:
     TaskEvaluator(const Checkpoint &checkpoint, const std::vector<ForwardInputs> &batches, Task task,
                   Precision precision, std::vector<std::int64_t> labels = {}, Progress *progress = nullptr,
-                  std::string stage = "sensitivity");
+                  std::string stage = "sensitivity", Device device = {});
     ~TaskEvaluator();
     TaskEvaluator(const TaskEvaluator &) = delete;
     TaskEvaluator &operator=(const TaskEvaluator &) = delete;
@@ -110,6 +111,7 @@ struct QuantizerSensitivityOptions {
     int maxKeepFp32 = 4;              // keepFp32 budget (quantizers)
     int lookahead = 4;                // candidates re-measured per greedy step
     std::vector<std::int64_t> labels;
+    Device device{}; // where the models compute
 };
 
 struct QuantizerSensitivity {
@@ -140,6 +142,7 @@ struct RepairOptions {
     AmaxOptions amax; // percentile etc. of the amax candidates
     int numBins = 2048;
     std::vector<std::int64_t> labels;
+    Device device{}; // where the models compute
 };
 
 struct RepairChange {

@@ -155,15 +155,16 @@ public:
     // tokenizeExamples (analysis.h) with the session's checkpoint and tokenizer.
     [[nodiscard]] std::vector<ForwardInputs> tokenize(const std::vector<CalibrationExample> &examples, Task task,
                                                       std::int64_t batchSize, std::int64_t maxLength) const;
-    // analyzeQuantization; options.quant defaults to quantConfig().
+    // analyzeQuantization on the session's device; options.quant defaults to quantConfig().
     [[nodiscard]] AnalysisReport analyze(const std::vector<CalibrationExample> &examples, AnalysisOptions options,
                                          Progress *progress = nullptr) const;
-    // Runs a Calibrator over the examples (FP32 activations, reference §4.1). It references the
+    // Runs a Calibrator over the examples (FP32 activations on the session's device, reference
+    // §4.1; the statistics are collected on the host). It references the
     // session's checkpoint: keep the session alive while it is used.
     [[nodiscard]] std::unique_ptr<Calibrator> calibrate(const std::vector<CalibrationExample> &examples,
-                                                        const CalibrationOptions &options,
-                                                        Progress *progress = nullptr) const;
-    // repairQuantization over the examples in batches; options.quant defaults to quantConfig().
+                                                        CalibrationOptions options, Progress *progress = nullptr) const;
+    // repairQuantization over the examples in batches on the session's device; options.quant
+    // defaults to quantConfig().
     [[nodiscard]] RepairResult repair(const std::vector<CalibrationExample> &examples, RepairOptions options,
                                       std::int64_t batchSize, std::int64_t maxLength,
                                       Progress *progress = nullptr) const;

@@ -91,6 +91,11 @@ struct Token {
 
 class Vocabulary;
 
+// The tokens of a vocab.txt in id order, read as the tokenizer reads it (reference §6.5: one
+// token per line, only '\n' stripped; a regular file of at most 64 MiB). IoError when it cannot
+// be read, FormatError when it is empty; both name the file.
+[[nodiscard]] std::vector<std::string> readVocabularyFile(const std::filesystem::path &path);
+
 class Tokenizer {
 public:
     // Reads vocab.txt (or the WordPiece vocab of tokenizer.json when vocab.txt is absent) and

@@ -492,6 +492,7 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
         mo.task = options.task;
         mo.precision = p;
         mo.quant = config;
+        mo.device = options.device;
         return QDQBertModel(checkpoint, mo);
     };
     QDQBertModel fp32 = makeModel(Precision::Fp32);
@@ -757,6 +758,7 @@ AnalysisReport analyzeQuantization(const Checkpoint &checkpoint, const std::vect
             qo.targetAgreement = options.targetAgreement;
             qo.maxKeepFp32 = options.keepFp32Budget;
             qo.labels = options.labels;
+            qo.device = options.device;
             if (options.quantizerLayers > 0)
                 for (const SensitivityEntry &e : disLayer)
                     if (static_cast<int>(qo.layers.size()) < options.quantizerLayers)

@@ -254,7 +254,8 @@ struct TaskEvaluator::Impl {
     std::vector<std::vector<std::int64_t>> tokenMasks, labels;
     std::optional<QDQBertModel> fp32, quant;
     std::vector<ForwardOutputs> references; // empty when over the memory budget
-    Impl(const Checkpoint &ck, Precision p) : checkpoint(ck), precision(p) {}
+    Device device;
+    Impl(const Checkpoint &ck, Precision p, Device d) : checkpoint(ck), precision(p), device(d) {}
 
     QDQBertModel &model(Task task, Precision p, std::optional<QDQBertModel> &slot)
     {
@@ -262,6 +263,7 @@ struct TaskEvaluator::Impl {
             ModelOptions mo;
             mo.task = task;
             mo.precision = p;
+            mo.device = device;
             slot.emplace(checkpoint, mo);
         }
         return *slot;
@@ -270,8 +272,8 @@ struct TaskEvaluator::Impl {
 
 TaskEvaluator::TaskEvaluator(const Checkpoint &checkpoint, const std::vector<ForwardInputs> &batches, Task task,
                              Precision precision, std::vector<std::int64_t> labels, Progress *progress,
-                             std::string stage)
-    : m_impl(std::make_unique<Impl>(checkpoint, precision)), m_task(task), m_progress(progress),
+                             std::string stage, Device device)
+    : m_impl(std::make_unique<Impl>(checkpoint, precision, device)), m_task(task), m_progress(progress),
       m_stage(std::move(stage))
 {
     if (batches.empty())
@@ -369,7 +371,7 @@ QuantizerSensitivity quantizerSensitivity(const Checkpoint &checkpoint, const st
     const auto start = std::chrono::steady_clock::now();
     const QuantConfig config = options.quant ? *options.quant : QuantConfig::fromCheckpoint(checkpoint);
     TaskEvaluator evaluator(checkpoint, batches, options.task, options.precision, options.labels, progress,
-                            "sensitivity");
+                            "sensitivity", options.device);
     const std::vector<QuantizerSite> candidates = enabledSites(config, options.layers);
     evaluator.plan(1 + static_cast<std::int64_t>(candidates.size()) * (options.only ? 2 : 1) +
                    static_cast<std::int64_t>(options.maxKeepFp32) * options.lookahead);
@@ -407,6 +409,7 @@ RepairResult repairQuantization(const Checkpoint &checkpoint, const std::vector<
         ModelOptions mo;
         mo.task = options.task;
         mo.precision = Precision::Fp32;
+        mo.device = options.device;
         QDQBertModel model(checkpoint, mo);
         model.setSiteHooks(calibrator.hooks());
         std::int64_t done = 0;
@@ -423,8 +426,8 @@ RepairResult repairQuantization(const Checkpoint &checkpoint, const std::vector<
     r.task = options.task;
     r.precision = options.precision;
     r.samples = calibrator.samples();
-    TaskEvaluator evaluator(checkpoint, batches, options.task, options.precision, options.labels, progress,
-                            "repairing");
+    TaskEvaluator evaluator(checkpoint, batches, options.task, options.precision, options.labels, progress, "repairing",
+                            options.device);
     const std::vector<QuantizerSite> enabled = enabledSites(config, {});
     evaluator.plan(1 + static_cast<std::int64_t>(enabled.size()) +
                    static_cast<std::int64_t>(options.candidates) * static_cast<std::int64_t>(kCalibMethods.size()));

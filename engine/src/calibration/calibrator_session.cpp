@@ -142,7 +142,9 @@ std::size_t Calibrator::memoryBytes() const noexcept
 
 void Calibrator::run(const std::vector<CalibrationExample> &examples, const Tokenizer &tokenizer, Progress *progress)
 {
-    QDQBertModel model(*m_checkpoint, ModelOptions{});
+    ModelOptions modelOptions;
+    modelOptions.device = m_options.device;
+    QDQBertModel model(*m_checkpoint, modelOptions);
     run(model, examples, tokenizer, progress);
 }
 

@@ -4,6 +4,7 @@
 // tensor here is f32; inputs may be strided views, outputs are new contiguous tensors unless
 // an operation says it works in place.
 
+#include "qdq/device.h"
 #include "qdq/kernel_types.h"
 #include "qdq/tensor.h"
 
@@ -62,7 +63,10 @@ public:
                                                  const IntegerQuant &qb);
 };
 
-[[nodiscard]] std::unique_ptr<Backend> createBackend(BackendKind kind);
-[[nodiscard]] std::unique_ptr<Backend> createCpuBackend();
+// The backend that computes on `device` (kernels/backend.cpp): the one dispatch point from a
+// device to its kernels. A new backend implements Backend and adds its case there.
+// UnsupportedError when this build or machine has none for the device.
+[[nodiscard]] std::unique_ptr<Backend> createBackend(const Device &device);
+[[nodiscard]] std::unique_ptr<Backend> createCpuBackend(); // kernels/cpu/cpu_backend.cpp
 
 } // namespace qdq::kernels

@@ -29,13 +29,6 @@ AttentionMaps firstSequenceAttention(const ForwardOutputs &out, std::int64_t len
     return maps;
 }
 
-BackendKind backendFor(Device device)
-{
-    if (device.type != DeviceType::CPU)
-        throw UnsupportedError("this build has no backend for " + device.str());
-    return BackendKind::Cpu;
-}
-
 } // namespace
 
 const PrecisionRun *TextRunResult::run(Precision precision) const
@@ -157,7 +150,7 @@ QDQBertModel &Session::model(Task task, Precision precision)
         ModelOptions options{task};
         options.precision = precision;
         options.maskConstant = s.options.maskConstant;
-        options.backend = backendFor(s.options.device);
+        options.device = s.options.device;
         options.quant = wanted();
         built.model = std::make_unique<QDQBertModel>(*s.checkpoint, options);
         built.device = s.options.device;
@@ -294,13 +287,15 @@ AnalysisReport Session::analyze(const std::vector<CalibrationExample> &examples,
     applyNumThreads();
     if (!options.quant)
         options.quant = quantConfig();
+    options.device = m_state->options.device;
     return analyzeQuantization(*m_state->checkpoint, examples, tokenizer(), options, progress);
 }
 
 std::unique_ptr<Calibrator> Session::calibrate(const std::vector<CalibrationExample> &examples,
-                                               const CalibrationOptions &options, Progress *progress) const
+                                               CalibrationOptions options, Progress *progress) const
 {
     applyNumThreads();
+    options.device = m_state->options.device;
     auto calibrator = std::make_unique<Calibrator>(*m_state->checkpoint, options);
     calibrator->run(examples, tokenizer(), progress);
     return calibrator;
@@ -312,6 +307,7 @@ RepairResult Session::repair(const std::vector<CalibrationExample> &examples, Re
     applyNumThreads();
     if (!options.quant)
         options.quant = quantConfig();
+    options.device = m_state->options.device;
     const std::vector<ForwardInputs> batches = tokenize(examples, options.task, batchSize, maxLength);
     return repairQuantization(*m_state->checkpoint, batches, options, progress);
 }

@@ -1,7 +1,8 @@
 #include "tokenizer/vocabulary.h"
-#include "qdq/io/text_file.h"
 
 #include "qdq/errors.h"
+#include "qdq/io/text_file.h"
+#include "qdq/tokenizer.h"
 
 #include <algorithm>
 #include <fstream>
@@ -10,13 +11,10 @@
 
 namespace qdq {
 
-std::unique_ptr<Vocabulary> Vocabulary::fromFile(const std::filesystem::path &path)
-{
-    // a regular file of at most 64 MiB (a symlink to a device would be read forever)
-    return fromText(io::readTextFile(path), path.string());
-}
+namespace {
 
-std::unique_ptr<Vocabulary> Vocabulary::fromText(const std::string &data, const std::string &origin)
+// reference §6.5: one token per line, id = 0-based line index, only '\n' is stripped.
+std::vector<std::string> vocabularyLines(const std::string &data, const std::string &origin)
 {
     std::vector<std::string> tokens;
     std::size_t start = 0;
@@ -31,7 +29,25 @@ std::unique_ptr<Vocabulary> Vocabulary::fromText(const std::string &data, const 
         throw FormatError("the vocabulary file is empty", {origin, {}, {}});
     if (tokens.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
         throw FormatError("the vocabulary file has too many lines", {origin, {}, {}});
-    return std::make_unique<Vocabulary>(std::move(tokens));
+    return tokens;
+}
+
+} // namespace
+
+std::vector<std::string> readVocabularyFile(const std::filesystem::path &path)
+{
+    // a regular file of at most 64 MiB (a symlink to a device would be read forever)
+    return vocabularyLines(io::readTextFile(path), path.string());
+}
+
+std::unique_ptr<Vocabulary> Vocabulary::fromFile(const std::filesystem::path &path)
+{
+    return std::make_unique<Vocabulary>(readVocabularyFile(path));
+}
+
+std::unique_ptr<Vocabulary> Vocabulary::fromText(const std::string &data, const std::string &origin)
+{
+    return std::make_unique<Vocabulary>(vocabularyLines(data, origin));
 }
 
 Vocabulary::Vocabulary(std::vector<std::string> tokens) : m_tokens(std::move(tokens))

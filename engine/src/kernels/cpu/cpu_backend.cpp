@@ -877,13 +877,4 @@ std::unique_ptr<Backend> createCpuBackend()
     return std::make_unique<CpuBackend>();
 }
 
-std::unique_ptr<Backend> createBackend(BackendKind kind)
-{
-    switch (kind) {
-    case BackendKind::Cpu:
-        return createCpuBackend();
-    }
-    throw UnsupportedError("unknown backend");
-}
-
 } // namespace qdq::kernels

@@ -1,5 +1,5 @@
-// Task names, forward() arguments and results by their CLI-contract names (design.md), and the
-// default SiteHooks.
+// The plain types of model.h beside the model itself: task names, forward() arguments and
+// results by their CLI-contract names (design.md), and the default (FP32) SiteHooks.
 #include "qdq/model.h"
 
 #include "qdq/errors.h"
