@@ -7,6 +7,8 @@
 #include "kernels/cpu/packed_weights.h"
 
 #include "qdq/cpu_isa.h"
+#include "qdq/device.h"
+#include "qdq/errors.h"
 
 #include "qdq/quant/fake_quant.h"
 
@@ -41,6 +43,7 @@ private slots:
     void int8GemmEpilogueRoundsTwice();
     void quantizedLinearSaturatingCodesExact();
     void quantizedMatmulSaturatingCodesExact();
+    void createBackendDispatchesOnDevice();
 };
 
 namespace {
@@ -512,6 +515,16 @@ void TestCpuBackend::quantizedMatmulSaturatingCodesExact()
                 const std::int64_t want = dot(qc.data() + (bh * l + i) * d, 1, kc.data() + (bh * s + j) * d, 1, d);
                 QCOMPARE(c.data<float>()[(bh * l + i) * s + j], static_cast<float>(want));
             }
+}
+
+// One dispatch point from a device to its backend: the CPU is the CPU backend; a CUDA device
+// this build or machine cannot compute on is an UnsupportedError, never a crash.
+void TestCpuBackend::createBackendDispatchesOnDevice()
+{
+    QCOMPARE(kernels::createBackend(Device{})->name(), kernels::createCpuBackend()->name());
+    const Device cuda{DeviceType::CUDA, 0};
+    if (!cudaStatus().available)
+        QVERIFY_THROWS_EXCEPTION(UnsupportedError, (void)kernels::createBackend(cuda));
 }
 
 QTEST_GUILESS_MAIN(TestCpuBackend)
