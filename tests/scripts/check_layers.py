@@ -23,10 +23,11 @@ HEADERS = {
     'kernel_types.h': 'kernels',
     'quant/quant_hooks.h': 'model', 'model.h': 'model', 'text_task.h': 'model',
     'calibration_hooks.h': 'analysis', 'analysis.h': 'analysis', 'compare.h': 'analysis', 'sensitivity.h': 'analysis', 'calibration.h': 'analysis',
-    'report.h': 'export', 'io/onnx_export.h': 'export',
+    'report.h': 'export', 'io/onnx_export.h': 'export', 'report_writer.h': 'export', 'chart_palette.h': 'export',
 }
 SRC_DIRS = {'core': 'core', 'kernels': 'kernels', 'ops': 'ops', 'io': 'io', 'tokenizer': 'io', 'quant': 'quant',
-            'model': 'model', 'calibration': 'analysis', 'analysis': 'analysis', 'session': 'session'}
+            'model': 'model', 'calibration': 'analysis', 'analysis': 'analysis', 'export': 'export',
+            'session': 'session'}
 SRC_FILES = {'io/onnx/onnx_export.cpp': 'export', 'analysis/report.cpp': 'export',
              'quant/quant_hooks.cpp': 'model', 'quant/onnx_site_hooks.cpp': 'export',
              'io/onnx/onnx_import.cpp': 'io'}
