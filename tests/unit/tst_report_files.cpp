@@ -7,6 +7,7 @@
 #include "support/test_support.h"
 
 #include "qdq/checkpoint.h"
+#include "qdq/errors.h"
 #include "qdq/report_writer.h"
 #include "qdq/text_task.h"
 
@@ -379,6 +380,23 @@ private slots:
                 red = c.red() > 180 && c.green() < 80 && c.blue() < 80;
             }
         QVERIFY(red);
+    }
+
+    // Files are saved through the engine's atomic writer: one that cannot be put in place fails
+    // with an IoError naming it and leaves no temporary file behind.
+    void writeFailureNamesTheFile()
+    {
+        qdq::Report report;
+        report.model.name = "hand";
+        QTemporaryDir dir;
+        QVERIFY(QDir(dir.path()).mkpath("report.json")); // a folder where the file should go
+        try {
+            (void)qdq::writeReport(report, {}, dir.path().toStdString(), qdq::ReportJson | qdq::ReportCsv);
+            QFAIL("writing over a folder succeeded");
+        } catch (const qdq::IoError &e) {
+            QVERIFY2(e.where().file == dir.filePath("report.json").toStdString(), e.what());
+        }
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot), QStringList());
     }
 };
 
