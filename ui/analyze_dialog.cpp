@@ -5,9 +5,9 @@
 
 #include "browse_field.h"
 #include "guarded_job.h"
-#include "report/report_writer.h"
 
 #include "qdq/errors.h"
+#include "qdq/report_writer.h"
 #include "qdq/session.h"
 
 #include <QCheckBox>
@@ -218,18 +218,21 @@ void AnalyzeDialog::onFinished()
         accept();
         return;
     }
-    // Charts are widgets: drawn here, on the GUI thread; the files are written on a worker.
+    // The engine's report writer draws the charts (QPainter, any thread) and writes the files: on a worker.
     m_status->setText(tr("Writing the report…"));
-    const auto images = std::make_shared<const ReportImages>(renderReportImages(*outcome.fullReport));
     m_writing = true;
-    m_watcher.setFuture(QtConcurrent::run([report = outcome.fullReport, images, folder = m_folder->text().trimmed(),
-                                           formats = formats(), progress = m_progress] {
-        Outcome written;
-        const JobEnd end =
-            runGuarded([&] { written.written = writeReport(*report, *images, folder, formats, {}, progress.get()); });
-        written.error = end.cancelled ? tr("cancelled") : end.error;
-        return written;
-    }));
+    m_watcher.setFuture(QtConcurrent::run(
+        [report = outcome.fullReport, folder = m_folder->text().trimmed(), formats = formats(), progress = m_progress] {
+            Outcome written;
+            const JobEnd end = runGuarded([&] {
+                const ReportImages images = renderReportImages(*report);
+                for (const std::string &file :
+                     writeReport(*report, images, folder.toStdString(), formats, {}, progress.get()))
+                    written.written << QString::fromStdString(file);
+            });
+            written.error = end.cancelled ? tr("cancelled") : end.error;
+            return written;
+        }));
 }
 
 } // namespace qdq::ui

@@ -2,8 +2,8 @@
 // Tools ▸ Analyze…: where and why the quantized model diverges (issue "Quantization analysis"),
 // over a data file, on a worker thread with progress and Cancel.
 // File ▸ Export ▸ Report… is the same dialog in Mode::Report: after the analysis (worker) it
-// builds the report model (worker), draws the charts (GUI thread: widgets) and writes the chosen
-// formats into a folder (worker), each file atomically.
+// builds the report model (worker), then the engine's report writer (qdq/report_writer.h) draws
+// the charts and writes the chosen formats into a folder (worker), each file atomically.
 
 #include "qdq/analysis.h"
 #include "qdq/checkpoint.h"
@@ -42,7 +42,7 @@ public:
     void setSamples(int samples);
     void setSensitivity(bool on);
     void setPerQuantizer(bool on); // per-quantizer sweeps (implies the sensitivity sweeps)
-    // Report mode: the output folder and formats (ui/report/report_writer.h ReportFormat bits).
+    // Report mode: the output folder and formats (qdq/report_writer.h ReportFormat bits).
     void setOutputFolder(const QString &folder);
     void setFormats(unsigned formats);
     [[nodiscard]] unsigned formats() const;

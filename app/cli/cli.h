@@ -35,9 +35,9 @@ struct Command {
     std::string summary;
     // args[0] is "qdq <name>"; the rest are the subcommand's arguments.
     std::function<int(const QStringList &args)> run;
-    // Draws with Qt Widgets (report charts): main() creates a QApplication on the offscreen
-    // platform instead of a QCoreApplication.
-    bool widgets = false;
+    // Draws (report charts, PDF: fonts need Qt Gui): main() creates a QGuiApplication on the
+    // offscreen platform instead of a QCoreApplication.
+    bool gui = false;
 };
 
 std::vector<Command> &registry();

@@ -1,17 +1,16 @@
 // qdq report: analyse one or more checkpoints on a data file and write each one's report (HTML,
 // PDF, JSON, CSV, zip) plus an index comparing them; --fail-if thresholds turn the run into a CI
 // gate (exit code 3). The analysis is qdq/analysis.h (as `qdq analyze`), the report model
-// qdq/report.h, the renderers ui/report (the GUI's charts, drawn offscreen).
+// qdq/report.h, the renderers qdq/report_writer.h (engine export layer: QPainter charts, no widgets).
 #include "cli/analysis_options.h"
 #include "cli/cli.h"
 
 #include "qdq/errors.h"
 #include "qdq/io/text_file.h"
 #include "qdq/report.h"
+#include "qdq/report_writer.h"
 #include "qdq/session.h"
 #include "qdq/text_task.h"
-
-#include "report/report_writer.h"
 
 #include <QDir>
 #include <QFile>
@@ -58,7 +57,7 @@ std::string commandLine(const QStringList &args)
 // --- qdq report --index OUT DIR...: one index over report folders made elsewhere ----------------
 
 // A report.json read back: what the index shows and what --fail-if tests.
-ui::ReportIndexEntry readReportJson(const QString &file)
+ReportIndexEntry readReportJson(const QString &file)
 {
     const std::string path = file.toStdString();
     const nlohmann::json j = io::parseJson(io::readTextFile(path), path, "report is not valid JSON");
@@ -66,7 +65,7 @@ ui::ReportIndexEntry readReportJson(const QString &file)
         !j["model"].is_object() || !j.contains("metrics") || !j["metrics"].is_object())
         throw FormatError("not a qdq report (format \"qdq-report\" with model and metrics expected)",
                           {file.toStdString(), {}, {}});
-    ui::ReportIndexEntry entry;
+    ReportIndexEntry entry;
     const nlohmann::json &model = j["model"];
     entry.model.name = model.value("name", std::string());
     entry.model.path = model.value("path", std::string());
@@ -116,7 +115,7 @@ int runIndex(const QCommandLineParser &parser, const CommonOptions &common, cons
     if (!QDir().mkpath(outDir))
         throw IoError("cannot create the index folder", {outDir.toStdString(), {}, {}});
     const QDir out(outDir);
-    std::vector<ui::ReportIndexEntry> index;
+    std::vector<ReportIndexEntry> index;
     nlohmann::json merged = nlohmann::json::array();
     int failedModels = 0;
     std::set<QString> seen;
@@ -125,8 +124,8 @@ int runIndex(const QCommandLineParser &parser, const CommonOptions &common, cons
             const QString folder = QFileInfo(file).absolutePath();
             if (!seen.insert(QDir::cleanPath(folder)).second)
                 continue; // the same report named twice (a folder and its batch folder)
-            ui::ReportIndexEntry entry = readReportJson(file);
-            entry.folder = out.relativeFilePath(folder);
+            ReportIndexEntry entry = readReportJson(file);
+            entry.folder = out.relativeFilePath(folder).toStdString();
             std::vector<Threshold> tests = thresholds;
             if (tests.empty())
                 for (const ThresholdOutcome &t : entry.thresholds)
@@ -144,19 +143,17 @@ int runIndex(const QCommandLineParser &parser, const CommonOptions &common, cons
             }
             failedModels += crossed.empty() ? 0 : 1;
             merged.push_back({{"model", entry.model.path},
-                              {"folder", entry.folder.toStdString()},
+                              {"folder", entry.folder},
                               {"report", file.toStdString()},
                               {"thresholds_crossed", crossed}});
             index.push_back(std::move(entry));
         }
-    const QStringList indexFiles = ui::writeReportIndex(index, outDir);
+    const std::vector<std::string> indexFiles = writeReportIndex(index, outDir.toStdString());
     if (!common.quiet && !common.json)
-        for (const QString &f : indexFiles)
-            std::fprintf(stderr, "wrote %s (%d models)\n", qPrintable(f), static_cast<int>(index.size()));
+        for (const std::string &f : indexFiles)
+            std::fprintf(stderr, "wrote %s (%d models)\n", f.c_str(), static_cast<int>(index.size()));
     if (common.json)
-        printJson({{"reports", merged},
-                   {"index", {indexFiles[0].toStdString(), indexFiles[1].toStdString()}},
-                   {"failed_models", failedModels}});
+        printJson({{"reports", merged}, {"index", {indexFiles[0], indexFiles[1]}}, {"failed_models", failedModels}});
     if (failedModels > 0) {
         std::fprintf(stderr, "qdq: %d of %d models crossed a --fail-if threshold\n", failedModels,
                      static_cast<int>(index.size()));
@@ -221,11 +218,11 @@ int runReport(const QStringList &args)
     const QString outDir = requireOption(parser, "out");
     unsigned formats = 0;
     try {
-        formats = ui::parseReportFormats(parser.value("format"));
+        formats = parseReportFormats(parser.value("format").toStdString());
     } catch (const FormatError &e) {
         throw UsageError(e.what());
     }
-    ui::ReportRenderOptions render;
+    ReportRenderOptions render;
     render.histograms = static_cast<int>(intOption(parser, "histograms", 0));
     const auto attentionInputs = static_cast<std::size_t>(intOption(parser, "attention-inputs", 0));
     const AnalysisSetup setup = analysisSetup(parser, "report");
@@ -236,7 +233,7 @@ int runReport(const QStringList &args)
     Progress progress;
     const CancelOnInterrupt interruptCancels(progress);
     std::set<QString> usedFolders;
-    std::vector<ui::ReportIndexEntry> index;
+    std::vector<ReportIndexEntry> index;
     nlohmann::json results = nlohmann::json::array();
     int failedModels = 0;
     for (int m = 0; m < models.size(); ++m) {
@@ -267,9 +264,9 @@ int runReport(const QStringList &args)
         report.thresholds = evaluateThresholds(thresholds, report.metrics);
 
         const QString folder = folderFor(modelPath, usedFolders);
-        const ui::ReportImages images = ui::renderReportImages(report, render);
-        const QStringList written =
-            ui::writeReport(report, images, QDir(outDir).filePath(folder), formats, render, &progress);
+        const ReportImages images = renderReportImages(report, render);
+        const std::vector<std::string> written =
+            writeReport(report, images, QDir(outDir).filePath(folder).toStdString(), formats, render, &progress);
 
         bool failed = false;
         nlohmann::json crossed = nlohmann::json::array();
@@ -285,25 +282,23 @@ int runReport(const QStringList &args)
         }
         failedModels += failed ? 1 : 0;
         if (!quiet)
-            for (const QString &f : written)
-                std::fprintf(stderr, "wrote %s\n", qPrintable(f));
+            for (const std::string &f : written)
+                std::fprintf(stderr, "wrote %s\n", f.c_str());
         nlohmann::json files = nlohmann::json::array();
-        for (const QString &f : written)
-            files.push_back(f.toStdString());
+        for (const std::string &f : written)
+            files.push_back(f);
         results.push_back({{"model", modelPath},
                            {"folder", folder.toStdString()},
                            {"files", files},
                            {"thresholds_crossed", crossed}});
-        index.push_back({folder, report.model, report.metrics, report.thresholds});
+        index.push_back({folder.toStdString(), report.model, report.metrics, report.thresholds});
     }
-    const QStringList indexFiles = ui::writeReportIndex(index, outDir);
+    const std::vector<std::string> indexFiles = writeReportIndex(index, outDir.toStdString());
     if (!quiet)
-        for (const QString &f : indexFiles)
-            std::fprintf(stderr, "wrote %s\n", qPrintable(f));
+        for (const std::string &f : indexFiles)
+            std::fprintf(stderr, "wrote %s\n", f.c_str());
     if (common.json)
-        printJson({{"reports", results},
-                   {"index", {indexFiles[0].toStdString(), indexFiles[1].toStdString()}},
-                   {"failed_models", failedModels}});
+        printJson({{"reports", results}, {"index", {indexFiles[0], indexFiles[1]}}, {"failed_models", failedModels}});
     if (failedModels > 0) {
         std::fprintf(stderr, "qdq: %d of %d models crossed a --fail-if threshold\n", failedModels,
                      static_cast<int>(models.size()));

@@ -6,9 +6,7 @@
 #include "qdq/version.h"
 
 #include <QCoreApplication>
-#ifdef QDQ_CLI_WIDGETS
-#include <QApplication>
-#endif
+#include <QGuiApplication>
 
 #include <algorithm>
 #include <cstdio>
@@ -42,15 +40,14 @@ void printUsage(std::FILE *to)
 int main(int argc, char **argv)
 {
     qdq::reexecWithRuntimeSettings(argv); // OpenMP spin and malloc huge pages (threading.h)
-    // A command that draws charts needs a QApplication; the CLI never opens a window, so it uses
-    // the offscreen platform unless the caller chose one.
-    bool widgets = false;
+    // A command that draws charts needs a QGuiApplication (fonts); the CLI never opens a window,
+    // so it uses the offscreen platform unless the caller chose one.
+    bool gui = false;
     const bool helpFor = argc > 2 && std::strcmp(argv[1], "help") == 0; // qdq help CMD
     for (const auto &command : qdq::cli::registry())
-        widgets = widgets || (argc > 1 && command.widgets && command.name == argv[helpFor ? 2 : 1]);
+        gui = gui || (argc > 1 && command.gui && command.name == argv[helpFor ? 2 : 1]);
     std::unique_ptr<QCoreApplication> application;
-#ifdef QDQ_CLI_WIDGETS
-    if (widgets) {
+    if (gui) {
         if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
             qputenv("QT_QPA_PLATFORM", "offscreen");
         // Qt's notes about the platform (runtime dir, size hints) mean nothing to a CLI user;
@@ -59,9 +56,8 @@ int main(int argc, char **argv)
             if (type == QtCriticalMsg || type == QtFatalMsg)
                 std::fprintf(stderr, "qdq: qt: %s\n", qPrintable(message));
         });
-        application = std::make_unique<QApplication>(argc, argv);
+        application = std::make_unique<QGuiApplication>(argc, argv);
     }
-#endif
     if (!application)
         application = std::make_unique<QCoreApplication>(argc, argv);
     QCoreApplication::setApplicationName("qdq");

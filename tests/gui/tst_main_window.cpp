@@ -18,7 +18,6 @@
 #include "quantizer_table_model.h"
 #include "recent_files_model.h"
 #include "repair_dialog.h"
-#include "report/report_writer.h"
 #include "sensitivity_view.h"
 #include "settings_dialog.h"
 #include "support/test_support.h"
@@ -34,6 +33,7 @@
 #include "qdq/io/onnx_import.h"
 #include "qdq/io/safetensors.h"
 #include "qdq/model.h"
+#include "qdq/report_writer.h"
 #include "qdq/text_task.h"
 #include "qdq/threading.h"
 
@@ -749,12 +749,12 @@ void TestMainWindow::exportReportWritesFilesOnWorkers()
     AnalyzeDialog *dialog = w.showExportReport();
     QVERIFY(dialog);
     QCOMPARE(dialog->objectName(), QString("reportDialog"));
-    QCOMPARE(dialog->formats(), ReportAllFormats); // every format by default
+    QCOMPARE(dialog->formats(), qdq::ReportAllFormats); // every format by default
     const QString out = dir.filePath("report");
     dialog->setDataFile(data.fileName());
     dialog->setSamples(3);
     dialog->setOutputFolder(out);
-    dialog->setFormats(ReportHtml | ReportJson);
+    dialog->setFormats(qdq::ReportHtml | qdq::ReportJson);
     QSignalSpy written(dialog, &AnalyzeDialog::reportWritten);
     QSignalSpy failed(dialog, &AnalyzeDialog::failed);
     QSignalSpy exported(&w, &MainWindow::exported);

@@ -5,7 +5,9 @@ source and public header belongs to one layer, bottom to top
     core -> kernels -> ops -> io -> quant -> model -> analysis -> export -> session
 
 and may include only headers of its own layer or below. Fails (exit 1) on an #include that runs
-upwards and on an engine file that no rule below places in a layer (a new file must be placed).
+upwards, on an engine file that no rule below places in a layer (a new file must be placed), and
+on Qt beyond what a layer may use: Qt Gui only in export (the report writers), Qt Widgets and Qt
+Charts nowhere in the engine.
     tests/scripts/check_layers.py [REPO_ROOT]"""
 import os, re, sys
 root = sys.argv[1] if len(sys.argv) > 1 else '.'
@@ -23,11 +25,12 @@ HEADERS = {
     'kernel_types.h': 'kernels',
     'quant/quant_hooks.h': 'model', 'model.h': 'model', 'text_task.h': 'model',
     'calibration_hooks.h': 'analysis', 'analysis.h': 'analysis', 'compare.h': 'analysis', 'sensitivity.h': 'analysis', 'calibration.h': 'analysis',
-    'report.h': 'export', 'io/onnx_export.h': 'export',
+    'report.h': 'export', 'io/onnx_export.h': 'export', 'report_writer.h': 'export', 'chart_palette.h': 'export',
     'session.h': 'session',
 }
 SRC_DIRS = {'core': 'core', 'kernels': 'kernels', 'ops': 'ops', 'io': 'io', 'tokenizer': 'io', 'quant': 'quant',
-            'model': 'model', 'calibration': 'analysis', 'analysis': 'analysis', 'session': 'session'}
+            'model': 'model', 'calibration': 'analysis', 'analysis': 'analysis', 'export': 'export',
+            'session': 'session'}
 SRC_FILES = {'io/onnx/onnx_export.cpp': 'export', 'analysis/report.cpp': 'export',
              'quant/quant_hooks.cpp': 'model', 'quant/onnx_site_hooks.cpp': 'export',
              'io/onnx/onnx_import.cpp': 'io'}
@@ -35,6 +38,12 @@ def layer_of_source(rel):  # rel: path under engine/src
     if rel in SRC_FILES: return SRC_FILES[rel]
     return SRC_DIRS.get(rel.split('/')[0])
 inc_re = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+qt_re = re.compile(r'^\s*#\s*include\s+<(Q\w+(?:/\w+)?)>')
+# Qt Gui classes the report writers use (and their module header); anything from Widgets or Charts
+QT_GUI = {'QtGui', 'QImage', 'QPainter', 'QPainterPath', 'QPdfWriter', 'QTextDocument', 'QFont', 'QFontMetrics',
+          'QGuiApplication', 'QColor', 'QPen', 'QBrush', 'QPalette', 'QPageSize', 'QPageLayout', 'QTransform'}
+QT_NEVER = re.compile(r'^(QtWidgets|QtCharts|QtPrintSupport|QApplication|QWidget|QLayout|QChart\w*|Q\w*Series|'
+                      r'Q\w*Axis|QLegend\w*|QPrinter|QSvg\w*)')
 bad = []; unknown = []
 for base, kind in (('engine/include/qdq', 'hdr'), ('engine/src', 'src')):
     for dirpath, _, files in os.walk(os.path.join(root, base)):
@@ -45,6 +54,13 @@ for base, kind in (('engine/include/qdq', 'hdr'), ('engine/src', 'src')):
             if me is None: unknown.append(os.path.join(base, rel)); continue
             srcdir = os.path.dirname(rel)
             for n, line in enumerate(open(path, encoding='utf-8', errors='replace'), 1):
+                q = qt_re.match(line)
+                if q:
+                    name = q.group(1); leaf = name.split('/')[-1]  # <QImage> or <QtGui/QImage>
+                    if QT_NEVER.match(name) or QT_NEVER.match(leaf):
+                        bad.append(f'{base}/{rel}:{n}: the engine includes <{name}> (Qt Widgets / Charts)')
+                    elif (name.startswith('QtGui') or leaf in QT_GUI) and me != 'export':
+                        bad.append(f'{base}/{rel}:{n}: {me} includes <{name}> (Qt Gui: export layer only)')
                 m = inc_re.match(line)
                 if not m: continue
                 target = m.group(1)
@@ -60,5 +76,5 @@ for base, kind in (('engine/include/qdq', 'hdr'), ('engine/src', 'src')):
                     bad.append(f'{base}/{rel}:{n}: {me} includes {target} ({them})')
 for u in sorted(set(unknown)): print('no layer for', u)
 for b in bad: print(b)
-print(f'{len(bad)} upward includes, {len(set(unknown))} files without a layer')
+print(f'{len(bad)} upward includes or Qt includes beyond the layer, {len(set(unknown))} files without a layer')
 sys.exit(1 if bad or unknown else 0)

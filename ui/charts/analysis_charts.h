@@ -1,6 +1,7 @@
 #pragma once
-// The analysis results as charts, shared by the Layers view and the reports (issue "Reports":
-// one implementation of every chart, drawn on screen or offscreen).
+// The analysis results as charts in the Layers view. Reports draw the same charts, series and
+// colours (qdq/chart_palette.h) with the engine's painters (engine/src/export/report_charts.h),
+// so `qdq report` needs no widgets.
 
 #include "qdq/analysis.h"
 

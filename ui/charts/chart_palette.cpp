@@ -1,5 +1,7 @@
 #include "chart_palette.h"
 
+#include "qdq/chart_palette.h"
+
 #include <QAbstractAxis>
 #include <QChart>
 #include <QChartView>
@@ -25,24 +27,19 @@ void applyChartPalette(QChart &chart, QChartView &view, const QPalette &palette)
     const QColor text = palette.color(QPalette::Text);
     view.setBackgroundBrush(palette.color(QPalette::Window));
     chart.setBackgroundBrush(base);
-    chart.setBackgroundPen(QPen(mix(base, text, 0.15), 1));
+    chart.setBackgroundPen(QPen(mix(base, text, qdq::chart::kFrameMix), 1));
     chart.setTitleBrush(text);
     chart.legend()->setLabelColor(text);
     chart.legend()->setBorderColor(Qt::transparent);
-    const QColor grid = mix(base, text, 0.14);
-    const QColor line = mix(base, text, 0.45);
+    const QColor grid = mix(base, text, qdq::chart::kGridMix);
+    const QColor line = mix(base, text, qdq::chart::kAxisLineMix);
     for (QAbstractAxis *axis : chart.axes()) {
         axis->setLabelsBrush(text);
         axis->setTitleBrush(text);
         axis->setGridLineColor(grid);
-        axis->setMinorGridLineColor(mix(base, text, 0.07));
+        axis->setMinorGridLineColor(mix(base, text, qdq::chart::kMinorGridMix));
         axis->setLinePenColor(line);
     }
-}
-
-QPalette reportChartPalette()
-{
-    return {QColor(Qt::white), QColor(Qt::white)}; // every role set: black text on white
 }
 
 } // namespace qdq::ui

@@ -1,7 +1,7 @@
 #pragma once
 // Colours of a Qt chart from a widget palette, so charts follow the light and dark themes
 // (ui/theme.h): background, title, axis labels and lines, grid and legend. Series keep their own
-// colours, chosen to read on both.
+// colours (qdq/chart_palette.h, shared with the report's charts), chosen to read on both.
 
 #include <QPalette>
 
@@ -13,7 +13,5 @@ QT_END_NAMESPACE
 namespace qdq::ui {
 
 void applyChartPalette(QChart &chart, QChartView &view, const QPalette &palette);
-// A light palette for charts drawn into reports (white pages), whatever the window's theme.
-[[nodiscard]] QPalette reportChartPalette();
 
 } // namespace qdq::ui

@@ -2,6 +2,8 @@
 
 #include "chart_palette.h"
 
+#include "qdq/chart_palette.h"
+
 #include <QChart>
 #include <QChartView>
 #include <QEvent>
@@ -179,7 +181,8 @@ void DivergenceChart::setSeries(const QString &title, const QString &yTitle, con
     if (markedLayer && *markedLayer >= 0) {
         auto *mark = new QLineSeries;
         mark->setName(tr("first divergence: layer %1").arg(*markedLayer));
-        mark->setPen(QPen(QColor(200, 40, 40), 2, Qt::DashLine));
+        const qdq::chart::Rgb red = qdq::chart::kFirstDivergence;
+        mark->setPen(QPen(QColor(red.red, red.green, red.blue), 2, Qt::DashLine));
         mark->append(*markedLayer, lo);
         mark->append(*markedLayer, hi);
         d->chart->addSeries(mark);

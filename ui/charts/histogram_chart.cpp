@@ -2,6 +2,8 @@
 
 #include "chart_palette.h"
 
+#include "qdq/chart_palette.h"
+
 #include <QChart>
 #include <QChartView>
 #include <QEvent>
@@ -33,17 +35,14 @@ struct HistogramChart::Impl {
 
 namespace {
 
+QColor qcolour(qdq::chart::Rgb c)
+{
+    return {c.red, c.green, c.blue};
+}
+
 QColor methodColour(const QString &method)
 {
-    if (method == QLatin1String("max"))
-        return QColor(200, 40, 40);
-    if (method == QLatin1String("percentile"))
-        return QColor(30, 130, 60);
-    if (method == QLatin1String("mse"))
-        return QColor(150, 80, 200);
-    if (method == QLatin1String("entropy"))
-        return QColor(230, 140, 0);
-    return QColor(90, 90, 90);
+    return qcolour(qdq::chart::calibMethodColour(method.toStdString()));
 }
 
 } // namespace
@@ -55,7 +54,7 @@ HistogramChart::HistogramChart(QWidget *parent) : QWidget(parent), d(new Impl)
     d->chart->legend()->setAlignment(Qt::AlignBottom);
     d->bars = new QLineSeries;
     d->bars->setName(tr("count"));
-    d->bars->setPen(QPen(QColor(70, 110, 170), 1));
+    d->bars->setPen(QPen(qcolour(qdq::chart::kHistogramCounts), 1));
     d->chart->addSeries(d->bars);
     d->x = new QValueAxis;
     d->x->setTitleText(tr("|x|"));

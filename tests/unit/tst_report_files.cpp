@@ -4,15 +4,15 @@
 // python3-jsonschema), the zip with Python's zipfile - and the --fail-if exit codes. The HTML
 // (headless Chromium) and the PDF pages (pdftoppm) are rendered to PNG under
 // <build>/report-artifacts for a person to look at.
-#include "report/report_writer.h"
 #include "support/test_support.h"
 
 #include "qdq/checkpoint.h"
+#include "qdq/errors.h"
+#include "qdq/report_writer.h"
 #include "qdq/text_task.h"
 
 #include <nlohmann/json.hpp>
 
-#include <QApplication>
 #include <QDir>
 #include <QFile>
 #include <QImage>
@@ -348,9 +348,9 @@ private slots:
         QVERIFY2(leftovers.isEmpty(), qPrintable(leftovers.join(", ")));
     }
 
-    // The renderer draws with the GUI's chart widgets; the layer charts of a report are the
-    // Layers view's (same series, same marked layer).
-    void imagesComeFromTheGuiCharts()
+    // The engine's painters draw the Layers view's layer charts (same series, same marked layer,
+    // in the same colours), without widgets.
+    void layerChartsAreDrawn()
     {
         qdq::Report report;
         report.model.name = "hand";
@@ -364,20 +364,39 @@ private slots:
             report.analysis.layers.push_back(l);
         }
         report.analysis.firstDivergence.layer = 2;
-        const qdq::ui::ReportImages images = qdq::ui::renderReportImages(report);
-        QCOMPARE(images.layerSqnr.width(), 900);
-        QCOMPARE(images.layerSqnr.height(), 380);
-        QVERIFY(inkFraction(images.layerSqnr) > 0.01);
+        const qdq::ReportImages images = qdq::renderReportImages(report);
+        const QImage sqnr = QImage::fromData(QByteArray::fromStdString(images.layerSqnr.png), "PNG");
+        QCOMPARE(images.layerSqnr.width, 900);
+        QCOMPARE(sqnr.width(), 900);
+        QCOMPARE(sqnr.height(), 380);
+        QVERIFY(inkFraction(sqnr) > 0.01);
         QVERIFY(images.histograms.empty()); // no sites
         QVERIFY(images.attention.empty());
         // the first divergence marker is drawn in red (200, 40, 40) in the SQNR chart
         bool red = false;
-        for (int y = 0; y < images.layerSqnr.height() && !red; ++y)
-            for (int x = 0; x < images.layerSqnr.width() && !red; ++x) {
-                const QColor c = images.layerSqnr.pixelColor(x, y);
+        for (int y = 0; y < sqnr.height() && !red; ++y)
+            for (int x = 0; x < sqnr.width() && !red; ++x) {
+                const QColor c = sqnr.pixelColor(x, y);
                 red = c.red() > 180 && c.green() < 80 && c.blue() < 80;
             }
         QVERIFY(red);
+    }
+
+    // Files are saved through the engine's atomic writer: one that cannot be put in place fails
+    // with an IoError naming it and leaves no temporary file behind.
+    void writeFailureNamesTheFile()
+    {
+        qdq::Report report;
+        report.model.name = "hand";
+        QTemporaryDir dir;
+        QVERIFY(QDir(dir.path()).mkpath("report.json")); // a folder where the file should go
+        try {
+            (void)qdq::writeReport(report, {}, dir.path().toStdString(), qdq::ReportJson | qdq::ReportCsv);
+            QFAIL("writing over a folder succeeded");
+        } catch (const qdq::IoError &e) {
+            QVERIFY2(e.where().file == dir.filePath("report.json").toStdString(), e.what());
+        }
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot), QStringList());
     }
 };
 

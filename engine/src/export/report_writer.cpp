@@ -1,20 +1,18 @@
-#include "report_writer.h"
+#include "qdq/report_writer.h"
 
-#include "charts/analysis_charts.h"
-#include "charts/chart_palette.h"
-#include "charts/divergence_chart.h"
-#include "charts/histogram_chart.h"
-#include "heatmap_widget.h"
+#include "report_charts.h"
 
 #include "qdq/errors.h"
+#include "qdq/io/atomic_file.h"
 #include "qdq/quant/calibrator.h"
 
 #include <QBuffer>
+#include <QCoreApplication>
 #include <QDir>
-#include <QLayout>
+#include <QFont>
+#include <QGuiApplication>
 #include <QPainter>
 #include <QPdfWriter>
-#include <QSaveFile>
 #include <QTextDocument>
 #include <QUrl>
 
@@ -24,20 +22,20 @@
 
 #include <cmath>
 
-namespace qdq::ui {
+namespace qdq {
 namespace {
 
 constexpr int kChartWidth = 900;
 constexpr int kChartHeight = 380;
+constexpr int kHistogramWidth = 800;
+constexpr int kHistogramHeight = 320;
 constexpr int kHeatmapSize = 420;
 
-QImage grabWidget(QWidget &w, int width, int height)
+// Fonts (and with them every chart and the PDF) need a QGuiApplication; without one Qt aborts.
+void requireGuiApplication(const char *what)
 {
-    w.setPalette(reportChartPalette()); // a report page is white, whatever the window's theme
-    w.resize(width, height);
-    if (QLayout *layout = w.layout())
-        layout->activate(); // a hidden widget is not laid out until shown; grab() paints it as laid out
-    return w.grab().toImage();
+    if (qobject_cast<QGuiApplication *>(QCoreApplication::instance()) == nullptr)
+        throw qdq::UnsupportedError(std::string(what) + " needs a QGuiApplication (fonts); create one first");
 }
 
 QString esc(const std::string &s)
@@ -72,13 +70,13 @@ QString dbCell(const std::optional<Divergence> &d)
            QString::number(d->cosine, 'f', 5);
 }
 
-QByteArray pngBytes(const QImage &image)
+ReportImage pngImage(const QImage &image)
 {
     QByteArray bytes;
     QBuffer buffer(&bytes);
     buffer.open(QIODevice::WriteOnly);
     image.save(&buffer, "PNG");
-    return bytes;
+    return {image.width(), image.height(), bytes.toStdString()};
 }
 
 // Builds the document once; image sources depend on the target (data: URIs or resources).
@@ -111,10 +109,11 @@ public:
         return h;
     }
 
-    QString imageSource(const QString &name, const QImage &image) const
+    QString imageSource(const QString &name, const ReportImage &image) const
     {
         if (embedImages)
-            return QStringLiteral("data:image/png;base64,") + QString::fromLatin1(pngBytes(image).toBase64());
+            return QStringLiteral("data:image/png;base64,") +
+                   QString::fromLatin1(QByteArray::fromStdString(image.png).toBase64());
         return QStringLiteral("report:") + name;
     }
 
@@ -143,7 +142,7 @@ private:
         h += QStringLiteral("</tr>\n");
     }
 
-    void image(const QString &name, const QImage &image, int width, const QString &alt)
+    void image(const QString &name, const ReportImage &image, int width, const QString &alt)
     {
         if (image.isNull())
             return;
@@ -254,7 +253,7 @@ private:
                             "calibration would choose and the amax in use.</p>\n");
         for (std::size_t i = 0; i < img.histograms.size(); ++i)
             image(QStringLiteral("histogram-%1").arg(i), img.histograms[i], 800,
-                  QStringLiteral("histogram of %1").arg(img.histogramSites[i]));
+                  QStringLiteral("histogram of %1").arg(QString::fromStdString(img.histogramSites[i])));
     }
 
     void attention()
@@ -366,40 +365,91 @@ QImage attentionImage(const ReportAttentionMap &m)
     QImage out(3 * kHeatmapSize, kHeatmapSize + titleHeight, QImage::Format_ARGB32);
     out.fill(Qt::white);
     QPainter p(&out);
+    QFont font;
+    font.setPixelSize(13);
+    p.setFont(font);
     for (int i = 0; i < 3; ++i) {
-        HeatmapWidget w;
-        w.setMatrix(panels[i].values, m.length, m.length, labels, labels, panels[i].lo, panels[i].hi);
-        const QImage panel = grabWidget(w, kHeatmapSize, kHeatmapSize);
+        const QImage panel = report::heatmap(kHeatmapSize, kHeatmapSize, panels[i].values, m.length, m.length, labels,
+                                             labels, panels[i].lo, panels[i].hi);
         p.drawText(QRect(i * kHeatmapSize, 0, kHeatmapSize, titleHeight), Qt::AlignCenter, panels[i].title);
         p.drawImage(i * kHeatmapSize, titleHeight, panel);
     }
     return out;
 }
 
-void saveAtomically(const QString &path, const QByteArray &bytes)
+void saveAtomically(const std::filesystem::path &path, const QByteArray &bytes)
 {
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit())
-        throw qdq::IoError("cannot write: " + file.errorString().toStdString(), {path.toStdString(), {}, {}});
+    qdq::writeFileAtomically(path, std::string_view(bytes.constData(), static_cast<std::size_t>(bytes.size())));
 }
 
-QByteArray zipBytes(const std::vector<std::pair<QString, QByteArray>> &files, const QString &where)
+// The layer charts, as the GUI's Layers view shows them (ui/charts/analysis_charts.cpp).
+std::optional<int> firstDivergence(const qdq::AnalysisReport &r)
+{
+    return r.firstDivergence.layer >= 0 ? std::optional<int>(r.firstDivergence.layer) : std::nullopt;
+}
+
+QImage layerSqnrChart(const qdq::AnalysisReport &r)
+{
+    // short names, so that the legend fits in one row: the title says what is compared with FP32
+    report::LineSeries qdqCum{QStringLiteral("qdq (cumulative)"), {}};
+    report::LineSeries qdqLocal{QStringLiteral("qdq (layer alone)"), {}};
+    report::LineSeries int8Cum{QStringLiteral("int8 (cumulative)"), {}};
+    report::LineSeries gap{QStringLiteral("qdq vs int8"), {}};
+    for (const qdq::LayerAnalysis &l : r.layers) {
+        qdqCum.values.push_back(l.qdqCumulative ? l.qdqCumulative->sqnrDb : std::nullopt);
+        qdqLocal.values.push_back(l.qdqLocal ? l.qdqLocal->sqnrDb : std::nullopt);
+        int8Cum.values.push_back(l.int8Cumulative ? l.int8Cumulative->sqnrDb : std::nullopt);
+        gap.values.push_back(l.qdqVsInt8 ? l.qdqVsInt8->sqnrDb : std::nullopt);
+    }
+    return report::lineChart(kChartWidth, kChartHeight,
+                             QStringLiteral("Layer output SQNR against FP32 (higher is better)"),
+                             QStringLiteral("SQNR (dB)"), {qdqCum, qdqLocal, int8Cum, gap}, firstDivergence(r));
+}
+
+QImage layerCosineChart(const qdq::AnalysisReport &r)
+{
+    report::LineSeries cosQdq{QStringLiteral("qdq"), {}};
+    report::LineSeries cosInt8{QStringLiteral("int8"), {}};
+    for (const qdq::LayerAnalysis &l : r.layers) {
+        cosQdq.values.push_back(l.qdqCumulative ? std::optional<double>(l.qdqCumulative->cosine) : std::nullopt);
+        cosInt8.values.push_back(l.int8Cumulative ? std::optional<double>(l.int8Cumulative->cosine) : std::nullopt);
+    }
+    return report::lineChart(kChartWidth, kChartHeight, QStringLiteral("Layer output cosine similarity to FP32"),
+                             QStringLiteral("cosine"), {cosQdq, cosInt8}, firstDivergence(r),
+                             1.0); // a cosine is at most 1
+}
+
+// A quantizer's |x| histogram with the amax each calibration method would pick and the amax in
+// use (static amax; none for a dynamic site).
+QImage siteHistogramChart(const qdq::SiteAnalysis &site)
+{
+    std::map<QString, double> methods;
+    for (qdq::CalibMethod m :
+         {qdq::CalibMethod::Max, qdq::CalibMethod::Percentile, qdq::CalibMethod::Mse, qdq::CalibMethod::Entropy})
+        if (const auto &v = site.candidateAmax[static_cast<std::size_t>(m)])
+            methods[QString::fromLatin1(qdq::calibMethodName(m))] = *v;
+    const std::vector<double> counts(site.histogram->counts.begin(), site.histogram->counts.end());
+    return report::histogramChart(kHistogramWidth, kHistogramHeight, QString::fromStdString(site.name), counts,
+                                  site.histogram->edges, methods,
+                                  site.dynamic ? std::nullopt : std::optional<double>(site.amax));
+}
+
+QByteArray zipBytes(const std::vector<std::pair<QString, QByteArray>> &files, const std::filesystem::path &where)
 {
     QByteArray bytes;
     QBuffer buffer(&bytes);
     QuaZip zip(&buffer);
     if (!zip.open(QuaZip::mdCreate))
-        throw qdq::IoError("cannot create the zip bundle", {where.toStdString(), {}, {}});
+        throw qdq::IoError("cannot create the zip bundle", {where.string(), {}, {}});
     for (const auto &[name, data] : files) {
         QuaZipFile entry(&zip);
         if (!entry.open(QIODevice::WriteOnly, QuaZipNewInfo(name)) || entry.write(data) != data.size())
-            throw qdq::IoError("cannot add " + name.toStdString() + " to the zip bundle",
-                               {where.toStdString(), {}, {}});
+            throw qdq::IoError("cannot add " + name.toStdString() + " to the zip bundle", {where.string(), {}, {}});
         entry.close();
     }
     zip.close();
     if (zip.getZipError() != 0)
-        throw qdq::IoError("cannot finish the zip bundle", {where.toStdString(), {}, {}});
+        throw qdq::IoError("cannot finish the zip bundle", {where.string(), {}, {}});
     return bytes;
 }
 
@@ -410,10 +460,11 @@ QByteArray utf8(const std::string &s)
 
 } // namespace
 
-unsigned parseReportFormats(const QString &text)
+unsigned parseReportFormats(std::string_view text)
 {
     unsigned formats = 0;
-    for (const QString &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+    for (const QString &part : QString::fromUtf8(text.data(), static_cast<qsizetype>(text.size()))
+                                   .split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         const QString f = part.trimmed().toLower();
         if (f == QLatin1String("html"))
             formats |= ReportHtml;
@@ -439,41 +490,41 @@ unsigned parseReportFormats(const QString &text)
 
 ReportImages renderReportImages(const qdq::Report &report, const ReportRenderOptions &options)
 {
+    requireGuiApplication("drawing the report's charts");
     ReportImages images;
     if (!report.analysis.layers.empty()) {
-        DivergenceChart sqnr;
-        showLayerSqnr(sqnr, report.analysis);
-        images.layerSqnr = grabWidget(sqnr, kChartWidth, kChartHeight);
-        DivergenceChart cosine;
-        showLayerCosine(cosine, report.analysis);
-        images.layerCosine = grabWidget(cosine, kChartWidth, kChartHeight);
+        images.layerSqnr = pngImage(layerSqnrChart(report.analysis));
+        images.layerCosine = pngImage(layerCosineChart(report.analysis));
     }
     for (const SiteAnalysis *s : qdq::worstSites(report.analysis, report.analysis.sites.size())) {
         if (static_cast<int>(images.histograms.size()) >= options.histograms)
             break;
-        HistogramChart chart;
-        if (!showSiteHistogram(chart, *s))
+        if (!s->histogram)
             continue;
-        images.histogramSites.push_back(QString::fromStdString(s->name));
-        images.histograms.push_back(grabWidget(chart, 800, 320));
+        images.histogramSites.push_back(s->name);
+        images.histograms.push_back(pngImage(siteHistogramChart(*s)));
     }
     for (const ReportAttentionMap &m : report.attentionMaps)
-        images.attention.push_back(attentionImage(m));
+        images.attention.push_back(pngImage(attentionImage(m)));
     return images;
 }
 
-QString reportHtml(const qdq::Report &report, const ReportImages &images, const ReportRenderOptions &options,
-                   bool embedImages)
+std::string reportHtml(const qdq::Report &report, const ReportImages &images, const ReportRenderOptions &options,
+                       bool embedImages)
 {
-    return HtmlBuilder(report, images, options, embedImages).build();
+    return HtmlBuilder(report, images, options, embedImages).build().toStdString();
 }
 
-QByteArray reportPdf(const qdq::Report &report, const ReportImages &images, const ReportRenderOptions &options)
+namespace {
+
+QByteArray pdfBytes(const qdq::Report &report, const ReportImages &images, const ReportRenderOptions &options)
 {
+    requireGuiApplication("writing the PDF report");
     QTextDocument doc;
-    const auto add = [&doc](const QString &name, const QImage &image) {
+    const auto add = [&doc](const QString &name, const ReportImage &image) {
         if (!image.isNull())
-            doc.addResource(QTextDocument::ImageResource, QUrl(QStringLiteral("report:") + name), image);
+            doc.addResource(QTextDocument::ImageResource, QUrl(QStringLiteral("report:") + name),
+                            QImage::fromData(QByteArray::fromStdString(image.png), "PNG"));
     };
     add(QStringLiteral("layer-sqnr"), images.layerSqnr);
     add(QStringLiteral("layer-cosine"), images.layerCosine);
@@ -481,7 +532,7 @@ QByteArray reportPdf(const qdq::Report &report, const ReportImages &images, cons
         add(QStringLiteral("histogram-%1").arg(i), images.histograms[i]);
     for (std::size_t i = 0; i < images.attention.size(); ++i)
         add(QStringLiteral("attention-%1").arg(i), images.attention[i]);
-    doc.setHtml(reportHtml(report, images, options, false));
+    doc.setHtml(HtmlBuilder(report, images, options, false).build());
 
     QByteArray bytes;
     QBuffer buffer(&bytes);
@@ -498,13 +549,20 @@ QByteArray reportPdf(const qdq::Report &report, const ReportImages &images, cons
     return bytes;
 }
 
-QStringList writeReport(const qdq::Report &report, const ReportImages &images, const QString &dir, unsigned formats,
-                        const ReportRenderOptions &options, qdq::Progress *progress)
+} // namespace
+
+std::string reportPdf(const qdq::Report &report, const ReportImages &images, const ReportRenderOptions &options)
 {
-    if (!QDir().mkpath(dir))
-        throw qdq::IoError("cannot create the report folder", {dir.toStdString(), {}, {}});
+    return pdfBytes(report, images, options).toStdString();
+}
+
+std::vector<std::string> writeReport(const qdq::Report &report, const ReportImages &images,
+                                     const std::filesystem::path &dir, unsigned formats,
+                                     const ReportRenderOptions &options, qdq::Progress *progress)
+{
+    if (!QDir().mkpath(QString::fromStdString(dir.string())))
+        throw qdq::IoError("cannot create the report folder", {dir.string(), {}, {}});
     const bool zip = (formats & ReportZip) != 0;
-    const QDir out(dir);
     // Render everything first (in memory), then write: a failure while rendering writes nothing.
     std::vector<std::pair<QString, QByteArray>> files;
     const int steps = 6;
@@ -512,10 +570,10 @@ QStringList writeReport(const qdq::Report &report, const ReportImages &images, c
     const auto next = [&] { reportProgress(progress, "writing report", step++, steps); };
     next();
     if (zip || (formats & ReportHtml))
-        files.emplace_back(kReportHtmlName, reportHtml(report, images, options, true).toUtf8());
+        files.emplace_back(kReportHtmlName, HtmlBuilder(report, images, options, true).build().toUtf8());
     next();
     if (zip || (formats & ReportPdf))
-        files.emplace_back(kReportPdfName, reportPdf(report, images, options));
+        files.emplace_back(kReportPdfName, pdfBytes(report, images, options));
     next();
     if (zip || (formats & ReportJson))
         files.emplace_back(kReportJsonName, utf8(qdq::reportToJson(report)));
@@ -526,9 +584,9 @@ QStringList writeReport(const qdq::Report &report, const ReportImages &images, c
     next();
     QByteArray bundle;
     if (zip)
-        bundle = zipBytes(files, out.filePath(kReportZipName));
+        bundle = zipBytes(files, dir / kReportZipName);
     next();
-    QStringList written;
+    std::vector<std::string> written;
     const auto wanted = [formats](const QString &name) {
         if (name == QLatin1String(kReportHtmlName))
             return (formats & ReportHtml) != 0;
@@ -541,21 +599,22 @@ QStringList writeReport(const qdq::Report &report, const ReportImages &images, c
     for (const auto &[name, bytes] : files) {
         if (!wanted(name))
             continue;
-        saveAtomically(out.filePath(name), bytes);
-        written << out.filePath(name);
+        saveAtomically(dir / name.toStdString(), bytes);
+        written.push_back((dir / name.toStdString()).string());
     }
     if (zip) {
-        saveAtomically(out.filePath(kReportZipName), bundle);
-        written << out.filePath(kReportZipName);
+        saveAtomically(dir / kReportZipName, bundle);
+        written.push_back((dir / kReportZipName).string());
     }
     reportProgress(progress, "writing report", steps, steps);
     return written;
 }
 
-QStringList writeReportIndex(const std::vector<ReportIndexEntry> &entries, const QString &dir)
+std::vector<std::string> writeReportIndex(const std::vector<ReportIndexEntry> &entries,
+                                          const std::filesystem::path &dir)
 {
-    if (!QDir().mkpath(dir))
-        throw qdq::IoError("cannot create the report folder", {dir.toStdString(), {}, {}});
+    if (!QDir().mkpath(QString::fromStdString(dir.string())))
+        throw qdq::IoError("cannot create the report folder", {dir.string(), {}, {}});
     // Columns: the metrics any model has, in the documented order.
     std::vector<std::string> columns;
     for (const auto &[name, description] : qdq::reportMetricDescriptions())
@@ -584,8 +643,8 @@ QStringList writeReportIndex(const std::vector<ReportIndexEntry> &entries, const
         }
         h += QStringLiteral("<tr%1><td class=\"l\"><a href=\"%2/%3\">%4</a></td><td class=\"l\">%5</td>")
                  .arg(failed.isEmpty() ? QString() : QStringLiteral(" class=\"bad\""))
-                 .arg(QString(QUrl::toPercentEncoding(e.folder, "/")), QString::fromLatin1(kReportHtmlName),
-                      esc(e.model.name),
+                 .arg(QString(QUrl::toPercentEncoding(QString::fromStdString(e.folder), "/")),
+                      QString::fromLatin1(kReportHtmlName), esc(e.model.name),
                       e.thresholds.empty() ? QStringLiteral("-")
                                            : (failed.isEmpty() ? QStringLiteral("passed")
                                                                : QStringLiteral("FAILED: ") + failed.join(", ")));
@@ -599,17 +658,16 @@ QStringList writeReportIndex(const std::vector<ReportIndexEntry> &entries, const
         h += QStringLiteral("</tr>\n");
         models.push_back({{"name", e.model.name},
                           {"path", e.model.path},
-                          {"folder", e.folder.toStdString()},
+                          {"folder", e.folder},
                           {"metrics", metrics},
                           {"thresholds", thresholds}});
     }
     h += QStringLiteral("</table>\n</body></html>\n");
-    const QDir out(dir);
-    saveAtomically(out.filePath(QStringLiteral("index.html")), h.toUtf8());
+    saveAtomically(dir / "index.html", h.toUtf8());
     const nlohmann::json index = {
         {"format", "qdq-report-index"}, {"schema_version", qdq::kReportSchemaVersion}, {"models", models}};
-    saveAtomically(out.filePath(QStringLiteral("index.json")), utf8(index.dump(1)));
-    return {out.filePath(QStringLiteral("index.html")), out.filePath(QStringLiteral("index.json"))};
+    saveAtomically(dir / "index.json", utf8(index.dump(1)));
+    return {(dir / "index.html").string(), (dir / "index.json").string()};
 }
 
-} // namespace qdq::ui
+} // namespace qdq
