@@ -3,6 +3,8 @@
 // merge within 1e-4 (max-norm relative); INT8 linear and matmul bit for bit (see int8Linear);
 // fake quant, s8 codes and histogram counts bit for bit; FP16 GEMMs within 1e-2. Skipped (the only
 // skip) when the machine has no CUDA device.
+#include "support/test_support.h"
+
 #include "kernels/backend.h"
 #include "kernels/cpu/quant_simd.h"
 #include "kernels/cuda/cuda_backend.h"
@@ -330,19 +332,7 @@ void TestCudaBackend::s8Codes()
 
 void TestCudaBackend::fakeQuant_data()
 {
-    QTest::addColumn<int>("profile");
-    QTest::addColumn<bool>("perChannel");
-    QTest::addColumn<bool>("isUnsigned");
-    QTest::addColumn<bool>("narrow");
-    for (const VersionProfile p :
-         {VersionProfile::Pq210, VersionProfile::Pq21x, VersionProfile::Pq22Cpu, VersionProfile::Pq22Cuda})
-        for (const bool perChannel : {false, true})
-            for (const bool isUnsigned : {false, true})
-                for (const bool narrow : {false, true})
-                    QTest::addRow("%s/%s/%s/%s", std::string(versionProfileName(p)).c_str(),
-                                  perChannel ? "channel" : "tensor", isUnsigned ? "unsigned" : "signed",
-                                  narrow ? "narrow" : "full")
-                        << static_cast<int>(p) << perChannel << isUnsigned << narrow;
+    qdq::test::addFakeQuantRows();
 }
 
 void TestCudaBackend::fakeQuant()

@@ -1,10 +1,13 @@
 #include "support/test_support.h"
 
+#include "qdq/quant/quant_descriptor.h"
+
 #include <QDir>
 #include <QFileInfo>
 #include <QProcess>
 #include <QProcessEnvironment>
 #include <QTemporaryDir>
+#include <QTest>
 
 #include <fstream>
 #include <string>
@@ -14,6 +17,23 @@ namespace qdq::test {
 QString dataPath(const QString &relative)
 {
     return QDir(QStringLiteral(QDQ_TEST_DATA_DIR)).filePath(relative);
+}
+
+void addFakeQuantRows()
+{
+    QTest::addColumn<int>("profile");
+    QTest::addColumn<bool>("perChannel");
+    QTest::addColumn<bool>("isUnsigned");
+    QTest::addColumn<bool>("narrow");
+    for (const VersionProfile p :
+         {VersionProfile::Pq210, VersionProfile::Pq21x, VersionProfile::Pq22Cpu, VersionProfile::Pq22Cuda})
+        for (const bool perChannel : {false, true})
+            for (const bool isUnsigned : {false, true})
+                for (const bool narrow : {false, true})
+                    QTest::addRow("%s/%s/%s/%s", std::string(versionProfileName(p)).c_str(),
+                                  perChannel ? "channel" : "tensor", isUnsigned ? "unsigned" : "signed",
+                                  narrow ? "narrow" : "full")
+                        << static_cast<int>(p) << perChannel << isUnsigned << narrow;
 }
 
 QString sharedPath(const QString &relative)

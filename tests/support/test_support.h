@@ -29,6 +29,10 @@ ProcessResult runCli(const QStringList &args, int timeoutMs = 120000);
 // Returns what was wrong, empty when all held: QVERIFY2(checkInfoRejects(p, n).isEmpty(), ...).
 QString checkInfoRejects(const QString &path, const QByteArray &needle);
 
+// The data rows of a fake-quant table test: columns profile (int, a VersionProfile), perChannel,
+// isUnsigned, narrow (bool), one row per combination over every version profile.
+void addFakeQuantRows();
+
 // A "Name:   N kB" field of /proc/self/status (VmHWM, RssFile, ...) in KiB; -1 when unknown.
 long procStatusKiB(const char *field);
 

@@ -4,6 +4,8 @@
 // row-major product), the INT8 padding rules, the fake-quant scales and steps (bit for bit against
 // qdq::fakeQuant for every version profile, and the s8 codes against quant_simd.h's loop), and the
 // histogram bin rule (the same counts as the calibrator's three collection paths, growth included).
+#include "support/test_support.h"
+
 #include "kernels/backend.h"
 #include "kernels/cpu/quant_simd.h"
 #include "kernels/cuda_plan.h"
@@ -255,19 +257,7 @@ void TestCudaPlan::int8Padding()
 
 void TestCudaPlan::fakeQuantMatchesQdq_data()
 {
-    QTest::addColumn<int>("profile");
-    QTest::addColumn<bool>("perChannel");
-    QTest::addColumn<bool>("isUnsigned");
-    QTest::addColumn<bool>("narrow");
-    for (const VersionProfile p :
-         {VersionProfile::Pq210, VersionProfile::Pq21x, VersionProfile::Pq22Cpu, VersionProfile::Pq22Cuda})
-        for (const bool perChannel : {false, true})
-            for (const bool isUnsigned : {false, true})
-                for (const bool narrow : {false, true})
-                    QTest::addRow("%s/%s/%s/%s", std::string(versionProfileName(p)).c_str(),
-                                  perChannel ? "channel" : "tensor", isUnsigned ? "unsigned" : "signed",
-                                  narrow ? "narrow" : "full")
-                        << static_cast<int>(p) << perChannel << isUnsigned << narrow;
+    qdq::test::addFakeQuantRows();
 }
 
 // The plan's scales and roundClamp (the code the CUDA kernel runs) give qdq::fakeQuant's bits.

@@ -1,6 +1,8 @@
 // Host-side planning of the CUDA backend (cuda_plan.h); compiled in every build.
 #include "kernels/cuda_plan.h"
 
+#include "kernels/cpu/quant_simd.h"
+
 #include "qdq/errors.h"
 
 #include <algorithm>
@@ -16,17 +18,7 @@ std::int64_t roundUp(std::int64_t v, std::int64_t multiple)
     return (v + multiple - 1) / multiple * multiple;
 }
 
-// The reference's amax.min(): NaN if any entry is NaN (as quant/fake_quant.cpp's nanMin).
-float nanMin(const std::vector<float> &values)
-{
-    float m = std::numeric_limits<float>::infinity();
-    for (const float v : values) {
-        if (std::isnan(v))
-            return v;
-        m = std::min(m, v);
-    }
-    return m;
-}
+using simd::nanMin; // the quantizers' own (cpu/quant_simd.h)
 
 float f32(double v)
 {

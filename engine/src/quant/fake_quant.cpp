@@ -18,17 +18,7 @@ constexpr std::int64_t kChunk = std::int64_t{1} << 14;
 
 using simd::roundClamp; // reference §3.3 step 5 (quant_simd.h)
 
-// The reference's amax.min(): NaN if any entry is NaN.
-float nanMin(std::span<const float> values)
-{
-    float m = std::numeric_limits<float>::infinity();
-    for (const float v : values) {
-        if (std::isnan(v))
-            return v;
-        m = std::min(m, v);
-    }
-    return m;
-}
+using simd::nanMin;
 
 struct Layout {
     std::int64_t numel = 0;

@@ -5,10 +5,25 @@
 // min/max operand order reproduces the scalar comparisons, NaN included), so both give the same
 // bits; tests/unit/tst_quant_simd.cpp checks that on every edge case. QDQ_SCALAR_QUANT=1 in the
 // environment selects the scalar loops (for benchmarks: the same binary, before and after).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <span>
 
 namespace qdq::simd {
+
+// The reference's amax.min() (reference §3.3 step 1): NaN if any entry is NaN, else the least.
+inline float nanMin(std::span<const float> values)
+{
+    float m = std::numeric_limits<float>::infinity();
+    for (const float v : values) {
+        if (std::isnan(v))
+            return v;
+        m = std::min(m, v);
+    }
+    return m;
+}
 
 // Round half to even in the default rounding mode (torch.round, std::nearbyint; reference §3.3
 // step 5) followed by the clamp to [lo, hi]. Adding and subtracting 1.5 * 2^23 rounds |v| < 2^22
