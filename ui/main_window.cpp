@@ -7,6 +7,7 @@
 #include "compare_view.h"
 #include "compute_devices.h"
 #include "drop_overlay.h"
+#include "filtered_table.h"
 #include "guarded_job.h"
 #include "histogram_view.h"
 #include "inference_worker.h"
@@ -14,11 +15,11 @@
 #include "load_job.h"
 #include "playground_widget.h"
 #include "quantizer_table_model.h"
+#include "quantizers_view.h"
 #include "recent_files_model.h"
 #include "repair_dialog.h"
 #include "sensitivity_view.h"
 #include "settings_dialog.h"
-#include "table_columns.h"
 #include "tensor_table_model.h"
 
 #include "qdq/io/onnx_export.h"
@@ -37,21 +38,16 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFutureWatcher>
-#include <QHeaderView>
 #include <QKeySequence>
 #include <QLabel>
-#include <QLineEdit>
 #include <QListView>
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
-#include <QRegularExpression>
-#include <QSortFilterProxyModel>
 #include <QStatusBar>
 #include <QTabWidget>
-#include <QTableView>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -88,7 +84,8 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
 
     m_recent = new RecentFilesModel(this);
     m_tensorModel = new TensorTableModel(this);
-    m_quantizerModel = new QuantizerTableModel(this);
+    m_quantizers = new QuantizersView(this);
+    m_quantizers->hide(); // until it is a tab (the first model loaded): no stray filter field to tab into
     m_loadJob = new LoadJob(this);
     connect(m_loadJob, &LoadJob::loaded, this, &MainWindow::onLoaded);
     connect(m_loadJob, &LoadJob::failed, this, &MainWindow::onLoadFailed);
@@ -114,43 +111,26 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_layers = new LayersView(this);
     connect(m_layers, &LayersView::layerClicked, this, [this](int layer) {
         // a click on a layer shows that layer's quantizers
-        if (auto *table = findChild<QTableView *>(QStringLiteral("quantizerTable"))) {
-            if (auto *proxy = qobject_cast<QSortFilterProxyModel *>(table->model())) {
-                proxy->setFilterKeyColumn(QuantizerTableModel::Layer);
-                proxy->setFilterRegularExpression(QRegularExpression(QStringLiteral("^%1$").arg(layer)));
-            }
-        }
+        m_quantizers->setLayerFilter(layer);
         showView(QStringLiteral("quantizers"));
     });
-    connect(m_histogram, &HistogramView::amaxDragged, this, [this](const qdq::QuantizerSite &site, double amax) {
-        const int row = m_quantizerModel->rowOf(site);
-        if (row >= 0)
-            m_quantizerModel->setData(m_quantizerModel->index(row, QuantizerTableModel::Amax),
-                                      QString::number(amax, 'g', 8));
-    });
+    connect(m_quantizers, &QuantizersView::siteSelected, m_histogram, &HistogramView::showSite);
+    connect(m_histogram, &HistogramView::amaxDragged, m_quantizers, &QuantizersView::overrideAmax);
     connect(m_histogram, &HistogramView::siteChosen, this, [this](const qdq::QuantizerSite &site) {
-        const int row = m_quantizerModel->rowOf(site);
-        if (row < 0)
+        if (!m_quantizers->selectSite(site)) // the Quantizers view follows (and shows the histogram) ...
             return;
-        selectQuantizer(row);            // the Quantizers view follows (and shows the histogram) ...
         if (m_histogram->site() != site) // ... unless its filter hides the row
-            m_histogram->showSite(site, m_quantizerModel->amaxInUse(row));
+            m_histogram->showSite(site, m_quantizers->amaxInUse(site));
     });
     // what-if: quantizer edits re-run the playground's current input with the new settings
-    connect(m_quantizerModel, &QuantizerTableModel::quantConfigChanged, this, [this](const qdq::QuantConfig &config) {
+    connect(quantizerModel(), &QuantizerTableModel::quantConfigChanged, this, [this](const qdq::QuantConfig &config) {
         m_worker->setQuantConfig(config);
         m_sensitivity->setQuantConfig(config);
         m_playground->runNow();
     });
     // Sensitivity view: Keep FP32 is the Quantizers view's enabled box, cleared
     m_sensitivity = new SensitivityView(this);
-    connect(m_sensitivity, &SensitivityView::keepFp32Toggled, this,
-            [this](const qdq::QuantizerSite &site, bool keepFp32) {
-                const int row = m_quantizerModel->rowOf(site);
-                if (row >= 0)
-                    m_quantizerModel->setData(m_quantizerModel->index(row, QuantizerTableModel::State),
-                                              keepFp32 ? Qt::Unchecked : Qt::Checked, Qt::CheckStateRole);
-            });
+    connect(m_sensitivity, &SensitivityView::keepFp32Toggled, m_quantizers, &QuantizersView::keepFp32);
     connect(m_sensitivity, &SensitivityView::openRequested, this, [this](const QString &folder) { openPath(folder); });
     connect(m_layers, &LayersView::firstDivergenceActivated, this, [this](int layer) {
         m_sensitivity->showLayer(layer);
@@ -416,7 +396,7 @@ void MainWindow::exportOnnx(const QString &path)
         statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
         emit exported(path);
     });
-    watcher->setFuture(QtConcurrent::run([ck = m_checkpoint, config = m_quantizerModel->quantConfig(), options,
+    watcher->setFuture(QtConcurrent::run([ck = m_checkpoint, config = quantizerModel()->quantConfig(), options,
                                           file = path.toStdString(), progress = m_exportProgress] {
         return runGuarded([&] { (void)qdq::exportOnnx(*ck, config, options, file, progress.get()); });
     }));
@@ -434,7 +414,7 @@ AnalyzeDialog *MainWindow::showAnalyze()
         reportError(tr("Open a checkpoint first: the analysis runs its model over your data."));
         return nullptr;
     }
-    auto *dialog = new AnalyzeDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this);
+    auto *dialog = new AnalyzeDialog(m_checkpoint, quantizerModel()->quantConfig(), m_playground->task(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &AnalyzeDialog::analyzed, this, [this](std::shared_ptr<const qdq::AnalysisReport> report) {
         applyAnalysis(std::move(report));
@@ -450,7 +430,7 @@ RepairDialog *MainWindow::showRepair()
         reportError(tr("Open a checkpoint first: the repair runs its model over your data."));
         return nullptr;
     }
-    auto *dialog = new RepairDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this);
+    auto *dialog = new RepairDialog(m_checkpoint, quantizerModel()->quantConfig(), m_playground->task(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &RepairDialog::repaired, this,
             [this](std::shared_ptr<const qdq::RepairResult> result, const QString &folder) {
@@ -469,7 +449,7 @@ ImportScalesDialog *MainWindow::showImportScales()
         reportError(tr("Open a checkpoint first: the scales are written into a copy of it."));
         return nullptr;
     }
-    auto *dialog = new ImportScalesDialog(m_checkpoint, m_quantizerModel->quantConfig().profile(), this);
+    auto *dialog = new ImportScalesDialog(m_checkpoint, quantizerModel()->quantConfig().profile(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &ImportScalesDialog::imported, this, [this](const QString &folder, const QString &summary) {
         statusBar()->showMessage(tr("%1; written to %2").arg(summary, folder), 8000);
@@ -482,7 +462,7 @@ ImportScalesDialog *MainWindow::showImportScales()
 void MainWindow::applyAnalysis(std::shared_ptr<const qdq::AnalysisReport> report)
 {
     m_sensitivity->setAnalysis(report);
-    m_quantizerModel->setAnalysis(report);
+    quantizerModel()->setAnalysis(report);
     m_histogram->setAnalysis(report);
     m_layers->setReport(std::move(report));
 }
@@ -493,7 +473,7 @@ AnalyzeDialog *MainWindow::showExportReport()
         reportError(tr("Open a checkpoint first: the report analyses its model over your data."));
         return nullptr;
     }
-    auto *dialog = new AnalyzeDialog(m_checkpoint, m_quantizerModel->quantConfig(), m_playground->task(), this,
+    auto *dialog = new AnalyzeDialog(m_checkpoint, quantizerModel()->quantConfig(), m_playground->task(), this,
                                      AnalyzeDialog::Mode::Report);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &AnalyzeDialog::analyzed, this,
@@ -530,7 +510,7 @@ void MainWindow::applySettings()
     m_worker->setDevice(computeDevice(settings.device()).device);
     // the quantizer configuration carries the profile to the playground (quantConfigChanged),
     // Analyze, reports and the ONNX export
-    m_quantizerModel->setProfile(settings.profile());
+    quantizerModel()->setProfile(settings.profile());
     updateStatus();
 }
 
@@ -579,14 +559,14 @@ void MainWindow::cancelLoading()
     m_loadJob->cancel();
 }
 
+QuantizerTableModel *MainWindow::quantizerModel() const
+{
+    return m_quantizers->model();
+}
+
 void MainWindow::selectQuantizer(int row)
 {
-    auto *table = findChild<QTableView *>(QStringLiteral("quantizerTable"));
-    if (!table)
-        return;
-    const auto *proxy = qobject_cast<const QSortFilterProxyModel *>(table->model());
-    const QModelIndex source = m_quantizerModel->index(row, 0);
-    table->setCurrentIndex(proxy ? proxy->mapFromSource(source) : source);
+    m_quantizers->selectRow(row);
 }
 
 bool MainWindow::isLoading() const
@@ -615,8 +595,8 @@ void MainWindow::onLoaded(const LoadedModel &model)
     m_currentPath = m_loadJob->path();
     m_recent->add(m_currentPath);
     m_tensorModel->setCheckpoint(m_checkpoint);
-    m_quantizerModel->setCheckpoint(m_checkpoint);
-    m_worker->setQuantConfig(m_quantizerModel->quantConfig()); // with the Settings' profile
+    quantizerModel()->setCheckpoint(m_checkpoint);
+    m_worker->setQuantConfig(quantizerModel()->quantConfig()); // with the Settings' profile
     applyAnalysis(nullptr); // an analysis of the previous model does not describe this one
     m_histogram->setCalibration(model.calibration, model.calibrationProblem);
     const QFileInfo info(m_currentPath);
@@ -629,32 +609,20 @@ void MainWindow::onLoaded(const LoadedModel &model)
                                  .arg(m_checkpoint->quantizers.size()),
                              8000);
     if (m_tabs->count() == 1) {
-        m_tabs->addTab(createTablePage(m_quantizerModel, QuantizerTableModel::SortRole, QuantizerTableModel::Site,
-                                       QuantizerTableModel::Site, tr("Filter quantizers (e.g. matmul or weight)"),
-                                       QStringLiteral("quantizerTable")),
-                       tr("Quantizers"));
-        m_tabs->addTab(createTablePage(m_tensorModel, TensorTableModel::SortRole, TensorTableModel::Name,
-                                       TensorTableModel::Name, tr("Filter tensors (e.g. layer.3 or _amax)"),
-                                       QStringLiteral("tensorTable")),
-                       tr("Tensors"));
+        m_tabs->addTab(m_quantizers, tr("Quantizers"));
+        auto *tensors = new QWidget;
+        addFilteredTable(tensors, m_tensorModel, TensorTableModel::SortRole, TensorTableModel::Name,
+                         TensorTableModel::Name, tr("Filter tensors (e.g. layer.3 or _amax)"),
+                         QStringLiteral("tensorTable"));
+        m_tabs->addTab(tensors, tr("Tensors"));
         m_tabs->addTab(m_histogram, tr("Histogram"));
         m_tabs->addTab(m_layers, tr("Layers"));
         m_tabs->addTab(m_attention, tr("Attention"));
         m_tabs->addTab(m_sensitivity, tr("Sensitivity"));
-        if (auto *table = findChild<QTableView *>(QStringLiteral("quantizerTable"))) {
-            connect(table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
-                    [this, table](const QModelIndex &current) {
-                        const auto *proxy = qobject_cast<const QSortFilterProxyModel *>(table->model());
-                        const QModelIndex source = proxy ? proxy->mapToSource(current) : current;
-                        if (source.isValid())
-                            m_histogram->showSite(m_quantizerModel->siteAt(source.row()),
-                                                  m_quantizerModel->amaxInUse(source.row()));
-                    });
-        }
         m_tabs->addTab(m_compare, tr("Compare"));
     }
     m_compare->setCheckpointA(m_checkpoint);
-    if (m_quantizerModel->rowCount() > 0)
+    if (quantizerModel()->rowCount() > 0)
         selectQuantizer(0); // the histogram view opens on the first quantizer
     showView(QStringLiteral("quantizers"));
     updateStatus();
@@ -666,37 +634,6 @@ void MainWindow::onLoadFailed(const QString &message)
     setBusy(false);
     statusBar()->clearMessage();
     reportError(message);
-}
-
-QWidget *MainWindow::createTablePage(QAbstractItemModel *model, int sortRole, int filterColumn, int stretchColumn,
-                                     const QString &placeholder, const QString &objectName)
-{
-    auto *page = new QWidget;
-    auto *layout = new QVBoxLayout(page);
-    auto *filter = new QLineEdit;
-    filter->setObjectName(objectName + "Filter");
-    filter->setPlaceholderText(placeholder);
-    filter->setClearButtonEnabled(true);
-    auto *proxy = new QSortFilterProxyModel(page);
-    proxy->setSourceModel(model);
-    proxy->setSortRole(sortRole);
-    proxy->setFilterKeyColumn(filterColumn);
-    proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
-    connect(filter, &QLineEdit::textChanged, proxy, &QSortFilterProxyModel::setFilterFixedString);
-    auto *view = new QTableView;
-    view->setObjectName(objectName);
-    view->setModel(proxy);
-    view->setSortingEnabled(true);
-    view->sortByColumn(-1, Qt::AscendingOrder);
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->setAlternatingRowColors(true);
-    view->setWordWrap(false);
-    view->verticalHeader()->hide();
-    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
-    fitColumnsToContents(view, stretchColumn);
-    layout->addWidget(filter);
-    layout->addWidget(view);
-    return page;
 }
 
 QStringList MainWindow::viewNames() const

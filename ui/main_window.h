@@ -12,7 +12,6 @@
 #include <memory>
 
 class QLabel;
-class QAbstractItemModel;
 class QDockWidget;
 class QMenu;
 class QProgressBar;
@@ -38,6 +37,7 @@ class PlaygroundWidget;
 struct LoadedModel;
 class RecentFilesModel;
 class QuantizerTableModel;
+class QuantizersView;
 class TensorTableModel;
 
 class MainWindow : public QMainWindow {
@@ -55,7 +55,8 @@ public:
     [[nodiscard]] bool isLoading() const;
     [[nodiscard]] std::shared_ptr<const qdq::Checkpoint> checkpoint() const { return m_checkpoint; }
     [[nodiscard]] TensorTableModel *tensorModel() const { return m_tensorModel; }
-    [[nodiscard]] QuantizerTableModel *quantizerModel() const { return m_quantizerModel; }
+    [[nodiscard]] QuantizerTableModel *quantizerModel() const;
+    [[nodiscard]] QuantizersView *quantizersView() const { return m_quantizers; }
     [[nodiscard]] PlaygroundWidget *playground() const { return m_playground; }
     [[nodiscard]] AttentionView *attentionView() const { return m_attention; }
     [[nodiscard]] CompareView *compareView() const { return m_compare; }
@@ -134,9 +135,6 @@ private:
     void onLoaded(const LoadedModel &model);
     void onLoadFailed(const QString &message);
     void setBusy(bool busy);
-    // A filterable, sortable table of `model` (a page of the central tabs).
-    QWidget *createTablePage(QAbstractItemModel *model, int sortRole, int filterColumn, int stretchColumn,
-                             const QString &placeholder, const QString &objectName);
 
     QTabWidget *m_tabs = nullptr;
     RecentFilesModel *m_recent = nullptr;
@@ -153,7 +151,7 @@ private:
     std::shared_ptr<qdq::Progress> m_exportProgress; // set while an ONNX export runs
     LoadJob *m_loadJob = nullptr;
     TensorTableModel *m_tensorModel = nullptr;
-    QuantizerTableModel *m_quantizerModel = nullptr;
+    QuantizersView *m_quantizers = nullptr;
     PlaygroundWidget *m_playground = nullptr;
     QDockWidget *m_playgroundDock = nullptr;
     InferenceWorker *m_worker = nullptr;
