@@ -130,6 +130,9 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     });
     // Sensitivity view: Keep FP32 is the Quantizers view's enabled box, cleared
     m_sensitivity = new SensitivityView(this);
+    // the views become tabs with the first model; until then no stray child at the window's corner
+    for (QWidget *view : std::initializer_list<QWidget *>{m_attention, m_compare, m_histogram, m_layers, m_sensitivity})
+        view->hide();
     connect(m_sensitivity, &SensitivityView::keepFp32Toggled, m_quantizers, &QuantizersView::keepFp32);
     connect(m_sensitivity, &SensitivityView::openRequested, this, [this](const QString &folder) { openPath(folder); });
     connect(m_layers, &LayersView::firstDivergenceActivated, this, [this](int layer) {
