@@ -370,13 +370,7 @@ void TestCudaBackend::fakeQuant()
 
 void TestCudaBackend::histogram_data()
 {
-    QTest::addColumn<int>("collection");
-    QTest::addColumn<bool>("skipZeros");
-    for (const auto &[c, name] :
-         {std::pair{HistogramCollection::Torch, "torch"}, std::pair{HistogramCollection::NumPy, "numpy"},
-          std::pair{HistogramCollection::NumPyFromZero, "numpy-from-zero"}})
-        for (const bool skip : {false, true})
-            QTest::addRow("%s/%s", name, skip ? "skip-zeros" : "zeros") << static_cast<int>(c) << skip;
+    qdq::test::addHistogramRows();
 }
 
 // Two batches through the calibrator (the second grows the histogram) and through the device:

@@ -1,5 +1,6 @@
 #include "support/test_support.h"
 
+#include "qdq/quant/calibrator.h"
 #include "qdq/quant/quant_descriptor.h"
 
 #include <QDir>
@@ -34,6 +35,17 @@ void addFakeQuantRows()
                                   perChannel ? "channel" : "tensor", isUnsigned ? "unsigned" : "signed",
                                   narrow ? "narrow" : "full")
                         << static_cast<int>(p) << perChannel << isUnsigned << narrow;
+}
+
+void addHistogramRows()
+{
+    QTest::addColumn<int>("collection");
+    QTest::addColumn<bool>("skipZeros");
+    for (const auto &[c, name] :
+         {std::pair{HistogramCollection::Torch, "torch"}, std::pair{HistogramCollection::NumPy, "numpy"},
+          std::pair{HistogramCollection::NumPyFromZero, "numpy-from-zero"}})
+        for (const bool skip : {false, true})
+            QTest::addRow("%s/%s", name, skip ? "skip-zeros" : "zeros") << static_cast<int>(c) << skip;
 }
 
 QString sharedPath(const QString &relative)

@@ -32,6 +32,8 @@ QString checkInfoRejects(const QString &path, const QByteArray &needle);
 // The data rows of a fake-quant table test: columns profile (int, a VersionProfile), perChannel,
 // isUnsigned, narrow (bool), one row per combination over every version profile.
 void addFakeQuantRows();
+// The data rows of a histogram table test: collection (int, a HistogramCollection), skipZeros.
+void addHistogramRows();
 
 // A "Name:   N kB" field of /proc/self/status (VmHWM, RssFile, ...) in KiB; -1 when unknown.
 long procStatusKiB(const char *field);

@@ -334,13 +334,7 @@ void TestCudaPlan::s8LevelsMatchCpuCodes()
 
 void TestCudaPlan::histogramBinsMatchCalibrator_data()
 {
-    QTest::addColumn<int>("collection");
-    QTest::addColumn<bool>("skipZeros");
-    for (const auto &[c, name] :
-         {std::pair{HistogramCollection::Torch, "torch"}, std::pair{HistogramCollection::NumPy, "numpy"},
-          std::pair{HistogramCollection::NumPyFromZero, "numpy-from-zero"}})
-        for (const bool skip : {false, true})
-            QTest::addRow("%s/%s", name, skip ? "skip-zeros" : "zeros") << static_cast<int>(c) << skip;
+    qdq::test::addHistogramRows();
 }
 
 // Two batches (the second with a larger max, so the histogram grows): the bins that the plan's

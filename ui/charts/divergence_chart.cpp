@@ -30,18 +30,6 @@ struct DivergenceChart::Impl {
     int count = 0;
 };
 
-namespace {
-
-// 1, 2 or 5 times a power of ten, near `raw`.
-double niceStep(double raw)
-{
-    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-    const double f = raw / magnitude;
-    return (f < 1.5 ? 1.0 : f < 3.0 ? 2.0 : f < 7.0 ? 5.0 : 10.0) * magnitude;
-}
-
-} // namespace
-
 DivergenceChart::DivergenceChart(QWidget *parent) : QWidget(parent), d(new Impl)
 {
     d->chart = new QChart;
@@ -154,25 +142,13 @@ void DivergenceChart::setSeries(const QString &title, const QString &yTitle, con
         hi = 1.0;
     }
     // a margin around the data, then round ticks (1, 2 or 5 x 10^k), never past the upper bound
-    const double span = hi - lo;
-    const double pad = span > 1e-9 ? span * 0.08 : std::max(std::fabs(hi) * 0.01, 1e-3);
-    lo -= pad;
-    hi += pad;
-    if (yUpperBound) {
-        hi = std::min(hi, *yUpperBound);
-        lo = std::min(lo, hi - pad);
-    }
-    d->yStep = niceStep((hi - lo) / 5.0);
-    lo = std::floor(lo / d->yStep + 1e-9) * d->yStep;
-    hi = std::ceil(hi / d->yStep - 1e-9) * d->yStep;
-    if (yUpperBound)
-        hi = std::min(hi, *yUpperBound);
-    y->setRange(lo, hi);
+    const qdq::chart::ValueAxis axis = qdq::chart::valueAxis(lo, hi, yUpperBound);
+    d->yStep = axis.step;
+    y->setRange(axis.lo, axis.hi);
     // both ends are multiples of the step: evenly spaced fixed ticks land on them exactly (dynamic
     // ticks, added up step by step, can miss the top one by a rounding error)
-    y->setTickCount(static_cast<int>(std::lround((hi - lo) / d->yStep)) + 1);
-    const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(d->yStep) + 1e-9)));
-    y->setLabelFormat(QStringLiteral("%.%1f").arg(decimals));
+    y->setTickCount(axis.ticks());
+    y->setLabelFormat(QStringLiteral("%.%1f").arg(axis.decimals));
     x->setRange(-0.5, std::max(layers, 1) - 0.5);
     // ticks on whole layers (a fixed tick count would put them between layers)
     x->setTickType(QValueAxis::TicksDynamic);

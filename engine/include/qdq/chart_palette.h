@@ -3,7 +3,10 @@
 // Charts) and the report's painters (engine/src/export), so a report and the app draw a chart
 // alike. Plain RGB triples: the GUI and the report each turn them into their own colour type.
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace qdq::chart {
@@ -42,5 +45,43 @@ inline constexpr double kFrameMix = 0.15;
 inline constexpr double kGridMix = 0.14;
 inline constexpr double kMinorGridMix = 0.07;
 inline constexpr double kAxisLineMix = 0.45;
+
+// A value axis over data in [lo, hi] (both finite; nothing yet: pass 0 and 1): an 8 % margin,
+// then round ends on a step of 1, 2 or 5 x 10^k (about five steps), never past `upperBound` (a
+// cosine stops at 1). Both charts of the per-layer divergence use it, the GUI's and the report's.
+struct ValueAxis {
+    double lo = 0.0;
+    double hi = 1.0;
+    double step = 0.2;
+    int decimals = 1; // of the tick labels
+    [[nodiscard]] int ticks() const { return static_cast<int>(std::lround((hi - lo) / step)) + 1; }
+};
+
+[[nodiscard]] inline double niceStep(double raw)
+{
+    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+    const double f = raw / magnitude;
+    return (f < 1.5 ? 1.0 : f < 3.0 ? 2.0 : f < 7.0 ? 5.0 : 10.0) * magnitude;
+}
+
+[[nodiscard]] inline ValueAxis valueAxis(double lo, double hi, std::optional<double> upperBound = std::nullopt)
+{
+    const double span = hi - lo;
+    const double pad = span > 1e-9 ? span * 0.08 : std::max(std::fabs(hi) * 0.01, 1e-3);
+    lo -= pad;
+    hi += pad;
+    if (upperBound) {
+        hi = std::min(hi, *upperBound);
+        lo = std::min(lo, hi - pad);
+    }
+    ValueAxis axis;
+    axis.step = niceStep((hi - lo) / 5.0);
+    axis.lo = std::floor(lo / axis.step + 1e-9) * axis.step;
+    axis.hi = std::ceil(hi / axis.step - 1e-9) * axis.step;
+    if (upperBound)
+        axis.hi = std::min(axis.hi, *upperBound);
+    axis.decimals = std::max(0, static_cast<int>(-std::floor(std::log10(axis.step) + 1e-9)));
+    return axis;
+}
 
 } // namespace qdq::chart

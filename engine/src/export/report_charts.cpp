@@ -60,13 +60,6 @@ QImage blankImage(int width, int height)
 }
 
 // 1, 2 or 5 times a power of ten, near `raw` (as the GUI's divergence chart).
-double niceStep(double raw)
-{
-    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-    const double f = raw / magnitude;
-    return (f < 1.5 ? 1.0 : f < 3.0 ? 2.0 : f < 7.0 ? 5.0 : 10.0) * magnitude;
-}
-
 struct LegendItem {
     QColor colour;
     QString text;
@@ -212,22 +205,13 @@ QImage lineChart(int width, int height, const QString &title, const QString &yTi
         lo = 0.0;
         hi = 1.0;
     }
-    const double span = hi - lo;
-    const double pad = span > 1e-9 ? span * 0.08 : std::max(std::fabs(hi) * 0.01, 1e-3);
-    lo -= pad;
-    hi += pad;
-    if (yUpperBound) {
-        hi = std::min(hi, *yUpperBound);
-        lo = std::min(lo, hi - pad);
-    }
-    const double step = niceStep((hi - lo) / 5.0);
-    lo = std::floor(lo / step + 1e-9) * step;
-    hi = std::ceil(hi / step - 1e-9) * step;
-    if (yUpperBound)
-        hi = std::min(hi, *yUpperBound);
-    const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+    const qdq::chart::ValueAxis axis = qdq::chart::valueAxis(lo, hi, yUpperBound);
+    lo = axis.lo;
+    hi = axis.hi;
+    const double step = axis.step;
+    const int decimals = axis.decimals;
     std::vector<Tick> yTicks;
-    const int yCount = static_cast<int>(std::lround((hi - lo) / step)) + 1;
+    const int yCount = axis.ticks();
     for (int i = 0; i < yCount; ++i) {
         const double v = lo + i * step;
         yTicks.push_back({v, QString::number(v, 'f', decimals)});
@@ -330,7 +314,7 @@ QImage histogramChart(int width, int height, const QString &title, const std::ve
     };
 
     std::vector<std::pair<double, Tick>> xs;
-    const double xStep = niceStep((xHi - xLo) / 5.0);
+    const double xStep = qdq::chart::niceStep((xHi - xLo) / 5.0);
     for (double v = std::ceil(xLo / xStep - 1e-9) * xStep; v <= xHi + 1e-9 * xStep; v += xStep)
         xs.push_back({toX(v), {v, QString::number(std::fabs(v) < 1e-12 * xStep ? 0.0 : v, 'g', 4)}});
     std::vector<std::pair<double, Tick>> ys;
