@@ -175,11 +175,8 @@ Tensor CudaBackendImpl::linear(const Tensor &x, const PackedLinear &w)
     if (y.numel() == 0)
         return y;
     const std::int64_t rows = y.numel() / n;
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
     const bool half = packed.half();
-    m_arena.reserve(f32Bytes(rows * k) + f32Bytes(rows * n) + (half ? f32Bytes(rows * k) : 0));
-    m_arena.reset();
+    const Operation op(*this, f32Bytes(rows * k) + f32Bytes(rows * n) + (half ? f32Bytes(rows * k) : 0));
     const float *xd = put<float>(x);
     float *yd = m_arena.take<float>(static_cast<std::size_t>(rows * n));
     cudaStream_t s = m_stream.get();
@@ -210,13 +207,11 @@ Tensor CudaBackendImpl::matmul(const Tensor &a, const Tensor &b)
     const std::int64_t n = b.size(-1);
     const std::int64_t batch = c.numel() / (m * n);
     const RightOperand right = rightOperand(b);
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
     const bool half = m_math == detail::CudaGemmMath::Fp16;
     const std::int64_t aN = batch * m * k;
     const std::int64_t bN = batch * k * n;
-    m_arena.reserve(f32Bytes(aN) + f32Bytes(bN) + f32Bytes(batch * m * n) + (half ? f32Bytes(aN) + f32Bytes(bN) : 0));
-    m_arena.reset();
+    const Operation op(*this, f32Bytes(aN) + f32Bytes(bN) + f32Bytes(batch * m * n) +
+                                  (half ? f32Bytes(aN) + f32Bytes(bN) : 0));
     const float *ad = put<float>(a);
     const float *bd = put<float>(right.data);
     float *cd = m_arena.take<float>(static_cast<std::size_t>(batch * m * n));
@@ -249,10 +244,7 @@ void CudaBackendImpl::scaledMaskedSoftmax(Tensor &scores, float divisor, const T
     const std::int64_t keys = scores.size(3);
     if (mask.defined() && mask.numel() != scores.size(0) * len * keys)
         throw ShapeError("softmax mask " + mask.describe() + " does not fit scores " + scores.describe());
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve(f32Bytes(scores.numel()) + (mask.defined() ? f32Bytes(mask.numel()) : 0));
-    m_arena.reset();
+    const Operation op(*this, f32Bytes(scores.numel()) + (mask.defined() ? f32Bytes(mask.numel()) : 0));
     float *sd = put<float>(scores);
     const float *md = mask.defined() ? put<float>(mask) : nullptr;
     cuda::scaledMaskedSoftmax(sd, scores.numel() / keys, keys, heads, len, divisor, md, m_stream.get());
@@ -270,10 +262,7 @@ Tensor CudaBackendImpl::splitHeads(const Tensor &x, std::int64_t heads)
     Tensor out = Tensor::empty(DType::F32, {b, heads, l, d});
     if (out.numel() == 0)
         return out;
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve(2 * f32Bytes(out.numel()));
-    m_arena.reset();
+    const Operation op(*this, 2 * f32Bytes(out.numel()));
     const float *xd = put<float>(x);
     float *od = m_arena.take<float>(static_cast<std::size_t>(out.numel()));
     cuda::splitHeads(xd, b, l, heads, d, od, m_stream.get());
@@ -293,10 +282,7 @@ Tensor CudaBackendImpl::mergeHeads(const Tensor &x)
     Tensor out = Tensor::empty(DType::F32, {b, l, heads * d});
     if (out.numel() == 0)
         return out;
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve(2 * f32Bytes(out.numel()));
-    m_arena.reset();
+    const Operation op(*this, 2 * f32Bytes(out.numel()));
     const float *xd = put<float>(x);
     float *od = m_arena.take<float>(static_cast<std::size_t>(out.numel()));
     cuda::mergeHeads(xd, b, heads, l, d, od, m_stream.get());
@@ -316,10 +302,7 @@ Tensor CudaBackendImpl::addLayerNorm(const Tensor &a, const Tensor &b, const Ten
     Tensor out = Tensor::empty(DType::F32, a.shape());
     if (out.numel() == 0)
         return out;
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve((b.defined() ? 3 : 2) * f32Bytes(out.numel()) + 2 * f32Bytes(width));
-    m_arena.reset();
+    const Operation op(*this, (b.defined() ? 3 : 2) * f32Bytes(out.numel()) + 2 * f32Bytes(width));
     const float *ad = put<float>(a);
     const float *bd = b.defined() ? put<float>(b) : nullptr;
     const float *gd = put<float>(gamma);
@@ -374,11 +357,8 @@ Tensor CudaBackendImpl::quantizedLinear(const Tensor &x, const IntegerQuant &xq,
         return y;
     const std::int64_t rows = y.numel() / n;
     const plan::Int8Padding pad = plan::int8Padding(k, n);
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve(f32Bytes(rows * k) + Arena::aligned(static_cast<std::size_t>(rows * pad.depth)) +
-                    f32Bytes(rows * pad.channels) + f32Bytes(rows * n));
-    m_arena.reset();
+    const Operation op(*this, f32Bytes(rows * k) + Arena::aligned(static_cast<std::size_t>(rows * pad.depth)) +
+                                  f32Bytes(rows * pad.channels) + f32Bytes(rows * n));
     cudaStream_t s = m_stream.get();
     const float *xd = put<float>(x);
     auto *codes = m_arena.take<std::int8_t>(static_cast<std::size_t>(rows * pad.depth));
@@ -412,13 +392,10 @@ Tensor CudaBackendImpl::quantizedMatmul(const Tensor &a, const IntegerQuant &qa,
     const plan::GemmLayout layout = plan::int8Gemm(m, n, k, batch);
     const plan::Int8Padding pad = plan::int8Padding(k, n);
     const RightOperand right = rightOperand(b);
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve(f32Bytes(batch * m * k) + f32Bytes(batch * k * n) +
-                    Arena::aligned(static_cast<std::size_t>(batch * m * pad.depth)) +
-                    Arena::aligned(static_cast<std::size_t>(batch * pad.channels * pad.depth)) +
-                    f32Bytes(batch * m * pad.channels) + f32Bytes(batch * m * n) + f32Bytes(1));
-    m_arena.reset();
+    const Operation op(*this, f32Bytes(batch * m * k) + f32Bytes(batch * k * n) +
+                                  Arena::aligned(static_cast<std::size_t>(batch * m * pad.depth)) +
+                                  Arena::aligned(static_cast<std::size_t>(batch * pad.channels * pad.depth)) +
+                                  f32Bytes(batch * m * pad.channels) + f32Bytes(batch * m * n) + f32Bytes(1));
     cudaStream_t s = m_stream.get();
     const float *ad = put<float>(a);
     const float *bd = put<float>(right.data);

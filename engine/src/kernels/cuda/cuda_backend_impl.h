@@ -43,7 +43,24 @@ public:
     Tensor gather(const PackedTable &table, const Tensor &ids) override;
     double gemmOnlyMs(BenchGemm kind, std::int64_t m, std::int64_t n, std::int64_t k, int repeats) override;
 
-    // --- helpers for the operations (the caller holds m_mutex and a DeviceGuard) ---------------
+    // What every operation holds while it runs: the backend's lock (the arena and the stream are
+    // shared), its device made current, and the arena grown to `scratchBytes` and emptied for the
+    // operation's take()s. The pack operations, which use no scratch, take the lock and guard alone.
+    class Operation {
+    public:
+        Operation(CudaBackendImpl &backend, std::size_t scratchBytes)
+            : m_lock(backend.m_mutex), m_guard(backend.m_index)
+        {
+            backend.m_arena.reserve(scratchBytes);
+            backend.m_arena.reset();
+        }
+
+    private:
+        std::lock_guard<std::mutex> m_lock;
+        DeviceGuard m_guard;
+    };
+
+    // --- helpers for the operations (the caller holds an Operation) ------------------------------
     // Bytes an f32 tensor of n values takes in the arena.
     [[nodiscard]] static std::size_t f32Bytes(std::int64_t n)
     {

@@ -83,10 +83,8 @@ Tensor CudaBackendImpl::fakeQuant(const Tensor &x, const plan::FakeQuantScales &
     if (out.numel() == 0)
         return out;
     const bool checkUnsigned = minLevel >= 0.0F;
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve(2 * f32Bytes(x.numel()) + 3 * f32Bytes(static_cast<std::int64_t>(channels)) + f32Bytes(2));
-    m_arena.reset();
+    const Operation op(*this,
+                       2 * f32Bytes(x.numel()) + 3 * f32Bytes(static_cast<std::int64_t>(channels)) + f32Bytes(2));
     cudaStream_t s = m_stream.get();
     const float *xd = put<float>(x);
     float *od = m_arena.take<float>(static_cast<std::size_t>(x.numel()));
@@ -114,10 +112,7 @@ Tensor CudaBackendImpl::quantizeS8(const Tensor &x, const IntegerQuant &q)
     Tensor out = Tensor::empty(DType::I8, x.shape());
     if (out.numel() == 0)
         return out;
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve(f32Bytes(x.numel()) + Arena::aligned(static_cast<std::size_t>(x.numel())));
-    m_arena.reset();
+    const Operation op(*this, f32Bytes(x.numel()) + Arena::aligned(static_cast<std::size_t>(x.numel())));
     const float *xd = put<float>(x);
     auto *codes = m_arena.take<std::int8_t>(static_cast<std::size_t>(x.numel()));
     cuda::quantizeRows(xd, 1, 1, 1, x.numel(), q.scale, q.minLevel, q.maxLevel, codes, x.numel(), m_stream.get());
@@ -133,10 +128,7 @@ AbsStats CudaBackendImpl::absStats(const Tensor &x, bool skipZeros)
     AbsStats result;
     if (x.numel() == 0)
         return result;
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve(f32Bytes(x.numel()) + f32Bytes(8));
-    m_arena.reset();
+    const Operation op(*this, f32Bytes(x.numel()) + f32Bytes(8));
     cudaStream_t s = m_stream.get();
     const float *xd = put<float>(x);
     const std::vector<unsigned long long> init{0, 0x7f800000ULL, 0, 0};
@@ -167,11 +159,8 @@ std::vector<std::int64_t> CudaBackendImpl::histogram(const Tensor &x, const plan
     std::vector<std::int64_t> result(counts.size(), 0);
     if (x.numel() == 0)
         return result;
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve(f32Bytes(x.numel()) + Arena::aligned(binning.edges.size() * sizeof(double)) +
-                    Arena::aligned(counts.size() * sizeof(unsigned long long)));
-    m_arena.reset();
+    const Operation op(*this, f32Bytes(x.numel()) + Arena::aligned(binning.edges.size() * sizeof(double)) +
+                                  Arena::aligned(counts.size() * sizeof(unsigned long long)));
     cudaStream_t s = m_stream.get();
     const float *xd = put<float>(x);
     const double *edges = binning.edges.empty() ? nullptr : put(binning.edges);
@@ -207,10 +196,8 @@ Tensor CudaBackendImpl::gather(const PackedTable &table, const Tensor &ids)
     Tensor out = Tensor::empty(DType::F32, outShape);
     if (out.numel() == 0)
         return out;
-    const std::lock_guard lock(m_mutex);
-    const DeviceGuard guard(m_index);
-    m_arena.reserve(Arena::aligned(static_cast<std::size_t>(ids.numel()) * 8) + f32Bytes(out.numel()) + f32Bytes(1));
-    m_arena.reset();
+    const Operation op(*this,
+                       Arena::aligned(static_cast<std::size_t>(ids.numel()) * 8) + f32Bytes(out.numel()) + f32Bytes(1));
     cudaStream_t s = m_stream.get();
     const auto *idd = put<std::int64_t>(ids);
     float *od = m_arena.take<float>(static_cast<std::size_t>(out.numel()));
