@@ -3,6 +3,8 @@
 // amax values equal the reference's; the emulated library steps are named in comments.
 #include "qdq/quant/calibrator.h"
 
+#include "kernels/cuda_plan.h"
+
 #include "qdq/errors.h"
 #include "qdq/quant/fake_quant.h"
 #include "qdq/quant/tensor_quantizer.h"
@@ -380,33 +382,18 @@ void HistogramCalibrator::collectNumPy(std::vector<float> &values, float batchMa
         // linspace cast to f32; bin index ((x - first) / (last - first)) * N in f32, then the
         // one-ulp corrections against the edges (numpy/lib/histograms.py). With
         // range=(0, max) (2.2.x calibrate_weights, §4.7) the first edge is 0.
+        // The range, edges and bin rule are the ones the CUDA histogram uses too (one definition,
+        // kernels/cuda_plan.h); `values` holds only counted values, so no zero is skipped here.
         const auto bins = static_cast<std::int64_t>(m_options.numBins);
         const float mn = fromZero ? 0.0F : *std::min_element(values.begin(), values.end());
-        double first = mn;
-        double last = batchMax;
-        float denom = batchMax - mn;
-        if (mn == batchMax) {
-            first -= 0.5;
-            last += 0.5;
-            denom = f32(last - first);
-        }
-        const float firstF = f32(first);
-        const double step = (last - first) / static_cast<double>(bins);
-        m_edges.resize(static_cast<std::size_t>(bins + 1));
-        for (std::int64_t k = 0; k < bins; ++k)
-            m_edges[static_cast<std::size_t>(k)] = f32(static_cast<double>(k) * step + first);
-        m_edges.back() = f32(last);
+        kernels::plan::HistogramBinning binning = kernels::plan::numpyFirstBinning(bins, mn, batchMax, fromZero, false);
+        m_edges = std::move(binning.edges);
         m_edgesAreF32 = true;
         m_counts.assign(static_cast<std::size_t>(bins), 0.0);
-        const auto nBins = static_cast<float>(bins);
+        const auto edgeCount = static_cast<std::int64_t>(m_edges.size());
         for (const float v : values) {
-            auto idx = static_cast<std::int64_t>(((v - firstF) / denom) * nBins);
-            if (idx == bins)
-                idx -= 1;
-            if (v < f32(m_edges[static_cast<std::size_t>(idx)]))
-                idx -= 1;
-            if (idx != bins - 1 && v >= f32(m_edges[static_cast<std::size_t>(idx + 1)]))
-                idx += 1;
+            const std::int64_t idx = kernels::plan::histogramBin(binning.rule, bins, binning.lo, binning.hi,
+                                                                 binning.span, m_edges.data(), edgeCount, v);
             m_counts[static_cast<std::size_t>(idx)] += 1.0;
         }
         return;
